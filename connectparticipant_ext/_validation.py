@@ -1,0 +1,83 @@
+"""Argument checks made before any network call, so bad input fails fast and names itself."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from .exceptions import InvalidArgumentError, InvalidArgumentTypeError
+
+MAX_CONTENT_LENGTH = 16384
+"""SendMessage and SendEvent accept 1 to 16384 characters of content."""
+
+MESSAGE_CONTENT_TYPES = frozenset(
+    {
+        "text/plain",
+        "text/markdown",
+        "application/json",
+        "application/vnd.amazonaws.connect.message.interactive.response",
+    }
+)
+
+EVENT_PREFIX = "application/vnd.amazonaws.connect.event."
+TYPING = EVENT_PREFIX + "typing"
+MESSAGE_DELIVERED = EVENT_PREFIX + "message.delivered"
+MESSAGE_READ = EVENT_PREFIX + "message.read"
+CONNECTION_ACKNOWLEDGED = EVENT_PREFIX + "connection.acknowledged"
+EVENT_CONTENT_TYPES = frozenset({TYPING, MESSAGE_DELIVERED, MESSAGE_READ, CONNECTION_ACKNOWLEDGED})
+
+
+def require_str(name: str, value: Any, *, min_length: int = 1, max_length: int | None = None) -> str:
+    """Check that ``value`` is a string of an allowed length and return it."""
+    if not isinstance(value, str):
+        raise InvalidArgumentTypeError(f"{name} must be a str, not {type(value).__name__}")
+    if len(value) < min_length:
+        raise InvalidArgumentError(
+            f"{name} must not be empty" if min_length == 1 else f"{name} must have at least {min_length} characters"
+        )
+    if max_length is not None and len(value) > max_length:
+        raise InvalidArgumentError(f"{name} has {len(value)} characters; the limit is {max_length}")
+    return value
+
+
+def require_token(name: str, value: Any) -> str:
+    """Check a token without ever echoing it."""
+    if not isinstance(value, str):
+        raise InvalidArgumentTypeError(f"{name} must be a str, not {type(value).__name__}")
+    if not value.strip():
+        raise InvalidArgumentError(f"{name} must not be empty")
+    return value
+
+
+def require_int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
+    """Check that ``value`` is an int (not a bool) within a range and return it."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentTypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise InvalidArgumentError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def require_choice(name: str, value: Any, choices: frozenset[str] | tuple[str, ...]) -> str:
+    """Check that ``value`` is one of ``choices`` and return it."""
+    if not isinstance(value, str):
+        raise InvalidArgumentTypeError(f"{name} must be a str, not {type(value).__name__}")
+    if value not in choices:
+        raise InvalidArgumentError(f"{name} must be one of {', '.join(sorted(choices))}; got {value!r}")
+    return value
+
+
+def require_aware_datetime(name: str, value: Any) -> datetime:
+    """Check that ``value`` is a timezone-aware datetime and return it in UTC.
+
+    Naive datetimes are refused rather than guessed at: the service works in UTC and a
+    local time silently taken as UTC would shift a transcript read by hours.
+    """
+    if not isinstance(value, datetime):
+        raise InvalidArgumentTypeError(f"{name} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidArgumentError(
+            f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc)); got a naive datetime"
+        )
+    return value.astimezone(timezone.utc)

@@ -1,0 +1,536 @@
+"""Attachments: checked before sending, streamed both ways, with explicit lifecycle states.
+
+Sending a file takes three steps on the wire: ``StartAttachmentUpload``, an HTTP PUT of the
+bytes to a presigned URL carrying every header in ``HeadersToInclude``, and
+``CompleteAttachmentUpload``. :func:`upload_attachment` does all three after checking the
+file against :class:`AttachmentLimits`; :class:`AttachmentUpload` exposes the steps.
+Presigned URLs are credentials: they never appear in a repr, log line or exception message.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import logging
+import mimetypes
+import os
+import re
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Callable, Optional, Union
+
+import attrs
+
+from ._files import safe_filename
+from ._time import parse_time
+from ._validation import require_choice, require_int, require_str
+from .exceptions import (
+    AttachmentError,
+    AttachmentRejectedError,
+    AttachmentTooLargeError,
+    AttachmentUploadError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    UnsupportedAttachmentTypeError,
+)
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+__all__ = [
+    "Attachment",
+    "AttachmentLimits",
+    "AttachmentUpload",
+    "AttachmentUploadState",
+    "DEFAULT_ALLOWED_EXTENSIONS",
+    "DEFAULT_MAX_ATTACHMENT_SIZE",
+    "ProgressCallback",
+    "upload_attachment",
+]
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, Optional[int]], None]
+"""Called as ``progress(bytes_done, total_bytes)``; ``total_bytes`` is None when unknown."""
+
+DEFAULT_MAX_ATTACHMENT_SIZE = 20 * 1024 * 1024
+"""Amazon Connect's default attachment size limit: 20 MB."""
+
+DEFAULT_ALLOWED_EXTENSIONS = frozenset(
+    {".csv", ".doc", ".docx", ".jpeg", ".jpg", ".pdf", ".png", ".ppt", ".pptx", ".txt", ".wav", ".xls", ".xlsx"}
+)
+"""Amazon Connect's default allowed attachment types, by file extension."""
+
+CHUNK_SIZE = 256 * 1024
+HTTP_TIMEOUT = (10.0, 60.0)
+UPLOAD_ATTEMPTS = 3
+
+
+def _normalise_extensions(values: Iterable[str]) -> frozenset[str]:
+    if isinstance(values, str):
+        raise InvalidArgumentTypeError("allowed_extensions must be a collection of extensions, not a str")
+    return frozenset(("." + v.lstrip(".")).lower() for v in values)
+
+
+@attrs.frozen
+class AttachmentLimits:
+    """The size and type limits checked before an upload starts.
+
+    An Amazon Connect instance can change both, so they are a setting of
+    :class:`~connectparticipant_ext.ChatService` (``attachment_limits=``).
+    """
+
+    max_size: int = attrs.field(default=DEFAULT_MAX_ATTACHMENT_SIZE, validator=attrs.validators.gt(0))
+    allowed_extensions: frozenset[str] = attrs.field(
+        default=DEFAULT_ALLOWED_EXTENSIONS, converter=_normalise_extensions
+    )
+
+    def check(self, name: str, size: int) -> None:
+        """Raise if a file of this name and size may not be sent."""
+        extension = os.path.splitext(name)[1].lower()
+        if extension not in self.allowed_extensions:
+            allowed = ", ".join(sorted(self.allowed_extensions))
+            shown = extension or "no extension"
+            raise UnsupportedAttachmentTypeError(f"{name!r} has {shown}; allowed attachment types are {allowed}")
+        if size > self.max_size:
+            raise AttachmentTooLargeError(
+                f"{name!r} has {size} bytes; the attachment size limit is {self.max_size} bytes"
+            )
+        if size < 1:
+            raise InvalidArgumentError(f"{name!r} is empty; an attachment needs at least 1 byte")
+
+
+class AttachmentUploadState(enum.Enum):
+    """Where an upload stands: STARTED -> UPLOADED -> COMPLETED, or FAILED (retryable)."""
+
+    STARTED = "started"
+    UPLOADED = "uploaded"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class _ProgressReader(io.RawIOBase):
+    """Reads at most ``size`` bytes from a file, reporting progress; has a length for requests."""
+
+    def __init__(self, fileobj: IO[bytes], size: int, progress: Optional[ProgressCallback]) -> None:
+        super().__init__()
+        self._fileobj = fileobj
+        self._size = size
+        self._done = 0
+        self._progress = progress
+
+    def __len__(self) -> int:
+        return self._size - self._done
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: Optional[int] = -1) -> bytes:
+        wanted = self._size - self._done if n is None or n < 0 else min(n, self._size - self._done)
+        if wanted <= 0:
+            return b""
+        chunk = self._fileobj.read(wanted)
+        if not chunk:
+            raise AttachmentUploadError(f"the file ended after {self._done} of {self._size} bytes")
+        self._done += len(chunk)
+        if self._progress is not None:
+            self._progress(self._done, self._size)
+        return bytes(chunk)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _storage_error_code(body: bytes) -> Optional[str]:
+    match = re.search(rb"<Code>([^<]{1,100})</Code>", body[:4096])
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+@attrs.define(eq=False)
+class AttachmentUpload:
+    """An upload in progress, made by :meth:`Connection.start_attachment_upload`.
+
+    Call :meth:`upload` with a binary file object, then :meth:`complete`. A failed upload
+    (state FAILED) can be retried with :meth:`upload` while its URL is valid.
+    """
+
+    attachment_id: str
+    name: str
+    size: int
+    content_type: str
+    _connection: Connection = attrs.field(repr=False, alias="connection")
+    _url: str = attrs.field(repr=False, alias="url")
+    url_expires_at: Optional[datetime] = attrs.field(default=None)
+    _headers: dict[str, str] = attrs.field(factory=dict, repr=False, alias="headers")
+    _client_token: str = attrs.field(factory=lambda: str(uuid.uuid4()), repr=False, alias="client_token")
+    state: AttachmentUploadState = AttachmentUploadState.STARTED
+    _attachment: Optional[Attachment] = attrs.field(default=None, repr=False, init=False)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False, init=False)
+
+    @classmethod
+    def start(
+        cls, connection: Connection, name: str, size: int, content_type: str, *, client_token: Optional[str] = None
+    ) -> AttachmentUpload:
+        """Check the file's name, size and type, then call ``StartAttachmentUpload``."""
+        require_str("name", name, max_length=256)
+        require_int("size", size, minimum=0)
+        require_str("content_type", content_type, max_length=255)
+        connection.service.attachment_limits.check(name, size)
+        token = (
+            require_str("client_token", client_token, max_length=500) if client_token is not None else str(uuid.uuid4())
+        )
+        response = connection._call(
+            "StartAttachmentUpload",
+            ContentType=content_type,
+            AttachmentSizeInBytes=size,
+            AttachmentName=name,
+            ClientToken=token,
+        )
+        metadata = response.get("UploadMetadata") or {}
+        return cls(
+            attachment_id=response["AttachmentId"],
+            name=name,
+            size=size,
+            content_type=content_type,
+            connection=connection,
+            url=metadata["Url"],
+            url_expires_at=parse_time(metadata.get("UrlExpiry")),
+            headers=dict(metadata.get("HeadersToInclude") or {}),
+            client_token=token,
+        )
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The headers the PUT must carry (``HeadersToInclude``)."""
+        return dict(self._headers)
+
+    def upload(self, fileobj: IO[bytes], progress: Optional[ProgressCallback] = None) -> None:
+        """PUT the bytes to the presigned URL, streaming them (never read whole into memory).
+
+        Raises:
+            AttachmentUploadError: the PUT failed; the upload is FAILED and may be retried.
+        """
+        with self._lock:
+            if self.state in (AttachmentUploadState.UPLOADED, AttachmentUploadState.COMPLETED):
+                raise AttachmentError(f"the upload of {self.name!r} is already {self.state.value}")
+            _require_binary(fileobj)
+            if self.url_expires_at is not None and datetime.now(timezone.utc) >= self.url_expires_at:
+                self.state = AttachmentUploadState.FAILED
+                raise AttachmentUploadError(f"the upload URL for {self.name!r} has expired; start a new upload")
+            headers = dict(self._headers)
+            headers["Content-Length"] = str(self.size)
+            body = _ProgressReader(fileobj, self.size, progress)
+            session = self._connection.service.http_session
+            started = time.perf_counter()
+            try:
+                response = session.put(self._url, data=body, headers=headers, timeout=HTTP_TIMEOUT)
+            except AttachmentUploadError:
+                self.state = AttachmentUploadState.FAILED
+                raise
+            except Exception as exc:  # requests' messages quote the URL, signature included
+                self.state = AttachmentUploadState.FAILED
+                raise AttachmentUploadError(f"uploading {self.name!r} failed: {type(exc).__name__}") from None
+            if not 200 <= response.status_code < 300:
+                self.state = AttachmentUploadState.FAILED
+                code = _storage_error_code(response.content)
+                raise AttachmentUploadError(
+                    f"uploading {self.name!r} failed: HTTP {response.status_code}" + (f" ({code})" if code else ""),
+                    status_code=response.status_code,
+                    error_code=code,
+                )
+            self.state = AttachmentUploadState.UPLOADED
+            logger.debug(
+                "attachment %s: PUT of %d bytes took %.1f ms",
+                self.attachment_id,
+                self.size,
+                (time.perf_counter() - started) * 1000,
+            )
+
+    def complete(self) -> Attachment:
+        """Call ``CompleteAttachmentUpload``; only after a successful :meth:`upload`."""
+        with self._lock:
+            if self.state is AttachmentUploadState.COMPLETED and self._attachment is not None:
+                return self._attachment
+            if self.state is not AttachmentUploadState.UPLOADED:
+                raise AttachmentError(
+                    f"cannot complete the upload of {self.name!r}: it is {self.state.value}, not uploaded"
+                )
+            token = str(uuid.uuid5(uuid.NAMESPACE_URL, "complete:" + self._client_token))
+            self._connection._call("CompleteAttachmentUpload", AttachmentIds=[self.attachment_id], ClientToken=token)
+            self.state = AttachmentUploadState.COMPLETED
+            self._attachment = Attachment(
+                self.attachment_id,
+                connection=self._connection,
+                name=self.name,
+                content_type=self.content_type,
+                size=self.size,
+            )
+            return self._attachment
+
+
+@attrs.define(eq=False)
+class Attachment:
+    """An attachment of a chat: its metadata, a download URL, a download, an approval wait.
+
+    ``status`` is ``APPROVED``, ``REJECTED``, ``IN_PROGRESS`` or None (not yet seen in the
+    transcript); :meth:`reload` refreshes it.
+    """
+
+    id: str
+    _connection: Optional[Connection] = attrs.field(default=None, repr=False, alias="connection")
+    name: Optional[str] = None
+    content_type: Optional[str] = None
+    status: Optional[str] = None
+    size: Optional[int] = None
+
+    @classmethod
+    def from_item(cls, data: Mapping[str, Any], *, connection: Optional[Connection] = None) -> Attachment:
+        """Build from an entry of a transcript item's ``Attachments``."""
+        return cls(
+            str(data.get("AttachmentId") or ""),
+            connection=connection,
+            name=data.get("AttachmentName"),
+            content_type=data.get("ContentType"),
+            status=data.get("Status"),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Attachment) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash((Attachment, self.id))
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise AttachmentError("this attachment is not bound to a connection")
+        return self._connection
+
+    def reload(self) -> Attachment:
+        """Refresh name, type and status from the transcript (newest items first)."""
+        for item in self.connection.transcript.filter(direction="BACKWARD"):
+            for found in item.attachments:
+                if found.id == self.id:
+                    self.name, self.content_type, self.status = found.name, found.content_type, found.status
+                    return self
+        return self
+
+    def _get(self, expires_in: int, disposition: str) -> dict[str, Any]:
+        require_int("expires_in", expires_in, minimum=5, maximum=300)
+        require_choice("disposition", disposition, ("ATTACHMENT", "INLINE"))
+        response = self.connection._call(
+            "GetAttachment", AttachmentId=self.id, UrlExpiryInSeconds=expires_in, UrlContentDisposition=disposition
+        )
+        if response.get("AttachmentSizeInBytes") is not None:
+            self.size = int(response["AttachmentSizeInBytes"])
+        return response
+
+    def url(self, expires_in: int = 60, disposition: str = "ATTACHMENT") -> str:
+        """A presigned download URL (``GetAttachment``), valid for 5 to 300 seconds."""
+        return str(self._get(expires_in, disposition)["Url"])
+
+    def download(
+        self,
+        dest: Union[str, os.PathLike[str], IO[bytes]],
+        *,
+        overwrite: bool = False,
+        progress: Optional[ProgressCallback] = None,
+    ) -> Union[Path, IO[bytes]]:
+        """Stream the attachment to a directory, a file path or a binary file object.
+
+        Args:
+            dest: a directory (existing, or a path ending in a separator: created), where the
+                file takes the service's name made safe (see :func:`safe_filename`) and, if
+                taken, a `` (1)``-style suffix; a file path; or a binary file object.
+            overwrite: replace an existing file at an explicit path.
+            progress: called as ``progress(bytes_done, total_bytes)``.
+
+        Returns:
+            The path written, or ``dest`` itself for a file object.
+
+        The bytes go to a temporary file next to the target and are moved into place only
+        once their count matches ``AttachmentSizeInBytes``: no partial files.
+        """
+        if hasattr(dest, "write"):
+            _require_binary(dest)
+            self._stream_into(dest, progress)  # type: ignore[arg-type]
+            return dest  # type: ignore[return-value]
+        if not isinstance(dest, (str, os.PathLike)):
+            raise InvalidArgumentTypeError("dest must be a directory, a file path or a binary file object")
+        path = Path(dest)
+        as_directory = path.is_dir() or str(dest).endswith((os.sep, "/"))
+        if as_directory:
+            path.mkdir(parents=True, exist_ok=True)
+        elif path.exists() and not overwrite:
+            raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+        directory = path if as_directory else path.parent
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".download-", suffix=".part", delete=False) as tmp:
+            try:
+                self._stream_into(tmp, progress)
+            except BaseException:
+                tmp.close()
+                os.unlink(tmp.name)
+                raise
+        target = _unique_path(directory, safe_filename(self.name or self.id)) if as_directory else path
+        os.replace(tmp.name, target)
+        return target
+
+    def _stream_into(self, fileobj: IO[bytes], progress: Optional[ProgressCallback]) -> None:
+        response = self._get(60, "ATTACHMENT")
+        expected = self.size
+        session = self.connection.service.http_session
+        try:
+            with session.get(response["Url"], stream=True, timeout=HTTP_TIMEOUT) as answer:
+                if not 200 <= answer.status_code < 300:
+                    raise AttachmentError(f"downloading attachment {self.id} failed: HTTP {answer.status_code}")
+                done = 0
+                for chunk in answer.iter_content(CHUNK_SIZE):
+                    fileobj.write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, expected)
+        except AttachmentError:
+            raise
+        except Exception as exc:  # requests' messages quote the URL, signature included
+            raise AttachmentError(f"downloading attachment {self.id} failed: {type(exc).__name__}") from None
+        if expected is not None and done != expected:
+            raise AttachmentError(f"attachment {self.id}: received {done} bytes, expected {expected}")
+
+    def wait_until_approved(self, timeout: float = 60.0, delay: float = 1.0) -> Attachment:
+        """Poll the transcript until the attachment is APPROVED, like a boto3 waiter.
+
+        Raises:
+            AttachmentRejectedError: the service rejected the attachment.
+            AttachmentError: it was not approved within ``timeout`` seconds.
+        """
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise InvalidArgumentError("timeout must be a positive number of seconds")
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+            raise InvalidArgumentError("delay must be a number of seconds, 0 or more")
+        deadline = time.monotonic() + timeout
+        while True:
+            self.reload()
+            if self.status == "APPROVED":
+                return self
+            if self.status == "REJECTED":
+                raise AttachmentRejectedError(f"attachment {self.name or self.id!r} was rejected by the service")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AttachmentError(
+                    f"attachment {self.name or self.id!r} was not approved within {timeout} s (status {self.status})"
+                )
+            time.sleep(min(delay, remaining))
+
+
+def _require_binary(fileobj: Any) -> None:
+    if isinstance(fileobj, io.TextIOBase) or "b" not in getattr(fileobj, "mode", "b"):
+        raise InvalidArgumentTypeError("the file object must be opened in binary mode ('rb' / 'wb')")
+
+
+def _unique_path(directory: Path, name: str) -> Path:
+    candidate = directory / name
+    stem, suffix = os.path.splitext(name)
+    counter = 1
+    while candidate.exists():
+        candidate = directory / f"{stem} ({counter}){suffix}"
+        counter += 1
+    if candidate.resolve().parent != directory.resolve():  # belt and braces: never leave the directory
+        raise AttachmentError("refusing to write outside the target directory")
+    return candidate
+
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+
+
+def _open_source(
+    source: Source, name: Optional[str], limits: AttachmentLimits
+) -> tuple[IO[bytes], int, Optional[str], bool]:
+    """A binary file object for ``source``, its size, a name, and whether we must close it."""
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        fileobj: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        return fileobj, os.fstat(fileobj.fileno()).st_size, name or path.name, True
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        return io.BytesIO(data), len(data), name, True
+    if not hasattr(source, "read"):
+        raise InvalidArgumentTypeError(
+            f"source must be a path, bytes or a binary file object, not {type(source).__name__}"
+        )
+    _require_binary(source)
+    guessed = name or (os.path.basename(source.name) if isinstance(getattr(source, "name", None), str) else None)
+    if source.seekable():
+        position = source.tell()
+        size = source.seek(0, io.SEEK_END) - position
+        source.seek(position)
+        return source, size, guessed, False
+    # A pipe or socket: spool it (to disk past 8 MiB) to learn its size, reading no more than the limit allows.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    size = 0
+    while chunk := source.read(CHUNK_SIZE):
+        size += len(chunk)
+        if size > limits.max_size:
+            spool.close()
+            raise AttachmentTooLargeError(f"the stream is over the attachment size limit of {limits.max_size} bytes")
+        spool.write(chunk)
+    spool.seek(0)
+    return spool, size, guessed, True
+
+
+def upload_attachment(
+    connection: Connection,
+    source: Source,
+    *,
+    name: Optional[str] = None,
+    content_type: Optional[str] = None,
+    client_token: Optional[str] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> Attachment:
+    """Send a file as an attachment, checked against the service's limits before any call.
+
+    Args:
+        source: a path, bytes, or a binary file object (read from its current position).
+        name: the attachment's name; defaults to the file's name (required for bytes).
+        content_type: defaults to the type :mod:`mimetypes` guesses from the name.
+        client_token: idempotency token for the start call (the complete call derives its
+            own from it); a retry with the same token never creates a second attachment.
+        progress: called as ``progress(bytes_done, total_bytes)`` while uploading.
+
+    The PUT is retried (up to three attempts, same upload URL) on connection errors and
+    5xx/429 answers when the source can be rewound.
+    """
+    limits = connection.service.attachment_limits
+    if name is not None:
+        require_str("name", name, max_length=256)
+    fileobj, size, resolved_name, owned = _open_source(source, name, limits)
+    try:
+        if not resolved_name:
+            raise InvalidArgumentError("name= is required when the source has no file name (bytes, a stream)")
+        if content_type is None:
+            content_type = mimetypes.guess_type(resolved_name, strict=False)[0]
+            if content_type is None:
+                raise InvalidArgumentError(f"cannot tell the content type of {resolved_name!r}; pass content_type=")
+        upload = AttachmentUpload.start(connection, resolved_name, size, content_type, client_token=client_token)
+        start = fileobj.tell() if fileobj.seekable() else None
+        attempts = UPLOAD_ATTEMPTS if start is not None else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                upload.upload(fileobj, progress)
+                break
+            except AttachmentUploadError as exc:
+                retryable = exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429
+                if attempt == attempts or not retryable or start is None:
+                    raise
+                logger.info("upload of attachment %s failed (%s); retrying", upload.attachment_id, exc)
+                fileobj.seek(start)
+        return upload.complete()
+    finally:
+        if owned:
+            fileobj.close()

@@ -1,0 +1,448 @@
+"""The :class:`Connection` resource: every participant call after the token switch."""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Optional, Union
+
+from botocore import xform_name
+
+from ._redact import redact_secret
+from ._time import parse_time
+from ._validation import (
+    CONNECTION_ACKNOWLEDGED,
+    EVENT_CONTENT_TYPES,
+    MAX_CONTENT_LENGTH,
+    MESSAGE_CONTENT_TYPES,
+    MESSAGE_DELIVERED,
+    MESSAGE_READ,
+    TYPING,
+    require_choice,
+    require_str,
+    require_token,
+)
+from .exceptions import (
+    AccessDeniedError,
+    ConnectionClosedError,
+    ConnectionExpiredError,
+    InvalidArgumentError,
+    map_client_errors,
+)
+from .models import SentEvent, SentMessage, View, Websocket
+
+if TYPE_CHECKING:
+    import os
+
+    from . import attachments as _attachments
+    from .attachments import AttachmentUpload, ProgressCallback
+    from .participant import Participant
+    from .service import ChatService, ServiceMeta
+    from .stream import ChatStream
+    from .transcript import TranscriptCollectionManager
+
+__all__ = ["Connection", "ConnectionState", "RENEW_BEFORE_EXPIRY"]
+
+logger = logging.getLogger(__name__)
+
+RENEW_BEFORE_EXPIRY = timedelta(seconds=60)
+"""A connection renews its token this long before it expires, as AWS's chat client does.
+
+For tokens that live less than twice this long (test backends), half their lifetime is used
+instead, so a short-lived token is not renewed on every call.
+"""
+
+_SESSION_ID_LENGTH = 36
+
+
+def _utcnow() -> datetime:
+    """The clock renewal decisions use (a seam for tests that fast-forward time)."""
+    return datetime.now(timezone.utc)
+
+
+class ConnectionState(enum.Enum):
+    """Lifecycle of a connection: open until disconnected or refused by the service."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def _client_token(value: Optional[str]) -> str:
+    if value is None:
+        return str(uuid.uuid4())
+    return require_str("client_token", value, max_length=500)
+
+
+class Connection:
+    """A participant's connection to a chat, holding the connection token.
+
+    Made by :meth:`Participant.create_connection` or restored with
+    :meth:`ChatService.Connection`. A connection that knows its participant renews itself:
+    shortly before its token expires, or once when a call is refused with
+    AccessDeniedException, it re-creates the connection (``ConnectParticipant=False``) and
+    retries the call once. Threads sharing a connection renew it exactly once between them.
+    After :meth:`disconnect` every call raises :class:`ConnectionClosedError` without a
+    network call.
+    """
+
+    def __init__(
+        self,
+        service: ChatService,
+        token: str,
+        *,
+        participant: Optional[Participant] = None,
+        expires_at: Optional[datetime] = None,
+        websocket: Optional[Websocket] = None,
+        websocket_requested: bool = False,
+    ) -> None:
+        self._service = service
+        self._token = require_token("connection token", token)
+        self._participant = participant
+        if expires_at is not None and (not isinstance(expires_at, datetime) or expires_at.tzinfo is None):
+            raise InvalidArgumentError("expires_at must be a timezone-aware datetime")
+        self._expires_at = expires_at
+        self._issued_at = _utcnow()
+        self._websocket = websocket
+        self._websocket_requested = websocket_requested or websocket is not None
+        self._state = ConnectionState.OPEN
+        self._closed_reason = "it was disconnected"
+        self._generation = 0
+        self._renew_lock = threading.Lock()
+        self.renewals = 0
+        """How many times this connection has renewed its token."""
+        self._transcript: Optional[TranscriptCollectionManager] = None
+
+    @classmethod
+    def from_response(
+        cls,
+        service: ChatService,
+        response: Mapping[str, Any],
+        *,
+        participant: Optional[Participant] = None,
+        websocket_requested: bool = False,
+    ) -> Connection:
+        """Build a connection from a ``CreateParticipantConnection`` response."""
+        credentials = response["ConnectionCredentials"]
+        websocket = response.get("Websocket")
+        return cls(
+            service,
+            credentials["ConnectionToken"],
+            participant=participant,
+            expires_at=parse_time(credentials.get("Expiry")),
+            websocket=Websocket.from_response(websocket) if websocket else None,
+            websocket_requested=websocket_requested,
+        )
+
+    # -- identity and state ------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        expires = self._expires_at.isoformat() if self._expires_at else None
+        return f"Connection(state={self._state.value!r}, expires_at={expires!r}, token={redact_secret(self._token)})"
+
+    @property
+    def token(self) -> str:
+        """The current connection token (a secret; it changes when the connection renews)."""
+        return self._token
+
+    @property
+    def expires_at(self) -> Optional[datetime]:
+        """When the current token expires (aware UTC), or None when unknown (a restored token)."""
+        return self._expires_at
+
+    @property
+    def websocket(self) -> Optional[Websocket]:
+        """The websocket URL and its expiry, if one was asked for."""
+        return self._websocket
+
+    @property
+    def participant(self) -> Optional[Participant]:
+        """The participant this connection renews itself with, if known."""
+        return self._participant
+
+    @property
+    def service(self) -> ChatService:
+        return self._service
+
+    @property
+    def meta(self) -> ServiceMeta:
+        """``meta.client`` is the boto3 client underneath, as on boto3 resources."""
+        return self._service.meta
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    @property
+    def closed(self) -> bool:
+        return self._state is ConnectionState.CLOSED
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        if exc is None:
+            self.disconnect()
+            return
+        try:
+            self.disconnect()
+        except Exception:  # do not hide the exception that is already propagating
+            logger.warning("disconnect failed while leaving a block that raised", exc_info=True)
+
+    # -- the call path: one place checks state, renews, calls and translates errors -----------
+
+    def _ensure_open(self) -> None:
+        if self._state is ConnectionState.CLOSED:
+            raise ConnectionClosedError(f"this connection is closed: {self._closed_reason}")
+
+    def _renew_margin(self) -> timedelta:
+        if self._expires_at is None:
+            return RENEW_BEFORE_EXPIRY
+        return min(RENEW_BEFORE_EXPIRY, (self._expires_at - self._issued_at) / 2)
+
+    def _usable_token(self) -> tuple[str, int]:
+        """The token to call with and its generation, renewing first when it is about to expire."""
+        self._ensure_open()
+        token, generation, expires_at = self._token, self._generation, self._expires_at
+        if expires_at is None:
+            return token, generation
+        now = _utcnow()
+        if now < expires_at - self._renew_margin():
+            return token, generation
+        if self._participant is None:
+            if now >= expires_at:
+                raise ConnectionExpiredError(
+                    "the connection token has expired and this connection has no participant to renew it with"
+                )
+            return token, generation
+        try:
+            self._renew(generation, reason="token about to expire")
+        except AccessDeniedError:
+            raise
+        except Exception:  # a failed early renewal is not fatal while the token still works
+            if _utcnow() >= expires_at:
+                raise
+            logger.warning("renewing the connection failed; the current token is still valid", exc_info=True)
+        self._ensure_open()
+        return self._token, self._generation
+
+    def _renew(self, seen_generation: int, *, reason: str) -> None:
+        """Re-create the connection (``ConnectParticipant=False``), once across threads."""
+        assert self._participant is not None
+        with self._renew_lock:
+            if self._generation != seen_generation:
+                return  # another thread renewed while this one waited
+            self._ensure_open()
+            try:
+                response = self._participant.create_participant_connection(
+                    connect_participant=False, websocket=self._websocket_requested
+                )
+            except AccessDeniedError:
+                self._close("the service refused to renew it (the chat has ended or the participant left)")
+                raise
+            credentials = response["ConnectionCredentials"]
+            websocket = response.get("Websocket")
+            self._token = credentials["ConnectionToken"]
+            self._expires_at = parse_time(credentials.get("Expiry"))
+            self._issued_at = _utcnow()
+            if websocket:
+                self._websocket = Websocket.from_response(websocket)
+            self._generation += 1
+            self.renewals += 1
+            logger.info("connection renewed (%s)", reason)
+
+    def renew(self) -> None:
+        """Re-create the connection now, with a fresh token (``ConnectParticipant=False``)."""
+        self._ensure_open()
+        if self._participant is None:
+            raise ConnectionExpiredError("this connection has no participant to renew it with")
+        self._renew(self._generation, reason="asked for")
+
+    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """Call a connection-token operation: renew if due, retry once after AccessDenied."""
+        method = getattr(self._service.meta.client, xform_name(operation))
+        for attempt in (1, 2):
+            token, generation = self._usable_token()
+            started = time.perf_counter()
+            try:
+                with map_client_errors():
+                    response: dict[str, Any] = method(ConnectionToken=token, **params)
+            except AccessDeniedError:
+                if attempt == 2 or self._participant is None:
+                    raise
+                logger.debug("%s was refused; renewing the connection and retrying once", operation)
+                self._renew(generation, reason="access denied")
+                continue
+            logger.debug(
+                "%s%s took %.1f ms",
+                operation,
+                _describe_ids(response),
+                (time.perf_counter() - started) * 1000,
+            )
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _close(self, reason: str) -> None:
+        self._state = ConnectionState.CLOSED
+        self._closed_reason = reason
+
+    # -- messages and events -----------------------------------------------------------------
+
+    def send_message(
+        self, content: str, content_type: str = "text/plain", client_token: Optional[str] = None
+    ) -> SentMessage:
+        """Send a message (``SendMessage``).
+
+        Args:
+            content: 1 to 16384 characters.
+            content_type: ``text/plain``, ``text/markdown``, ``application/json`` or
+                ``application/vnd.amazonaws.connect.message.interactive.response``.
+            client_token: idempotency token; one is generated when omitted, and reused by
+                every retry, so a message is never sent twice.
+        """
+        require_str("content", content, max_length=MAX_CONTENT_LENGTH)
+        require_choice("content_type", content_type, MESSAGE_CONTENT_TYPES)
+        if content_type == "application/json":
+            _require_json("content", content)
+        token = _client_token(client_token)
+        response = self._call("SendMessage", Content=content, ContentType=content_type, ClientToken=token)
+        return SentMessage.from_response(response)
+
+    def send_event(
+        self, content_type: str, content: Optional[str] = None, client_token: Optional[str] = None
+    ) -> SentEvent:
+        """Send an event (``SendEvent``): typing, a delivered/read receipt, or a connection ack."""
+        require_choice("content_type", content_type, EVENT_CONTENT_TYPES)
+        params: dict[str, Any] = {"ContentType": content_type, "ClientToken": _client_token(client_token)}
+        if content is not None:
+            params["Content"] = require_str("content", content, max_length=MAX_CONTENT_LENGTH)
+        return SentEvent.from_response(self._call("SendEvent", **params))
+
+    def send_typing(self) -> SentEvent:
+        """Tell the other participants this one is typing."""
+        return self.send_event(TYPING)
+
+    def send_read_receipt(self, message_id: str) -> SentEvent:
+        """Mark a message as read."""
+        return self.send_event(MESSAGE_READ, _receipt_content(message_id))
+
+    def send_delivered_receipt(self, message_id: str) -> SentEvent:
+        """Mark a message as delivered."""
+        return self.send_event(MESSAGE_DELIVERED, _receipt_content(message_id))
+
+    def acknowledge_connection(self) -> SentEvent:
+        """Send the ``connection.acknowledged`` event AWS's chat clients send after connecting."""
+        return self.send_event(CONNECTION_ACKNOWLEDGED)
+
+    # -- views and authentication -------------------------------------------------------------
+
+    def describe_view(self, view_token: str) -> View:
+        """Fetch a step-by-step guide view (``DescribeView``)."""
+        require_str("view_token", view_token, max_length=1000)
+        return View.from_response(self._call("DescribeView", ViewToken=view_token)["View"])
+
+    def get_authentication_url(self, session_id: str, redirect_uri: str) -> str:
+        """The URL where a customer authenticates (``GetAuthenticationUrl``)."""
+        require_str("session_id", session_id, min_length=_SESSION_ID_LENGTH, max_length=_SESSION_ID_LENGTH)
+        require_str("redirect_uri", redirect_uri, max_length=1024)
+        response = self._call("GetAuthenticationUrl", SessionId=session_id, RedirectUri=redirect_uri)
+        return str(response["AuthenticationUrl"])
+
+    def cancel_authentication(self, session_id: str) -> None:
+        """Cancel a customer's authentication (``CancelParticipantAuthentication``)."""
+        require_str("session_id", session_id, min_length=_SESSION_ID_LENGTH, max_length=_SESSION_ID_LENGTH)
+        self._call("CancelParticipantAuthentication", SessionId=session_id)
+
+    # -- transcript, attachments, stream ------------------------------------------------------
+
+    @property
+    def transcript(self) -> TranscriptCollectionManager:
+        """The chat's transcript as a lazy, chainable collection (see :mod:`.transcript`)."""
+        if self._transcript is None:
+            from .transcript import TranscriptCollectionManager
+
+            self._transcript = TranscriptCollectionManager(self)
+        return self._transcript
+
+    def Attachment(self, attachment_id: str) -> _attachments.Attachment:  # noqa: N802 - boto3 resource style
+        """An attachment of this chat, by id."""
+        from .attachments import Attachment
+
+        return Attachment(require_str("attachment_id", attachment_id, max_length=256), connection=self)
+
+    def upload_attachment(
+        self,
+        source: Union[str, os.PathLike[str], bytes, bytearray, memoryview, IO[bytes]],
+        *,
+        name: Optional[str] = None,
+        content_type: Optional[str] = None,
+        client_token: Optional[str] = None,
+        progress: Optional[ProgressCallback] = None,
+    ) -> _attachments.Attachment:
+        """Send a file: check it, start the upload, PUT the bytes, complete it.
+
+        See :func:`connectparticipant_ext.attachments.upload_attachment`.
+        """
+        from .attachments import upload_attachment
+
+        return upload_attachment(
+            self, source, name=name, content_type=content_type, client_token=client_token, progress=progress
+        )
+
+    def start_attachment_upload(
+        self, name: str, size: int, content_type: str, *, client_token: Optional[str] = None
+    ) -> AttachmentUpload:
+        """The first step of an upload, for callers who want the steps one by one."""
+        from .attachments import AttachmentUpload
+
+        return AttachmentUpload.start(self, name, size, content_type, client_token=client_token)
+
+    def stream(self, history: bool = False, since: Optional[str] = None, **settings: Any) -> ChatStream:
+        """The chat live over the websocket; see :class:`connectparticipant_ext.stream.ChatStream`."""
+        from .stream import ChatStream
+
+        return ChatStream(self, history=history, since=since, **settings)
+
+    # -- the end ------------------------------------------------------------------------------
+
+    def disconnect(self) -> None:
+        """Leave the chat (``DisconnectParticipant``). Calling it again does nothing."""
+        if self._state is ConnectionState.CLOSED:
+            return
+        try:
+            self._call("DisconnectParticipant", ClientToken=str(uuid.uuid4()))
+        except ConnectionClosedError:
+            return
+        except AccessDeniedError:
+            logger.debug("DisconnectParticipant was refused: the participant had already left")
+        self._close("it was disconnected")
+
+
+def _receipt_content(message_id: str) -> str:
+    require_str("message_id", message_id, max_length=256)
+    return json.dumps({"messageId": message_id})
+
+
+def _require_json(name: str, content: str) -> None:
+    try:
+        json.loads(content)
+    except ValueError:
+        raise InvalidArgumentError(f"{name} must be valid JSON for content_type application/json") from None
+
+
+def _describe_ids(response: Mapping[str, Any]) -> str:
+    ids = [f"{key}={response[key]}" for key in ("Id", "AttachmentId") if key in response]
+    if "Transcript" in response:
+        ids.append(f"items={len(response['Transcript'])}")
+    return (" " + " ".join(ids)) if ids else ""

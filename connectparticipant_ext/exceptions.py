@@ -1,0 +1,184 @@
+"""Exceptions raised by connectparticipant_ext.
+
+Every exception the library raises on purpose derives from :class:`ConnectParticipantError`,
+so one ``except`` clause catches them all; callers can catch at any level::
+
+    ConnectParticipantError
+    ├── ServiceError (also botocore.exceptions.ClientError)
+    │   ├── AccessDeniedError
+    │   ├── ConflictError
+    │   ├── InternalServerError
+    │   ├── ResourceNotFoundError
+    │   ├── ServiceQuotaExceededError
+    │   ├── ThrottlingError
+    │   └── ValidationError
+    ├── ConnectionClosedError
+    ├── ConnectionExpiredError
+    ├── StreamError
+    ├── AttachmentError
+    │   ├── AttachmentTooLargeError (also ValueError)
+    │   ├── UnsupportedAttachmentTypeError (also ValueError)
+    │   ├── AttachmentUploadError
+    │   └── AttachmentRejectedError
+    ├── InvalidArgumentError (also ValueError)
+    └── InvalidArgumentTypeError (also TypeError)
+
+Service errors keep botocore's :class:`~botocore.exceptions.ClientError` as a base, so code
+written against the raw client (``except ClientError``) keeps working. They are created in
+exactly one place, :func:`map_client_errors`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from botocore.exceptions import ClientError
+
+__all__ = [
+    "AccessDeniedError",
+    "AttachmentError",
+    "AttachmentRejectedError",
+    "AttachmentTooLargeError",
+    "AttachmentUploadError",
+    "ConflictError",
+    "ConnectParticipantError",
+    "ConnectionClosedError",
+    "ConnectionExpiredError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "InvalidArgumentTypeError",
+    "ResourceNotFoundError",
+    "ServiceError",
+    "ServiceQuotaExceededError",
+    "StreamError",
+    "ThrottlingError",
+    "UnsupportedAttachmentTypeError",
+    "ValidationError",
+    "map_client_errors",
+]
+
+
+class ConnectParticipantError(Exception):
+    """Raised for any failure this library reports; the base of every other class here."""
+
+
+class ServiceError(ConnectParticipantError, ClientError):  # type: ignore[misc]
+    """Raised when the Participant Service answers with an error.
+
+    ``exc.response`` and ``exc.operation_name`` are botocore's, unchanged.
+    """
+
+    @property
+    def code(self) -> str:
+        """The service's error code, e.g. ``"AccessDeniedException"``."""
+        return str(self.response.get("Error", {}).get("Code", ""))
+
+
+class AccessDeniedError(ServiceError):
+    """Raised when the service refuses a token (expired, revoked, or the chat has ended)."""
+
+
+class ConflictError(ServiceError):
+    """Raised when a request conflicts with the state of the chat (ConflictException)."""
+
+
+class InternalServerError(ServiceError):
+    """Raised when the service failed internally after botocore's retries (5xx)."""
+
+
+class ResourceNotFoundError(ServiceError):
+    """Raised when a named resource, such as a view, does not exist."""
+
+
+class ServiceQuotaExceededError(ServiceError):
+    """Raised when a request would exceed a service quota (for example attachment size)."""
+
+
+class ThrottlingError(ServiceError):
+    """Raised when requests are still throttled after botocore's retries."""
+
+
+class ValidationError(ServiceError):
+    """Raised when the service rejects a request's parameters (ValidationException)."""
+
+
+class ConnectionClosedError(ConnectParticipantError):
+    """Raised when a connection is used after it was disconnected or the chat ended.
+
+    No network call is made.
+    """
+
+
+class ConnectionExpiredError(ConnectParticipantError):
+    """Raised when a connection token has expired and there is no participant to renew it."""
+
+
+class StreamError(ConnectParticipantError):
+    """Raised when the live stream could not be kept up after its reconnect attempts."""
+
+
+class AttachmentError(ConnectParticipantError):
+    """Raised when an attachment cannot be sent, approved or fetched."""
+
+
+class AttachmentTooLargeError(AttachmentError, ValueError):
+    """Raised before any call when a file is larger than the attachment size limit."""
+
+
+class UnsupportedAttachmentTypeError(AttachmentError, ValueError):
+    """Raised before any call when a file's type is not among the allowed attachment types."""
+
+
+class AttachmentUploadError(AttachmentError):
+    """Raised when the HTTP PUT of an attachment's bytes to its upload URL fails.
+
+    Attributes:
+        status_code: the HTTP status of the answer, or ``None`` when no answer came.
+        error_code: the storage service's error code (e.g. ``"AccessDenied"``), if it gave one.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None, error_code: str | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_code = error_code
+
+
+class AttachmentRejectedError(AttachmentError):
+    """Raised when the service rejected an attachment (status ``REJECTED``)."""
+
+
+class InvalidArgumentError(ConnectParticipantError, ValueError):
+    """Raised before any network call when an argument has a bad value."""
+
+
+class InvalidArgumentTypeError(ConnectParticipantError, TypeError):
+    """Raised before any network call when an argument has the wrong type."""
+
+
+_ERROR_CLASSES: dict[str, type[ServiceError]] = {
+    "AccessDeniedException": AccessDeniedError,
+    "ConflictException": ConflictError,
+    "InternalServerException": InternalServerError,
+    "ResourceNotFoundException": ResourceNotFoundError,
+    "ServiceQuotaExceededException": ServiceQuotaExceededError,
+    "ThrottlingException": ThrottlingError,
+    "ValidationException": ValidationError,
+}
+
+
+def error_class_for(code: str) -> type[ServiceError]:
+    """The most specific :class:`ServiceError` subclass for a service error code."""
+    return _ERROR_CLASSES.get(code, ServiceError)
+
+
+@contextlib.contextmanager
+def map_client_errors() -> Iterator[None]:
+    """Translate botocore's ``ClientError`` into this library's classes, chaining the original."""
+    try:
+        yield
+    except ServiceError:
+        raise
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        raise error_class_for(code)(exc.response, exc.operation_name) from exc
