@@ -27,10 +27,10 @@ __all__ = ["ChatService", "DEFAULT_RETRIES", "ServiceMeta"]
 
 SERVICE_NAME = "connectparticipant"
 
-DEFAULT_RETRIES: Mapping[str, Any] = {"mode": "standard", "max_attempts": 5}
+DEFAULT_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 5}
 """botocore retry settings used unless ``retries=`` or ``config=`` says otherwise.
 
-Five attempts in botocore's "standard" mode (exponential backoff with jitter), which retries
+Five attempts in all (the first and four retries) in botocore's "standard" mode (exponential backoff with jitter), which retries
 throttling, 5xx answers and connection errors. Sends carry a ``ClientToken``, so a retry never
 duplicates a message.
 """

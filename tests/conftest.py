@@ -1,0 +1,68 @@
+"""Shared fixtures. The chat backend's own fixtures (``mock_chat``, ``connect_client``,
+``chat_contact``, ``chat``, ``participant``, ``connection``, ``agent``) come from the
+package's pytest plugin, ``connectparticipant_ext.testing.plugin``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from botocore.retries import standard
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's retries without their sleeps: the retry logic stays botocore's own."""
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.fixture
+def wire_calls(chat) -> Iterator[list[str]]:
+    """The names of the connectparticipant operations the client is asked to make, in order."""
+    calls: list[str] = []
+    events = chat.meta.client.meta.events
+
+    def record(model, **kwargs) -> None:
+        calls.append(model.name)
+
+    events.register("before-call.connectparticipant", record, unique_id="wire-calls-recorder")
+    try:
+        yield calls
+    finally:
+        events.unregister("before-call.connectparticipant", unique_id="wire-calls-recorder")
+
+
+# -- library-side fixtures (to move into the plugin once the backend lands) -------------------
+
+@pytest.fixture
+def chat(mock_chat):
+    from connectparticipant_ext import ChatService
+
+    return ChatService(region_name="us-east-1")
+
+
+@pytest.fixture
+def participant(chat, chat_contact):
+    return chat.Participant(chat_contact["ParticipantToken"])
+
+
+@pytest.fixture
+def connection(participant):
+    conn = participant.create_connection()
+    yield conn
+    if not conn.closed:
+        try:
+            conn.disconnect()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def agent(chat, connect_client, chat_contact):
+    response = connect_client.create_participant(
+        InstanceId="instance-1",
+        ContactId=chat_contact["ContactId"],
+        ParticipantDetails={"ParticipantRole": "AGENT", "DisplayName": "Bob"},
+    )
+    conn = chat.Participant(response["ParticipantCredentials"]["ParticipantToken"]).create_connection()
+    yield conn

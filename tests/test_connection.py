@@ -1,0 +1,400 @@
+"""Participant and Connection against the in-memory backend: the token switch, every call,
+renewal, the closed state, validation before any call, idempotency and secrets."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from botocore.exceptions import ClientError
+
+import connectparticipant_ext.connection as connection_module
+from connectparticipant_ext import (
+    AccessDeniedError,
+    ConnectionClosedError,
+    ConnectionExpiredError,
+    ConnectParticipantError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    ResourceNotFoundError,
+    SentEvent,
+    SentMessage,
+    View,
+    Websocket,
+)
+
+TYPING = "application/vnd.amazonaws.connect.event.typing"
+
+
+def messages(conn):
+    return [item for item in conn.transcript if item.is_message]
+
+
+def fast_forward(monkeypatch, conn, before_expiry: timedelta) -> None:
+    """Make the library's clock read ``before_expiry`` ahead of the token's expiry."""
+    now = conn.expires_at - before_expiry
+    monkeypatch.setattr(connection_module, "_utcnow", lambda: now)
+
+
+# -- the token switch --------------------------------------------------------------------------
+
+
+def test_create_connection_switches_tokens(participant):
+    conn = participant.create_connection()
+    assert conn.token and conn.token != participant.token
+    assert conn.expires_at is not None and conn.expires_at.tzinfo is not None
+    assert conn.expires_at > datetime.now(timezone.utc)
+    assert isinstance(conn.websocket, Websocket)
+    assert conn.websocket.url.startswith(("ws://", "wss://"))
+    assert conn.participant is participant
+    assert conn.meta.client is participant.meta.client
+
+
+def test_create_connection_joins_the_chat(connection, chat_contact):
+    joined = [i for i in connection.transcript if i.event == "participant.joined"]
+    assert len(joined) == 1
+    assert joined[0].participant_role == "CUSTOMER"
+
+
+def test_reconnect_without_joining_again(participant, connection):
+    again = participant.create_connection(connect_participant=False, websocket=False)
+    assert again.websocket is None
+    assert again.token != connection.token
+    assert [i.event for i in again.transcript if i.event == "participant.joined"] == ["participant.joined"]
+
+
+def test_connection_restored_from_a_stored_token(chat, connection):
+    restored = chat.Connection(connection.token)
+    sent = restored.send_message("from a restored connection")
+    assert sent.id in [m.id for m in messages(connection)]
+    assert restored.expires_at is None and restored.participant is None
+
+
+# -- every call -------------------------------------------------------------------------------
+
+
+def test_send_message(connection):
+    sent = connection.send_message("Hi, I need help with my order")
+    assert isinstance(sent, SentMessage)
+    assert sent.absolute_time is not None and sent.absolute_time.tzinfo is not None
+    [item] = [m for m in messages(connection) if m.id == sent.id]
+    assert item.content == "Hi, I need help with my order"
+    assert item.content_type == "text/plain"
+    assert item.participant_role == "CUSTOMER"
+    assert item.display_name == "Ann"
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        ("**bold**", "text/markdown"),
+        ('{"a": 1}', "application/json"),
+        ('{"templateType": "ListPicker"}', "application/vnd.amazonaws.connect.message.interactive.response"),
+    ],
+)
+def test_send_message_content_types(connection, content, content_type):
+    sent = connection.send_message(content, content_type=content_type)
+    [item] = [m for m in messages(connection) if m.id == sent.id]
+    assert (item.content, item.content_type) == (content, content_type)
+
+
+def test_send_message_with_the_same_client_token_is_sent_once(connection):
+    first = connection.send_message("once", client_token="token-1")
+    second = connection.send_message("once", client_token="token-1")
+    assert first.id == second.id
+    assert [m.content for m in messages(connection)].count("once") == 1
+
+
+def test_send_typing(connection):
+    event = connection.send_typing()
+    assert isinstance(event, SentEvent)
+    assert any(i.event == "typing" and i.is_event for i in connection.transcript)
+
+
+def test_receipts_reach_the_message_metadata(connection, agent):
+    sent = agent.send_message("How can I help?")
+    connection.send_delivered_receipt(sent.id)
+    connection.send_read_receipt(sent.id)
+    [item] = [m for m in agent.transcript if m.id == sent.id]
+    assert item.message_metadata is not None
+    [receipt] = item.message_metadata.receipts
+    assert receipt.delivered_at is not None and receipt.read_at is not None
+
+
+def test_acknowledge_connection(connection):
+    assert isinstance(connection.acknowledge_connection(), SentEvent)
+
+
+def test_describe_view(connection, mock_chat):
+    token = mock_chat.register_view(name="Guide", template="<p>hi</p>", actions=["Submit"])
+    view = connection.describe_view(token)
+    assert isinstance(view, View)
+    assert view.name == "Guide"
+    assert view.content is not None and "Submit" in view.content.actions
+
+
+def test_describe_unknown_view(connection):
+    with pytest.raises(ResourceNotFoundError) as info:
+        connection.describe_view("no-such-view")
+    assert isinstance(info.value, ClientError)
+    assert info.value.code == "ResourceNotFoundException"
+
+
+def test_authentication_url_and_cancel(connection):
+    session_id = "12345678-1234-1234-1234-123456789012"
+    url = connection.get_authentication_url(session_id, "https://example.com/back")
+    assert url.startswith("https://")
+    connection.cancel_authentication(session_id)
+
+
+# -- disconnect and the closed state ------------------------------------------------------------
+
+
+def test_disconnect_leaves_and_closes(connection, agent, wire_calls):
+    connection.disconnect()
+    assert connection.closed
+    assert wire_calls == ["DisconnectParticipant"]
+    assert any(i.event == "participant.left" for i in agent.transcript)
+
+
+CLOSED_CALLS = [
+    lambda c: c.send_message("hi"),
+    lambda c: c.send_event(TYPING),
+    lambda c: c.send_typing(),
+    lambda c: c.send_read_receipt("m"),
+    lambda c: c.send_delivered_receipt("m"),
+    lambda c: c.describe_view("v"),
+    lambda c: c.get_authentication_url("12345678-1234-1234-1234-123456789012", "https://x"),
+    lambda c: c.cancel_authentication("12345678-1234-1234-1234-123456789012"),
+    lambda c: list(c.transcript),
+    lambda c: c.Attachment("a").url(),
+    lambda c: c.upload_attachment(b"data", name="a.txt"),
+    lambda c: c.renew(),
+]
+
+
+@pytest.mark.parametrize("call", CLOSED_CALLS)
+def test_every_call_after_disconnect_raises_without_a_network_call(connection, wire_calls, call):
+    connection.disconnect()
+    wire_calls.clear()
+    with pytest.raises(ConnectionClosedError):
+        call(connection)
+    assert wire_calls == []
+
+
+def test_disconnect_twice_is_harmless(connection, wire_calls):
+    connection.disconnect()
+    connection.disconnect()
+    assert wire_calls == ["DisconnectParticipant"]
+
+
+def test_context_manager_disconnects(participant):
+    with participant.create_connection() as conn:
+        conn.send_message("bye")
+    assert conn.closed
+
+
+def test_context_manager_keeps_the_original_exception(participant, connect_client, chat_contact):
+    with pytest.raises(KeyError):
+        with participant.create_connection():
+            connect_client.stop_contact(ContactId=chat_contact["ContactId"], InstanceId="instance-1")
+            raise KeyError("original")
+
+
+def test_ended_chat_refuses_then_closes(connection, connect_client, chat_contact, wire_calls):
+    connect_client.stop_contact(ContactId=chat_contact["ContactId"], InstanceId="instance-1")
+    with pytest.raises(AccessDeniedError):
+        connection.send_message("anyone there?")
+    assert connection.closed
+    wire_calls.clear()
+    with pytest.raises(ConnectionClosedError):
+        connection.send_message("still?")
+    assert wire_calls == []
+
+
+# -- renewal ----------------------------------------------------------------------------------
+
+
+def test_renews_before_expiry(connection, monkeypatch, wire_calls):
+    old_token = connection.token
+    fast_forward(monkeypatch, connection, timedelta(seconds=30))
+    connection.send_message("still here")
+    assert connection.renewals == 1
+    assert connection.token != old_token
+    assert wire_calls == ["CreateParticipantConnection", "SendMessage"]
+
+
+def test_renewal_does_not_join_again(connection, monkeypatch):
+    fast_forward(monkeypatch, connection, timedelta(seconds=30))
+    connection.send_message("still here")
+    assert [i.event for i in connection.transcript if i.event == "participant.joined"] == ["participant.joined"]
+
+
+def test_no_renewal_while_far_from_expiry(connection, wire_calls):
+    connection.send_message("hi")
+    assert connection.renewals == 0
+    assert wire_calls == ["SendMessage"]
+
+
+def test_renews_once_after_access_denied(connection, mock_chat, wire_calls):
+    old_token = connection.token
+    mock_chat.revoke_connection_token(old_token)
+    sent = connection.send_message("after revocation")
+    assert connection.renewals == 1
+    assert wire_calls == ["SendMessage", "CreateParticipantConnection", "SendMessage"]
+    assert [m.id for m in messages(connection)].count(sent.id) == 1
+
+
+def test_access_denied_twice_is_raised(connection, mock_chat, monkeypatch):
+    real_renew = connection._renew
+
+    def renew_then_revoke(*args, **kwargs):
+        real_renew(*args, **kwargs)
+        mock_chat.revoke_connection_token(connection.token)
+
+    monkeypatch.setattr(connection, "_renew", renew_then_revoke)
+    mock_chat.revoke_connection_token(connection.token)
+    with pytest.raises(AccessDeniedError):
+        connection.send_message("refused twice")
+    assert connection.renewals == 1
+
+
+def test_sixteen_threads_renew_once_after_access_denied(connection, mock_chat):
+    mock_chat.revoke_connection_token(connection.token)
+    _burst(connection, 16)
+    assert connection.renewals == 1
+
+
+def test_sixteen_threads_renew_once_near_expiry(connection, monkeypatch):
+    fast_forward(monkeypatch, connection, timedelta(seconds=10))
+    expiry_seen = connection.expires_at
+    _burst(connection, 16)
+    assert connection.renewals == 1
+    assert connection.expires_at != expiry_seen
+
+
+def _burst(connection, threads: int) -> None:
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+    sent: list[str] = []
+
+    def worker(n: int) -> None:
+        barrier.wait(timeout=10)
+        try:
+            sent.append(connection.send_message(f"burst {n}").id)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(timeout=30)
+    assert errors == []
+    contents = [m.content for m in messages(connection)]
+    assert sorted(c for c in contents if c.startswith("burst")) == sorted(f"burst {n}" for n in range(threads))
+
+
+def test_expired_connection_without_participant(chat, connection, monkeypatch, wire_calls):
+    restored = chat.Connection(connection.token, expires_at=connection.expires_at)
+    fast_forward(monkeypatch, connection, timedelta(seconds=-1))
+    with pytest.raises(ConnectionExpiredError):
+        restored.send_message("too late")
+    assert wire_calls == []
+
+
+def test_restored_connection_with_participant_renews(chat, participant, connection, mock_chat):
+    restored = chat.Connection(connection.token, participant=participant)
+    mock_chat.revoke_connection_token(connection.token)
+    restored.send_message("renewed")
+    assert restored.renewals == 1
+
+
+# -- validation before any call ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "mentions"),
+    [
+        (lambda c: c.send_message(""), InvalidArgumentError, "content"),
+        (lambda c: c.send_message("x" * 16385), InvalidArgumentError, "16384"),
+        (lambda c: c.send_message(None), InvalidArgumentTypeError, "content"),
+        (lambda c: c.send_message(b"bytes"), InvalidArgumentTypeError, "content"),
+        (lambda c: c.send_message("hi", content_type="text/html"), InvalidArgumentError, "content_type"),
+        (lambda c: c.send_message("{not json", content_type="application/json"), InvalidArgumentError, "JSON"),
+        (lambda c: c.send_message("hi", client_token=""), InvalidArgumentError, "client_token"),
+        (lambda c: c.send_message("hi", client_token="x" * 501), InvalidArgumentError, "client_token"),
+        (lambda c: c.send_event("application/vnd.amazonaws.connect.event.bogus"), InvalidArgumentError, "content_type"),
+        (lambda c: c.send_event(TYPING, content=""), InvalidArgumentError, "content"),
+        (lambda c: c.send_read_receipt(""), InvalidArgumentError, "message_id"),
+        (lambda c: c.send_delivered_receipt(42), InvalidArgumentTypeError, "message_id"),
+        (lambda c: c.describe_view(""), InvalidArgumentError, "view_token"),
+        (lambda c: c.get_authentication_url("short", "https://x"), InvalidArgumentError, "session_id"),
+        (lambda c: c.get_authentication_url("12345678-1234-1234-1234-123456789012", ""), InvalidArgumentError, "redirect_uri"),
+        (lambda c: c.cancel_authentication(None), InvalidArgumentTypeError, "session_id"),
+        (lambda c: c.Attachment(""), InvalidArgumentError, "attachment_id"),
+    ],
+)
+def test_bad_input_fails_before_any_call(connection, wire_calls, call, error, mentions):
+    with pytest.raises(error) as info:
+        call(connection)
+    assert isinstance(info.value, ConnectParticipantError)
+    assert isinstance(info.value, (ValueError, TypeError))
+    assert mentions in str(info.value)
+    assert wire_calls == []
+
+
+@pytest.mark.parametrize("token", [None, 123, b"bytes", "", "   "])
+def test_bad_participant_token(chat, token):
+    with pytest.raises((InvalidArgumentError, InvalidArgumentTypeError)) as info:
+        chat.Participant(token)
+    assert "participant token" in str(info.value)
+
+
+@pytest.mark.parametrize("token", [None, 123, ""])
+def test_bad_connection_token(chat, token):
+    with pytest.raises((InvalidArgumentError, InvalidArgumentTypeError)):
+        chat.Connection(token)
+
+
+def test_unknown_participant_token_is_access_denied(chat):
+    with pytest.raises(AccessDeniedError):
+        chat.Participant("not-a-real-token").create_connection()
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+def test_no_secret_in_repr_str_logs_or_errors(chat, participant, connection, mock_chat, caplog):
+    caplog.set_level(logging.DEBUG, logger="connectparticipant_ext")
+    secrets = {participant.token, connection.token}
+    texts = [repr(participant), str(participant), repr(connection), str(connection), repr(connection.websocket)]
+    connection.send_message("hello")
+    mock_chat.revoke_connection_token(connection.token)
+    connection.send_message("after renewal")
+    secrets.add(connection.token)
+    texts += [repr(connection)]
+    for bad in (lambda: chat.Participant("not-a-real-" + participant.token).create_connection(),
+                lambda: chat.Connection(connection.token + "x").send_message("x")):
+        with pytest.raises(ConnectParticipantError) as info:
+            bad()
+        texts += [str(info.value), repr(info.value)]
+    texts += [record.getMessage() for record in caplog.records]
+    blob = "\n".join(texts)
+    for secret in secrets:
+        assert secret not in blob
+    websocket_query = connection.websocket.url.partition("?")[2]
+    if websocket_query:
+        assert websocket_query not in blob
+
+
+def test_sent_message_value_object(connection):
+    sent = connection.send_message("hi")
+    assert sent == SentMessage.from_response(sent.raw)
+    assert hash(sent) == hash(SentMessage.from_response(sent.raw))
+    assert "ResponseMetadata" not in sent.raw
+    with pytest.raises(AttributeError):
+        sent.id = "other"  # type: ignore[misc]
+
