@@ -69,6 +69,10 @@ class ServiceError(ConnectParticipantError, ClientError):  # type: ignore[misc]
     ``exc.response`` and ``exc.operation_name`` are botocore's, unchanged.
     """
 
+    def __reduce__(self) -> tuple[type[ServiceError], tuple[dict[str, object], str]]:
+        # botocore's ClientError pickles as a plain ClientError; ours are importable classes.
+        return type(self), (self.response, self.operation_name)
+
     @property
     def code(self) -> str:
         """The service's error code, e.g. ``"AccessDeniedException"``."""
