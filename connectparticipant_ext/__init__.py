@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from ._logging import install_redaction
 from .attachments import Attachment, AttachmentLimits, AttachmentUpload, AttachmentUploadState
 from .connection import Connection, ConnectionState
 from .exceptions import (
@@ -37,6 +38,8 @@ from .models import MessageMetadata, Receipt, SentEvent, SentMessage, Transcript
 from .participant import Participant
 from .service import ChatService
 from .transcript import TranscriptCollection, TranscriptCollectionManager
+
+install_redaction()
 
 __all__ = [
     "AccessDeniedError",

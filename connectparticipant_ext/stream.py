@@ -25,7 +25,6 @@ import collections
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Optional
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
+from ._logging import SecretRedactingFilter
 from ._redact import redact_url
 from .exceptions import (
     AccessDeniedError,
@@ -61,19 +61,9 @@ _SEEN_IDS_KEPT = 10_000
 _POLL = 0.25  # how often a blocked read looks up to check for close() and deadlines
 
 
-class _RedactQueries(logging.Filter):
-    """websockets logs request lines at DEBUG; the query string of the URL is a credential."""
-
-    _QUERY = re.compile(r"\?[^\s'\"]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._QUERY.sub("?***", record.getMessage())
-        record.args = None
-        return True
-
-
+# websockets logs request lines at DEBUG; the URL's query string is a credential.
 _wire_logger = logging.getLogger(__name__ + ".wire")
-_wire_logger.addFilter(_RedactQueries())
+_wire_logger.addFilter(SecretRedactingFilter())
 
 
 class _SocketLostError(Exception):

@@ -1,0 +1,65 @@
+"""Keeping tokens out of other libraries' DEBUG logs.
+
+botocore logs request headers (``X-Amz-Bearer``: the connection token) and response bodies
+(``ConnectionToken``, ``ParticipantToken``, presigned URLs) at DEBUG; urllib3 and werkzeug log
+request lines with their query strings (presigned URL signatures). A user who turns DEBUG on
+for everything must not find a secret in their logs, so importing this package installs a
+filter on those loggers that masks the secrets and leaves the rest of each line alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_PATTERNS = [
+    # 'X-Amz-Bearer': b'...'  /  "X-Amz-Bearer": "..."  /  X-Amz-Bearer: ...
+    (re.compile(r"""(X-Amz-Bearer['"]?\s*[:=]\s*b?['"]?)[^'",}\s]+""", re.IGNORECASE), r"\1***"),
+    (re.compile(r"""((?:Connection|Participant)Token\\?['"]\s*:\s*\\?['"])[^'"\\]+"""), r"\1***"),
+    (re.compile(r"""((?:Url|AuthenticationUrl)\\?['"]\s*:\s*\\?['"][^'"?\\]*\?)[^'"\\]+"""), r"\1***"),
+    # any URL or request path with a query string: the query is masked
+    (re.compile(r"""((?:[a-z]+://[^\s'"?]+|\s/[^\s'"?]*)\?)[^\s'"]+"""), r"\1***"),
+]
+
+REDACTED_LOGGERS = (
+    "botocore.endpoint",
+    "botocore.parsers",
+    "botocore.hooks",
+    "botocore.auth",
+    "botocore.retryhandler",
+    "botocore.regions",
+    "urllib3.connectionpool",
+    "werkzeug",
+)
+
+
+def redact_text(text: str) -> str:
+    """Mask tokens, bearer headers and URL query strings in a line of text."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class SecretRedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in the formatted message of each record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging system's to report
+            return True
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_FILTER = SecretRedactingFilter()
+
+
+def install_redaction(names: tuple[str, ...] = REDACTED_LOGGERS) -> None:
+    """Attach the redacting filter to the given loggers (idempotent)."""
+    for name in names:
+        target = logging.getLogger(name)
+        if _FILTER not in target.filters:
+            target.addFilter(_FILTER)
