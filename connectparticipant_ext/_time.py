@@ -7,17 +7,25 @@ from datetime import datetime, timezone
 from botocore.utils import parse_timestamp
 
 
-def parse_time(value: str | datetime | None) -> datetime | None:
-    """Parse a service timestamp into an aware UTC datetime; ``None`` stays ``None``."""
-    if value is None or value == "":
-        return None
+def parse_time(value: object) -> datetime | None:
+    """Parse a service timestamp into an aware UTC datetime.
+
+    ``None``, an empty value, or a value that is not a timestamp at all gives ``None``: a
+    newer or misbehaving service must not make reading a transcript fail (the original
+    stays in the item's ``raw``).
+    """
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not isinstance(value, str) or not value:
+        return None
     text = value[:-1] + "+00:00" if value.endswith("Z") else value
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        parsed = parse_timestamp(value)
+        try:
+            parsed = parse_timestamp(value)
+        except (ValueError, OverflowError):
+            return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)

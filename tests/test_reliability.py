@@ -1,0 +1,322 @@
+"""Reliability: injected faults, token expiry under load, hostile input, and secrets.
+
+Deterministic (fault injection is seeded) and bounded; botocore's retry backoff is patched to
+zero so retries cost no wall-clock time, while the retry logic stays botocore's own.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import connectparticipant_ext.connection as connection_module
+from connectparticipant_ext import (
+    AttachmentLimits,
+    ChatService,
+    ConnectParticipantError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    TranscriptItem,
+)
+from connectparticipant_ext._validation import EVENT_CONTENT_TYPES, MESSAGE_CONTENT_TYPES
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
+
+PROPERTY_SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture
+def patient(chat):
+    """A service that retries as often as a long faulty run needs."""
+    return chat.with_options(retries={"mode": "standard", "total_max_attempts": 12})
+
+
+@pytest.fixture
+def patient_connection(patient, chat_contact):
+    return patient.Participant(chat_contact["ParticipantToken"]).create_connection()
+
+
+def message_contents(conn) -> list[str]:
+    return [i.content for i in conn.transcript if i.is_message]
+
+
+def test_faulty_service_500_messages_arrive_exactly_once(patient_connection, mock_chat):
+    mock_chat.inject_faults(throttling=0.2, internal=0.05, seed=20261124)
+    for n in range(500):
+        patient_connection.send_message(f"message {n}")
+    mock_chat.clear_faults()
+    contents = message_contents(patient_connection)
+    assert contents == [f"message {n}" for n in range(500)]
+
+
+def test_faulty_service_2000_item_read_returns_every_item_once(patient_connection, mock_chat, chat_contact):
+    existing = len(mock_chat.get_chat(chat_contact["ContactId"]).items)
+    mock_chat.bulk_add_messages(chat_contact["ContactId"], 2000 - existing)
+    expected = [i["Id"] for i in mock_chat.get_chat(chat_contact["ContactId"]).items]
+    mock_chat.inject_faults(throttling=0.2, internal=0.05, seed=7)
+    ids = [item.id for item in patient_connection.transcript.page_size(50)]
+    mock_chat.clear_faults()
+    assert ids == expected
+
+
+def test_faults_are_deterministic_with_a_seed(chat, chat_contact, mock_chat):
+    conn = (
+        chat.with_options(retries={"mode": "standard", "total_max_attempts": 1})
+        .Participant(chat_contact["ParticipantToken"])
+        .create_connection()
+    )
+
+    def outcomes() -> list[str]:
+        mock_chat.inject_faults(throttling=0.3, internal=0.1, seed=99)
+        seen = []
+        for n in range(40):
+            try:
+                conn.send_message(f"probe {n}", client_token=f"probe-{n}")
+                seen.append("ok")
+            except ConnectParticipantError as exc:
+                seen.append(type(exc).__name__)
+        mock_chat.clear_faults()
+        return seen
+
+    first, second = outcomes(), outcomes()
+    assert first == second
+    assert {"ok", "ThrottlingError", "InternalServerError"} <= set(first)
+
+
+def test_expiry_during_a_long_read_under_faults(patient_connection, mock_chat, chat_contact, monkeypatch):
+    mock_chat.bulk_add_messages(chat_contact["ContactId"], 1500)
+    mock_chat.inject_faults(throttling=0.1, seed=3)
+    pages = patient_connection.transcript.pages()
+    items = list(next(pages))
+    later = patient_connection.expires_at - timedelta(seconds=1)
+    monkeypatch.setattr(connection_module, "_utcnow", lambda: later)
+    for page in pages:
+        items.extend(page)
+    mock_chat.clear_faults()
+    assert patient_connection.renewals == 1
+    ids = [i.id for i in items]
+    assert len(ids) == len(set(ids)) == len(mock_chat.get_chat(chat_contact["ContactId"]).items)
+
+
+def test_expiry_during_a_burst_from_16_threads(patient_connection, mock_chat, monkeypatch):
+    mock_chat.inject_faults(throttling=0.1, seed=5)
+    later = patient_connection.expires_at - timedelta(seconds=1)
+    monkeypatch.setattr(connection_module, "_utcnow", lambda: later)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(16)
+
+    def burst(worker: int) -> None:
+        barrier.wait(timeout=10)
+        for n in range(10):
+            try:
+                patient_connection.send_message(f"w{worker}-{n}")
+            except BaseException as exc:  # asserted below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=burst, args=(w,)) for w in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    mock_chat.clear_faults()
+    assert errors == []
+    assert patient_connection.renewals == 1
+    contents = message_contents(patient_connection)
+    assert sorted(contents) == sorted(f"w{w}-{n}" for w in range(16) for n in range(10))
+
+
+# -- property-based: only documented exceptions, nothing invalid reaches the service -----------
+
+DOCUMENTED = (InvalidArgumentError, InvalidArgumentTypeError)
+
+
+@PROPERTY_SETTINGS
+@given(
+    content=st.one_of(st.text(max_size=17000), st.binary(max_size=10), st.none(), st.integers()),
+    content_type=st.one_of(st.sampled_from(sorted(MESSAGE_CONTENT_TYPES)), st.text(max_size=40), st.none()),
+)
+def test_send_message_inputs(connection, wire_calls, content, content_type):
+    wire_calls.clear()
+    try:
+        connection.send_message(content, content_type=content_type)
+    except DOCUMENTED:
+        assert wire_calls == []
+        return
+    assert isinstance(content, str) and 1 <= len(content) <= 16384
+    assert content_type in MESSAGE_CONTENT_TYPES
+    assert wire_calls == ["SendMessage"]
+
+
+@PROPERTY_SETTINGS
+@given(
+    content_type=st.one_of(st.sampled_from(sorted(EVENT_CONTENT_TYPES)), st.text(max_size=60)),
+    content=st.one_of(st.none(), st.text(max_size=40)),
+)
+def test_send_event_inputs(connection, wire_calls, content_type, content):
+    wire_calls.clear()
+    try:
+        connection.send_event(content_type, content)
+    except DOCUMENTED:
+        assert wire_calls == []
+        return
+    except ConnectParticipantError as exc:  # the service may still refuse a receipt for no message
+        assert wire_calls == ["SendEvent"]
+        assert content_type.endswith(("message.read", "message.delivered")), exc
+        return
+    assert content_type in EVENT_CONTENT_TYPES
+    assert wire_calls == ["SendEvent"]
+
+
+@PROPERTY_SETTINGS
+@given(
+    page_size=st.one_of(st.integers(min_value=-5, max_value=150), st.floats(allow_nan=True), st.text(max_size=3)),
+    limit=st.one_of(st.integers(min_value=-5, max_value=30), st.none()),
+    most_recent=st.one_of(st.none(), st.integers(min_value=-5, max_value=120)),
+    start_time=st.one_of(st.none(), st.datetimes(), st.datetimes(timezones=st.just(timezone.utc))),
+)
+def test_transcript_inputs(connection, wire_calls, page_size, limit, most_recent, start_time):
+    wire_calls.clear()
+    try:
+        collection = connection.transcript.page_size(page_size)
+        if limit is not None:
+            collection = collection.limit(limit)
+        if most_recent is not None and start_time is not None:
+            collection = collection.filter(most_recent=most_recent, start_time=start_time)
+        elif most_recent is not None:
+            collection = collection.filter(most_recent=most_recent)
+        elif start_time is not None:
+            collection = collection.filter(start_time=start_time)
+    except DOCUMENTED:
+        assert wire_calls == []
+        return
+    items = list(collection)
+    assert isinstance(page_size, int) and 1 <= page_size <= 100
+    assert limit is None or len(items) <= limit
+    assert all(isinstance(i, TranscriptItem) for i in items)
+
+
+@PROPERTY_SETTINGS
+@given(
+    name=st.one_of(st.text(max_size=300), st.none()),
+    size=st.integers(min_value=0, max_value=64),
+    content_type=st.one_of(st.none(), st.sampled_from(["text/plain", "application/pdf"]), st.integers()),
+)
+def test_attachment_inputs(chat, chat_contact, wire_calls, name, size, content_type):
+    limited = chat.with_options(attachment_limits=AttachmentLimits(max_size=32))
+    conn = limited.Participant(chat_contact["ParticipantToken"]).create_connection(websocket=False)
+    wire_calls.clear()
+    try:
+        attachment = conn.upload_attachment(b"x" * size, name=name, content_type=content_type)
+    except (*DOCUMENTED,) as exc:
+        assert wire_calls == [], exc
+        return
+    assert isinstance(name, str) and 1 <= size <= 32
+    assert wire_calls == ["StartAttachmentUpload", "CompleteAttachmentUpload"]
+    out = io.BytesIO()
+    attachment.download(out)
+    assert out.getvalue() == b"x" * size
+
+
+# -- hostile content --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["\x00\x01\x02 control", "\u202eright-to-left override", "x" * 16384, "line\r\nbreak\x1b[31m", "😀" * 100],
+)
+def test_hostile_message_content_round_trips(connection, content):
+    sent = connection.send_message(content)
+    [item] = [i for i in connection.transcript if i.id == sent.id]
+    assert item.content == content
+
+
+def test_hostile_items_parse_without_crashing():
+    weird = [
+        {},
+        {"Id": None, "Type": None},
+        {"Id": "x", "Type": "MESSAGE", "AbsoluteTime": "2024-13-45"},
+        {"Id": "t", "Type": "MESSAGE", "AbsoluteTime": 12345},
+        {"Id": "y", "Type": "ATTACHMENT", "Attachments": [{}]},
+        {"Id": "z", "Type": "MESSAGE", "MessageMetadata": "not a dict"},
+        {"Id": "w", "Type": "X" * 10000, "Content": "\x00" * 100000, "Extra": {"nested": [1, 2]}},
+    ]
+    for data in weird:
+        item = TranscriptItem.from_response(data)
+        assert item.raw == data
+    assert TranscriptItem.from_response(weird[2]).absolute_time is None
+
+
+# -- the canary -------------------------------------------------------------------------------
+
+
+def test_canary_no_secret_anywhere(chat, participant, connection, agent, mock_chat, caplog, tmp_path, monkeypatch):
+    caplog.set_level(logging.DEBUG)  # everything: ours, botocore's, urllib3's
+    texts: list[str] = []
+    secrets = {participant.token, connection.token, agent.token, agent.participant.token}
+
+    sent = connection.send_message("hello")
+    agent.send_read_receipt(sent.id)
+    attachment = connection.upload_attachment(b"secret bytes", name="s.txt")
+    url = attachment.url()
+    signature = url.partition("?")[2]
+    attachment.download(tmp_path)
+    texts += [repr(attachment), repr(connection), repr(participant), repr(connection.websocket), repr(chat)]
+    texts += [repr(i) for i in connection.transcript]
+
+    mock_chat.revoke_connection_token(connection.token)
+    connection.send_message("renewed")
+    secrets.add(connection.token)
+    later = connection.expires_at - timedelta(seconds=1)
+    monkeypatch.setattr(connection_module, "_utcnow", lambda: later)
+    connection.send_typing()
+    secrets.add(connection.token)
+
+    mock_chat.fail_next_uploads(3, status=500)
+    for failing in (
+        lambda: connection.upload_attachment(b"x", name="fail.txt"),
+        lambda: chat.Participant("bogus" + participant.token).create_connection(),
+        lambda: chat.Connection(connection.token + "x").send_message("nope"),
+        lambda: connection.send_message(""),
+    ):
+        with pytest.raises(Exception) as info:
+            failing()
+        texts += [str(info.value), repr(info.value)]
+    connection.disconnect()
+    with pytest.raises(Exception) as info:
+        connection.send_message("closed")
+    texts += [str(info.value)]
+
+    texts += [record.getMessage() for record in caplog.records]
+    blob = "\n".join(texts)
+    assert any("SendMessage" in r.getMessage() for r in caplog.records)  # the logs were really captured
+    for secret in secrets:
+        assert secret not in blob
+    assert signature and signature not in blob
+    assert json.dumps(blob)  # the blob is plain text
+
+
+def test_time_parsing_accepts_service_formats():
+    from connectparticipant_ext._time import format_time, parse_time
+
+    assert parse_time("2024-01-02T03:04:05.678Z") == datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    assert parse_time("2024-01-02T03:04:05Z") == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert parse_time("2024-01-02T05:04:05.678+02:00") == datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    moment = datetime(2024, 1, 2, 3, 4, 5, 678999, tzinfo=timezone.utc)
+    assert format_time(moment) == "2024-01-02T03:04:05.678Z"
+    assert parse_time(None) is None
+
+
+def test_a_chat_service_per_thread_is_cheap_and_shared():
+    services = [ChatService(region_name="sa-east-1") for _ in range(50)]
+    assert len({id(s.meta.client) for s in services}) == 1
