@@ -393,13 +393,15 @@ class ChatStream:
         websocket = self._websocket()
         logger.debug("opening the websocket %s", redact_url(websocket.url))
         try:
+            # Entered by hand: the socket outlives this frame and _close_socket closes it
+            # (websockets 17 warns about a connection that is neither entered nor "legacy").
             socket = connect(
                 websocket.url,
                 open_timeout=self._open_timeout,
                 ping_interval=None,
                 close_timeout=1,
                 logger=_wire_logger,
-            )
+            ).__enter__()
         except (WebSocketException, OSError, TimeoutError) as exc:
             if getattr(getattr(exc, "response", None), "status_code", None) in (401, 403):
                 self._refresh_url = True
