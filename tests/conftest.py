@@ -34,6 +34,7 @@ def wire_calls(chat) -> Iterator[list[str]]:
 
 # -- library-side fixtures (to move into the plugin once the backend lands) -------------------
 
+
 @pytest.fixture
 def chat(mock_chat):
     from connectparticipant_ext import ChatService

@@ -99,7 +99,9 @@ def test_progress_callbacks(connection):
     seen_up: list[tuple[int, int | None]] = []
     seen_down: list[tuple[int, int | None]] = []
     data = os.urandom(300_000)
-    attachment = connection.upload_attachment(data, name="big.png", progress=lambda done, total: seen_up.append((done, total)))
+    attachment = connection.upload_attachment(
+        data, name="big.png", progress=lambda done, total: seen_up.append((done, total))
+    )
     attachment.download(io.BytesIO(), progress=lambda done, total: seen_down.append((done, total)))
     assert seen_up[-1] == (len(data), len(data))
     assert [d for d, _ in seen_up] == sorted(d for d, _ in seen_up)
@@ -269,7 +271,17 @@ def test_download_to_a_new_directory(connection, tmp_path):
     assert sorted(p.name for p in (tmp_path / "downloads").iterdir()) == ["d.txt"]  # no .part left
 
 
-HOSTILE_NAMES = ["../../etc/passwd", "/abs.txt", "a\\b.txt", "nul\x00byte.txt", "..", ".", "ctl\x1b[2J.txt", "CON.txt", " .hidden.txt"]
+HOSTILE_NAMES = [
+    "../../etc/passwd",
+    "/abs.txt",
+    "a\\b.txt",
+    "nul\x00byte.txt",
+    "..",
+    ".",
+    "ctl\x1b[2J.txt",
+    "CON.txt",
+    " .hidden.txt",
+]
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)

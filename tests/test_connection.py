@@ -332,7 +332,11 @@ def test_restored_connection_with_participant_renews(chat, participant, connecti
         (lambda c: c.send_delivered_receipt(42), InvalidArgumentTypeError, "message_id"),
         (lambda c: c.describe_view(""), InvalidArgumentError, "view_token"),
         (lambda c: c.get_authentication_url("short", "https://x"), InvalidArgumentError, "session_id"),
-        (lambda c: c.get_authentication_url("12345678-1234-1234-1234-123456789012", ""), InvalidArgumentError, "redirect_uri"),
+        (
+            lambda c: c.get_authentication_url("12345678-1234-1234-1234-123456789012", ""),
+            InvalidArgumentError,
+            "redirect_uri",
+        ),
         (lambda c: c.cancel_authentication(None), InvalidArgumentTypeError, "session_id"),
         (lambda c: c.Attachment(""), InvalidArgumentError, "attachment_id"),
     ],
@@ -376,8 +380,10 @@ def test_no_secret_in_repr_str_logs_or_errors(chat, participant, connection, moc
     connection.send_message("after renewal")
     secrets.add(connection.token)
     texts += [repr(connection)]
-    for bad in (lambda: chat.Participant("not-a-real-" + participant.token).create_connection(),
-                lambda: chat.Connection(connection.token + "x").send_message("x")):
+    for bad in (
+        lambda: chat.Participant("not-a-real-" + participant.token).create_connection(),
+        lambda: chat.Connection(connection.token + "x").send_message("x"),
+    ):
         with pytest.raises(ConnectParticipantError) as info:
             bad()
         texts += [str(info.value), repr(info.value)]
@@ -397,4 +403,3 @@ def test_sent_message_value_object(connection):
     assert "ResponseMetadata" not in sent.raw
     with pytest.raises(AttributeError):
         sent.id = "other"  # type: ignore[misc]
-

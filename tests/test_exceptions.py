@@ -23,7 +23,9 @@ SERVICE_CODES = {
 
 
 def client_error(code: str, message: str = "nope") -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "SendMessage")
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "SendMessage"
+    )
 
 
 @pytest.mark.parametrize(("code", "cls"), SERVICE_CODES.items())
@@ -69,8 +71,14 @@ def test_local_errors_and_argument_errors():
     assert issubclass(exceptions.InvalidArgumentTypeError, TypeError)
     assert issubclass(exceptions.AttachmentTooLargeError, (exceptions.AttachmentError, ValueError))
     assert issubclass(exceptions.UnsupportedAttachmentTypeError, ValueError)
-    for name in ("ConnectionClosedError", "ConnectionExpiredError", "StreamError", "AttachmentError",
-                 "AttachmentUploadError", "AttachmentRejectedError"):
+    for name in (
+        "ConnectionClosedError",
+        "ConnectionExpiredError",
+        "StreamError",
+        "AttachmentError",
+        "AttachmentUploadError",
+        "AttachmentRejectedError",
+    ):
         cls = getattr(connectparticipant_ext, name)
         assert issubclass(cls, connectparticipant_ext.ConnectParticipantError)
         assert cls.__doc__ and cls.__doc__.startswith("Raised when")

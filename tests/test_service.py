@@ -51,7 +51,10 @@ def test_requests_are_unsigned_and_need_no_credentials(monkeypatch):
     assert message.id == "m-1"
     [request] = sent
     assert "Authorization" not in request.headers
-    assert request.headers["X-Amz-Bearer"] == b"connection-token-value" or request.headers["X-Amz-Bearer"] == "connection-token-value"
+    assert (
+        request.headers["X-Amz-Bearer"] == b"connection-token-value"
+        or request.headers["X-Amz-Bearer"] == "connection-token-value"
+    )
     assert request.url == "https://participant.connect.eu-west-2.amazonaws.com/participant/message"
 
 
@@ -90,7 +93,9 @@ def test_client_is_built_lazily(monkeypatch):
 
 
 def test_existing_client_is_used_as_is():
-    client = boto3.client("connectparticipant", region_name="us-east-1", config=Config(signature_version=botocore.UNSIGNED))
+    client = boto3.client(
+        "connectparticipant", region_name="us-east-1", config=Config(signature_version=botocore.UNSIGNED)
+    )
     assert ChatService(client=client).meta.client is client
 
 
@@ -147,7 +152,9 @@ def test_timeout_sets_connect_and_read_timeouts():
 
 
 def test_retries_option():
-    config = ChatService(region_name="us-east-1", retries={"mode": "adaptive", "max_attempts": 9}).meta.client.meta.config
+    config = ChatService(
+        region_name="us-east-1", retries={"mode": "adaptive", "max_attempts": 9}
+    ).meta.client.meta.config
     assert config.retries["mode"] == "adaptive"
     assert config.retries["total_max_attempts"] == 10  # botocore: max_attempts counts retries
 

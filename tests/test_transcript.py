@@ -207,7 +207,11 @@ def test_persistent_chat_reads_the_earlier_contact(chat, connect_client, connect
     ("build", "error", "mentions"),
     [
         (lambda t: t.filter(start_id="a", most_recent=3), InvalidArgumentError, "start position"),
-        (lambda t: t.filter(start_id="a", start_time=datetime.now(timezone.utc)), InvalidArgumentError, "start position"),
+        (
+            lambda t: t.filter(start_id="a", start_time=datetime.now(timezone.utc)),
+            InvalidArgumentError,
+            "start position",
+        ),
         (lambda t: t.filter(direction="SIDEWAYS"), InvalidArgumentError, "direction"),
         (lambda t: t.filter(sort="RANDOM"), InvalidArgumentError, "sort"),
         (lambda t: t.filter(direction="forward"), InvalidArgumentError, "direction"),
