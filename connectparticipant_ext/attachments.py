@@ -378,6 +378,8 @@ class Attachment:
                 tmp.close()
                 os.unlink(tmp.name)
                 raise
+        if as_directory and self.name is None:
+            self.reload()  # a bare Attachment(id) learns its name from the transcript
         target = _unique_path(directory, safe_filename(self.name or self.id)) if as_directory else path
         os.replace(tmp.name, target)
         return target
@@ -513,6 +515,7 @@ def upload_attachment(
     try:
         if not resolved_name:
             raise InvalidArgumentError("name= is required when the source has no file name (bytes, a stream)")
+        limits.check(resolved_name, size)
         if content_type is None:
             content_type = mimetypes.guess_type(resolved_name, strict=False)[0]
             if content_type is None:

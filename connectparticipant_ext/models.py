@@ -37,6 +37,20 @@ CHAT_ENDED = EVENT_PREFIX + "chat.ended"
 PARTICIPANT_JOINED = EVENT_PREFIX + "participant.joined"
 PARTICIPANT_LEFT = EVENT_PREFIX + "participant.left"
 MESSAGE_METADATA = EVENT_PREFIX + "message.metadata"
+LEGACY_EVENT_TYPES = frozenset(
+    {
+        "TYPING",
+        "PARTICIPANT_JOINED",
+        "PARTICIPANT_LEFT",
+        "CHAT_ENDED",
+        "TRANSFER_SUCCEEDED",
+        "TRANSFER_FAILED",
+        "CONNECTION_ACK",
+        "MESSAGE_DELIVERED",
+        "MESSAGE_READ",
+    }
+)
+"""Item types of botocore's ChatItemType enum that are events; the service sends ``EVENT``."""
 
 
 def _raw_field() -> Any:
@@ -234,9 +248,11 @@ class TranscriptItem:
     @property
     def is_event(self) -> bool:
         """True for an event: ``Type: EVENT`` or any of the legacy event item types."""
+        if self.type == "EVENT" or self.type in LEGACY_EVENT_TYPES:
+            return True
         if self.type in ("MESSAGE", "ATTACHMENT", "MESSAGEMETADATA"):
             return False
-        return self.type == "EVENT" or bool(self.content_type and self.content_type.startswith(EVENT_PREFIX))
+        return bool(self.content_type and self.content_type.startswith(EVENT_PREFIX))
 
     @property
     def event(self) -> Optional[str]:

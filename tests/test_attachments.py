@@ -36,6 +36,7 @@ def test_upload_from_a_path_round_trips(connection, tmp_path):
     assert attachment.size == len(PDF)
     attachment.wait_until_approved(timeout=10, delay=0.01)
     assert attachment.status == "APPROVED"
+    (tmp_path / "out").mkdir()
     target = connection.Attachment(attachment.id).download(tmp_path / "out")
     assert target.read_bytes() == PDF
     assert target.name == "invoice.pdf"

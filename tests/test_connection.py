@@ -153,10 +153,18 @@ def test_authentication_url_and_cancel(connection):
 
 
 def test_disconnect_leaves_and_closes(connection, agent, wire_calls):
-    connection.disconnect()
-    assert connection.closed
+    agent.disconnect()
+    assert agent.closed
     assert wire_calls == ["DisconnectParticipant"]
-    assert any(i.event == "participant.left" for i in agent.transcript)
+    left = [i for i in connection.transcript if i.event == "participant.left"]
+    assert [i.display_name for i in left] == ["Bob"]
+
+
+def test_customer_leaving_ends_the_chat(connection, agent):
+    connection.disconnect()
+    with pytest.raises(AccessDeniedError):
+        agent.send_message("are you still there?")
+    assert agent.closed
 
 
 CLOSED_CALLS = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -19,11 +20,13 @@ from hypothesis import strategies as st
 import connectparticipant_ext.connection as connection_module
 from connectparticipant_ext import (
     AttachmentLimits,
+    AttachmentTooLargeError,
     ChatService,
     ConnectParticipantError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
     TranscriptItem,
+    UnsupportedAttachmentTypeError,
 )
 from connectparticipant_ext._validation import EVENT_CONTENT_TYPES, MESSAGE_CONTENT_TYPES
 
@@ -218,10 +221,11 @@ def test_attachment_inputs(chat, chat_contact, wire_calls, name, size, content_t
     wire_calls.clear()
     try:
         attachment = conn.upload_attachment(b"x" * size, name=name, content_type=content_type)
-    except (*DOCUMENTED,) as exc:
+    except (*DOCUMENTED, AttachmentTooLargeError, UnsupportedAttachmentTypeError) as exc:
         assert wire_calls == [], exc
         return
     assert isinstance(name, str) and 1 <= size <= 32
+    assert os.path.splitext(name)[1].lower() in AttachmentLimits().allowed_extensions
     assert wire_calls == ["StartAttachmentUpload", "CompleteAttachmentUpload"]
     out = io.BytesIO()
     attachment.download(out)

@@ -18,17 +18,16 @@ from connectparticipant_ext import (
 
 @pytest.fixture
 def get_transcript_calls(chat):
-    """The parameters of each GetTranscript call, in order."""
+    """The API parameters of each GetTranscript call, in order."""
     calls: list[dict] = []
     events = chat.meta.client.meta.events
 
-    def record(model, params, **kwargs) -> None:
-        if model.name == "GetTranscript":
-            calls.append(dict(params["body"]) if isinstance(params.get("body"), dict) else dict(params))
+    def record(params, **kwargs) -> None:
+        calls.append(dict(params))
 
-    events.register("before-call.connectparticipant.GetTranscript", record, unique_id="transcript-calls")
+    events.register("before-parameter-build.connectparticipant.GetTranscript", record, unique_id="transcript-calls")
     yield calls
-    events.unregister("before-call.connectparticipant.GetTranscript", unique_id="transcript-calls")
+    events.unregister("before-parameter-build.connectparticipant.GetTranscript", unique_id="transcript-calls")
 
 
 def fill(mock_chat, connection, chat_contact, total: int) -> None:
