@@ -127,6 +127,11 @@ class _ProgressReader(io.RawIOBase):
     def __len__(self) -> int:
         return self._size - self._done
 
+    def tell(self) -> int:
+        # requests computes Content-Length as len() minus tell(); without this it would
+        # fall back to chunked encoding, which presigned S3 PUTs refuse.
+        return 0
+
     def readable(self) -> bool:
         return True
 
