@@ -96,7 +96,9 @@ class LocalServer:
         quiet: log requests at DEBUG instead of werkzeug's access log.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False, quiet: bool = True) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False, quiet: bool = True
+    ) -> None:
         _check_host(host, allow_remote)
         self.host = host
         self.port = port
