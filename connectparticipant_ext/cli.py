@@ -1,0 +1,424 @@
+"""The ``connectparticipant-ext`` command: a thin layer over the public API.
+
+Tokens are secrets: they are read from environment variables (or a prompt on a terminal),
+never required on the command line where other users of the machine can read them, and
+never printed. Errors print one line and exit non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import queue
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Callable, Optional, TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import __version__
+from ._export import FORMATS, describe, printable, write_transcript
+from ._progress import Progress
+from ._time import parse_time
+from .connection import Connection
+from .exceptions import ConnectParticipantError
+from .models import TranscriptItem
+from .service import ChatService
+
+PROG = "connectparticipant-ext"
+PARTICIPANT_TOKEN_ENV = "CONNECT_PARTICIPANT_TOKEN"
+CONNECTION_TOKEN_ENV = "CONNECT_CONNECTION_TOKEN"
+DEFAULT_REGION = "us-east-1"
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class CommandError(Exception):
+    """A problem to report on one line (bad usage, a missing token)."""
+
+
+class _Secrets:
+    """Every token the command has read, so that no output can carry one by accident."""
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+
+    def add(self, value: str) -> str:
+        if value:
+            self.values.add(value)
+        return value
+
+    def mask(self, text: str) -> str:
+        for value in sorted(self.values, key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
+
+
+# -- tokens and connections ------------------------------------------------------------------
+
+
+def _from_env(name: str, explicit: bool) -> Optional[str]:
+    value = os.environ.get(name, "").strip()
+    if explicit and not value:
+        raise CommandError(f"environment variable {name} is not set or empty")
+    return value or None
+
+
+def _service(args: argparse.Namespace) -> ChatService:
+    return ChatService(region_name=args.region, endpoint_url=args.endpoint_url)
+
+
+def _open_connection(args: argparse.Namespace, secrets: _Secrets) -> Connection:
+    """A connection from the tokens the user supplied, in order of preference.
+
+    1. a connection token (``--connection-token-env`` or ``CONNECT_CONNECTION_TOKEN``);
+    2. a participant token (``--participant-token-env``, ``CONNECT_PARTICIPANT_TOKEN``, or
+       ``--participant-token``), switched for a connection (``ConnectParticipant=True``);
+    3. a prompt for a participant token, when stdin is a terminal.
+    """
+    chat = _service(args)
+    connection_token = _from_env(args.connection_token_env or CONNECTION_TOKEN_ENV, bool(args.connection_token_env))
+    if connection_token and not args.participant_token_env and not args.participant_token:
+        return chat.Connection(secrets.add(connection_token))
+    participant_token = args.participant_token or _from_env(
+        args.participant_token_env or PARTICIPANT_TOKEN_ENV, bool(args.participant_token_env)
+    )
+    if not participant_token and sys.stdin.isatty():
+        participant_token = getpass.getpass("Participant token (input hidden): ").strip()
+    if not participant_token:
+        raise CommandError(
+            f"no token: set {CONNECTION_TOKEN_ENV} or {PARTICIPANT_TOKEN_ENV} "
+            "(or name your variable with --connection-token-env / --participant-token-env)"
+        )
+    participant = chat.Participant(secrets.add(participant_token))
+    connection = participant.create_connection(connect_participant=True, websocket=args.command == "chat")
+    secrets.add(connection.token)
+    return connection
+
+
+def _warn_token_in_argv(args: argparse.Namespace) -> None:
+    if getattr(args, "participant_token", None):
+        print(
+            f"{PROG}: warning: a token on the command line is visible to other users of this machine; "
+            f"prefer {PARTICIPANT_TOKEN_ENV}",
+            file=sys.stderr,
+        )
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace, secrets: _Secrets) -> int:
+    from ._demo import run_demo
+
+    run_demo(
+        sys.stdout,
+        endpoint_url=args.endpoint_url,
+        region=args.region,
+        instance_id=args.instance_id,
+        contact_flow_id=args.contact_flow_id,
+    )
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, secrets: _Secrets) -> int:
+    from .testing.server import serve
+
+    serve(args.host, args.port, allow_remote=args.allow_remote)
+    return EXIT_OK
+
+
+def _open_output(path: Optional[str], stack: ExitStack) -> TextIO:
+    if path is None or path == "-":
+        return sys.stdout
+    return stack.enter_context(open(path, "w", encoding="utf-8", newline=""))
+
+
+def cmd_transcript(args: argparse.Namespace, secrets: _Secrets) -> int:
+    conn = _open_connection(args, secrets)
+    collection = conn.transcript.all()
+    if args.contact_id:
+        collection = collection.filter(contact_id=args.contact_id)
+    if args.since:
+        collection = collection.filter(start_time=parse_time(args.since))
+    if args.limit is not None:
+        collection = collection.limit(args.limit)
+    progress = Progress("transcript", unit="items")
+    with ExitStack() as stack:
+        out = _open_output(args.output, stack)
+        count = write_transcript(collection, out, args.format, on_item=progress)
+    progress.finish()
+    if args.output not in (None, "-"):
+        print(f"wrote {count} items to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_send(args: argparse.Namespace, secrets: _Secrets) -> int:
+    content = sys.stdin.read() if args.message == "-" else args.message
+    conn = _open_connection(args, secrets)
+    sent = conn.send_message(content, content_type=args.content_type, client_token=args.client_token)
+    print(sent.id)
+    return EXIT_OK
+
+
+def cmd_upload(args: argparse.Namespace, secrets: _Secrets) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"{args.file}: no such file")
+    conn = _open_connection(args, secrets)
+    progress = Progress(f"uploading {path.name}")
+    attachment = conn.upload_attachment(
+        path, name=args.name, content_type=args.content_type, client_token=args.client_token, progress=progress
+    )
+    progress.finish()
+    if args.wait:
+        attachment.wait_until_approved(timeout=args.wait)
+    print(f"{attachment.id}\t{printable(attachment.name)}\t{attachment.status or 'IN_PROGRESS'}")
+    return EXIT_OK
+
+
+def cmd_download(args: argparse.Namespace, secrets: _Secrets) -> int:
+    conn = _open_connection(args, secrets)
+    progress = Progress(f"downloading {args.attachment_id}")
+    written = conn.Attachment(args.attachment_id).download(args.dest, overwrite=args.overwrite, progress=progress)
+    progress.finish()
+    print(printable(os.fspath(written)))  # type: ignore[arg-type]
+    return EXIT_OK
+
+
+def cmd_disconnect(args: argparse.Namespace, secrets: _Secrets) -> int:
+    conn = _open_connection(args, secrets)
+    conn.disconnect()
+    print("disconnected", file=sys.stderr)
+    return EXIT_OK
+
+
+def _start_local_chat(args: argparse.Namespace, secrets: _Secrets) -> Connection:
+    """A new chat as a customer, through the Connect API at ``--endpoint-url`` (the local server)."""
+    from ._demo import _connect_client
+
+    connect = _connect_client(args.region, args.endpoint_url, local=True)
+    contact = connect.start_chat_contact(
+        InstanceId=args.instance_id,
+        ContactFlowId=args.contact_flow_id,
+        ParticipantDetails={"DisplayName": args.display_name},
+    )
+    print(f"started chat contact {contact['ContactId']}", file=sys.stderr)
+    participant = _service(args).Participant(secrets.add(contact["ParticipantToken"]))
+    connection = participant.create_connection()
+    secrets.add(connection.token)
+    return connection
+
+
+def _print_item(item: TranscriptItem, out: TextIO) -> None:
+    if item.event == "typing" or item.type == "MESSAGEMETADATA":
+        return
+    when = item.absolute_time.strftime("%H:%M:%S") if item.absolute_time else "--:--:--"
+    who = printable(item.display_name or item.participant_role or "")
+    print(f"{when} {who}: {printable(describe(item))}", file=out, flush=True)
+
+
+def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
+    """Show the chat live and send each line typed; EOF or ``/quit`` leaves the chat."""
+    has_token = any(
+        (
+            args.participant_token,
+            args.participant_token_env,
+            args.connection_token_env,
+            os.environ.get(PARTICIPANT_TOKEN_ENV),
+            os.environ.get(CONNECTION_TOKEN_ENV),
+        )
+    )
+    if has_token or not args.endpoint_url:
+        conn = _open_connection(args, secrets)
+    else:
+        conn = _start_local_chat(args, secrets)
+    last_sent: list[str] = []
+    seen = threading.Event()
+    failures: list[BaseException] = []
+
+    def show(stream: Any) -> None:
+        try:
+            for item in stream:
+                _print_item(item, sys.stdout)
+                if last_sent and item.id == last_sent[-1]:
+                    seen.set()
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            seen.set()
+
+    lines: queue.Queue[Optional[str]] = queue.Queue()
+
+    def read_input() -> None:  # a daemon: a blocked read must not keep the process alive
+        for line in sys.stdin:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    with conn.stream(history=args.history) as stream:
+        reader = threading.Thread(target=show, args=(stream,), name="chat-stream", daemon=True)
+        reader.start()
+        threading.Thread(target=read_input, name="chat-input", daemon=True).start()
+        try:
+            while reader.is_alive():
+                try:
+                    text = lines.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if text is None or text.strip() == "/quit":
+                    break
+                if text.strip():
+                    seen.clear()
+                    last_sent.append(conn.send_message(text).id)
+            if last_sent and reader.is_alive():
+                seen.wait(timeout=5)  # let the last message come back before leaving
+        finally:
+            if args.leave and not stream.ended:
+                conn.disconnect()
+            stream.close()
+            reader.join(timeout=5)
+    if failures:
+        raise failures[0]
+    print(f"the stream ended: {stream.end_reason}", file=sys.stderr)
+    return EXIT_OK
+
+
+# -- the parser -------------------------------------------------------------------------------
+
+
+def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    )
+    parser.add_argument("--endpoint-url", help="another endpoint, e.g. http://127.0.0.1:5000 (the local server)")
+
+
+def _add_token_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "tokens",
+        f"read from {CONNECTION_TOKEN_ENV} or {PARTICIPANT_TOKEN_ENV} unless named otherwise; "
+        "prompted for on a terminal",
+    )
+    group.add_argument("--connection-token-env", metavar="NAME", help="environment variable with a connection token")
+    group.add_argument("--participant-token-env", metavar="NAME", help="environment variable with a participant token")
+    group.add_argument(
+        "--participant-token",
+        metavar="TOKEN",
+        help="the participant token itself (discouraged: other users can read the command line)",
+    )
+
+
+def _add_chat_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--instance-id", default="demo-instance", help="Amazon Connect instance (StartChatContact)")
+    parser.add_argument("--contact-flow-id", default="demo-contact-flow", help="contact flow (StartChatContact)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Take part in Amazon Connect chats from the command line.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and DEBUG logs (secrets masked)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run a whole chat against the embedded local backend")
+    _add_endpoint_options(demo)
+    _add_chat_options(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    serve = commands.add_parser("serve", help="run the local chat backend (Connect + Participant Service + S3)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
+    serve.set_defaults(func=cmd_serve)
+
+    transcript = commands.add_parser("transcript", help="export a chat's whole transcript, oldest first")
+    transcript.add_argument("--format", choices=FORMATS, default="text")
+    transcript.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    transcript.add_argument("--contact-id", help="a previous contact of a persistent chat")
+    transcript.add_argument("--since", metavar="TIME", help="only items from this ISO 8601 time on")
+    transcript.add_argument("--limit", type=int, help="at most this many items")
+    transcript.set_defaults(func=cmd_transcript)
+
+    send = commands.add_parser("send", help="send a message; prints its id")
+    send.add_argument("message", help="the text, or - to read it from stdin")
+    send.add_argument("--content-type", default="text/plain")
+    send.add_argument("--client-token", help="idempotency token: repeating the command with it sends once")
+    send.set_defaults(func=cmd_send)
+
+    upload = commands.add_parser("upload", help="send a file as an attachment; prints id, name and status")
+    upload.add_argument("file")
+    upload.add_argument("--name", help="the attachment's name (default: the file's)")
+    upload.add_argument("--content-type", help="default: guessed from the name")
+    upload.add_argument("--client-token", help="idempotency token for the upload")
+    upload.add_argument("--wait", type=float, metavar="SECONDS", help="wait until the attachment is approved")
+    upload.set_defaults(func=cmd_upload)
+
+    download = commands.add_parser("download", help="download an attachment; prints the path written")
+    download.add_argument("attachment_id")
+    download.add_argument("dest", nargs="?", default=".", help="a directory (default: here) or a file path")
+    download.add_argument("--overwrite", action="store_true", help="replace an existing file at an explicit path")
+    download.set_defaults(func=cmd_download)
+
+    disconnect = commands.add_parser("disconnect", help="leave the chat")
+    disconnect.set_defaults(func=cmd_disconnect)
+
+    chat = commands.add_parser("chat", help="show the chat live and send each line typed (EOF or /quit leaves)")
+    _add_chat_options(chat)
+    chat.add_argument("--display-name", default="Customer", help="your name in a chat the command starts")
+    chat.add_argument("--history", action="store_true", help="show the transcript so far first")
+    chat.add_argument(
+        "--stay", dest="leave", action="store_false", help="do not disconnect at the end (the chat goes on)"
+    )
+    chat.set_defaults(func=cmd_chat)
+
+    for sub in (transcript, send, upload, download, disconnect, chat):
+        _add_endpoint_options(sub)
+        _add_token_options(sub)
+    return parser
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        operation = getattr(exc, "operation_name", None) or "the call"
+        return f"{error.get('Code', 'Error')} from {operation}: {error.get('Message') or exc}"
+    if isinstance(exc, (CommandError, FileNotFoundError, FileExistsError, IsADirectoryError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+_REPORTED: tuple[type[BaseException], ...] = (
+    CommandError,
+    ConnectParticipantError,
+    ClientError,
+    BotoCoreError,
+    OSError,
+    ValueError,
+    TypeError,
+)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status (``console_scripts`` passes it to exit)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    secrets = _Secrets()
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _warn_token_in_argv(args)
+    func: Callable[[argparse.Namespace, _Secrets], int] = args.func
+    try:
+        return func(args, secrets)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _REPORTED as exc:
+        if args.debug:
+            print(secrets.mask("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))), file=sys.stderr)
+        print(f"{PROG}: error: {secrets.mask(_error_text(exc))}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, CommandError) else EXIT_ERROR

@@ -1,0 +1,292 @@
+"""The command line through its real entry points, against ``connectparticipant-ext serve``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+SCRIPT = Path(sys.executable).with_name("connectparticipant-ext")
+TIMEOUT = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONNECT_", "AWS_"))}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    env.update(extra)
+    return env
+
+
+def run(*args: str, env: dict[str, str] | None = None, input: str | None = None, cwd: Path | None = None) -> Any:
+    command = [str(SCRIPT), *args] if SCRIPT.exists() else [sys.executable, "-m", "connectparticipant_ext", *args]
+    return subprocess.run(
+        command, env=env or _env(), input=input, capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd
+    )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """``connectparticipant-ext serve`` in a subprocess, as a user would run it."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(port)],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert f"127.0.0.1:{port}" in line, line
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+class Chat:
+    def __init__(self, endpoint_url: str) -> None:
+        self.endpoint_url = endpoint_url
+        self.connect = boto3.client(
+            "connect",
+            region_name="us-east-1",
+            endpoint_url=endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        self.contact = self.connect.start_chat_contact(
+            InstanceId="instance-1", ContactFlowId="flow-1", ParticipantDetails={"DisplayName": "Ann"}
+        )
+        self.participant_token: str = self.contact["ParticipantToken"]
+        self.env = _env(CONNECT_PARTICIPANT_TOKEN=self.participant_token)
+
+    def run(self, *args: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("env", self.env)
+        result = run(*args, "--endpoint-url", self.endpoint_url, **kwargs)
+        assert self.participant_token not in result.stdout + result.stderr
+        return result
+
+    def transcript(self) -> list[dict[str, Any]]:
+        result = self.run("transcript", "--format", "jsonl")
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture
+def chat(server: str) -> Chat:
+    return Chat(server)
+
+
+def test_demo_runs_a_whole_chat_on_the_embedded_backend():
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "embedded local backend" in out
+    assert "HelpBot: Thanks, I can help with that" in out
+    assert "[attachment] receipt.txt (APPROVED)" in out
+    assert "Demo finished" in out
+    assert "CPT." not in out and "CCT." not in out and "X-Amz-" not in out
+
+
+def test_demo_against_the_server_given(server: str):
+    result = run("demo", "--endpoint-url", server)
+    assert result.returncode == 0, result.stderr
+    assert f"Using {server}" in result.stdout
+
+
+def test_python_dash_m_is_the_same_command():
+    result = subprocess.run(
+        [sys.executable, "-m", "connectparticipant_ext", "--version"], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert result.returncode == 0 and "connectparticipant-ext 0." in result.stdout
+
+
+def test_send_prints_the_id_and_is_idempotent_with_a_client_token(chat: Chat):
+    first = chat.run("send", "hello there", "--client-token", "form-1")
+    again = chat.run("send", "hello there", "--client-token", "form-1")
+    assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+    assert first.stdout.strip() == again.stdout.strip()
+    messages = [i for i in chat.transcript() if i["Type"] == "MESSAGE"]
+    assert [m["Content"] for m in messages] == ["hello there"]
+    assert messages[0]["Id"] == first.stdout.strip()
+
+
+def test_send_reads_stdin_with_a_dash(chat: Chat):
+    assert chat.run("send", "-", input="from stdin\nline two").returncode == 0
+    assert [i["Content"] for i in chat.transcript() if i["Type"] == "MESSAGE"] == ["from stdin\nline two"]
+
+
+def test_transcript_formats_and_output_file(chat: Chat, tmp_path: Path):
+    for n in range(3):
+        chat.run("send", f"message {n}")
+    items = chat.transcript()
+    assert [i["Content"] for i in items if i["Type"] == "MESSAGE"] == ["message 0", "message 1", "message 2"]
+
+    as_csv = chat.run("transcript", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [r["id"] for r in rows] == [i["Id"] for i in items]
+
+    text = chat.run("transcript")
+    assert "Ann (CUSTOMER)" in text.stdout and "message 2" in text.stdout
+
+    target = tmp_path / "chat.jsonl"
+    written = chat.run("transcript", "--format", "jsonl", "-o", str(target))
+    assert written.returncode == 0 and written.stdout == ""
+    assert [json.loads(line)["Id"] for line in target.read_text().splitlines()] == [i["Id"] for i in items]
+    assert f"wrote {len(items)} items" in written.stderr
+
+    limited = chat.run("transcript", "--format", "jsonl", "--limit", "2")
+    assert len(limited.stdout.splitlines()) == 2
+
+
+def test_text_output_cannot_be_driven_by_hostile_content(chat: Chat):
+    chat.run("send", "evil\x1b[2J\rfake line\nsecond")
+    text = chat.run("transcript").stdout
+    assert "\x1b" not in text and "\r" not in text
+    assert "evil\\x1b[2J\\x0dfake line ⏎ second" in text
+
+
+def test_upload_and_download_round_trip(chat: Chat, tmp_path: Path):
+    source = tmp_path / "notes.txt"
+    source.write_bytes(b"line one\nline two\n")
+    uploaded = chat.run("upload", str(source), "--wait", "10")
+    assert uploaded.returncode == 0, uploaded.stderr
+    attachment_id, name, status = uploaded.stdout.strip().split("\t")
+    assert (name, status) == ("notes.txt", "APPROVED")
+
+    downloads = tmp_path / "downloads"
+    downloaded = chat.run("download", attachment_id, str(downloads) + os.sep)
+    assert downloaded.returncode == 0, downloaded.stderr
+    path = Path(downloaded.stdout.strip())
+    assert path.parent == downloads and path.read_bytes() == source.read_bytes()
+
+    explicit = tmp_path / "copy.txt"
+    explicit.write_text("taken")
+    refused = chat.run("download", attachment_id, str(explicit))
+    assert refused.returncode == 1 and "overwrite" in refused.stderr
+    assert chat.run("download", attachment_id, str(explicit), "--overwrite").returncode == 0
+    assert explicit.read_bytes() == source.read_bytes()
+
+
+def test_upload_is_refused_before_any_call_when_the_type_is_not_allowed(chat: Chat, tmp_path: Path):
+    bad = tmp_path / "tool.exe"
+    bad.write_bytes(b"MZ")
+    result = chat.run("upload", str(bad))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and ".exe" in result.stderr and "allowed attachment types" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_disconnect_then_every_command_fails_cleanly(chat: Chat):
+    assert chat.run("send", "bye").returncode == 0
+    assert chat.run("disconnect").returncode == 0
+    after = chat.run("send", "too late")
+    assert after.returncode == 1
+    assert after.stderr.startswith("connectparticipant-ext: error: AccessDeniedException")
+    assert "Traceback" not in after.stderr
+
+
+def test_debug_shows_a_traceback_without_secrets(chat: Chat):
+    chat.run("disconnect")
+    result = chat.run("--debug", "send", "too late")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert chat.participant_token not in result.stderr
+    assert "CCT." not in result.stderr and "CPT." not in result.stderr
+
+
+def test_connection_token_from_a_named_variable(chat: Chat):
+    from connectparticipant_ext import ChatService
+
+    conn = (
+        ChatService(region_name="us-east-1", endpoint_url=chat.endpoint_url)
+        .Participant(chat.participant_token)
+        .create_connection(websocket=False)
+    )
+    env = _env(MY_CONNECTION=conn.token)
+    result = chat.run("send", "restored", "--connection-token-env", "MY_CONNECTION", env=env)
+    assert result.returncode == 0, result.stderr
+    assert conn.token not in result.stdout + result.stderr
+    assert [i["Content"] for i in chat.transcript() if i["Type"] == "MESSAGE"] == ["restored"]
+
+
+def test_missing_tokens_are_a_one_line_usage_error(server: str):
+    result = run("send", "hi", "--endpoint-url", server, input="")
+    assert result.returncode == 2
+    assert "CONNECT_PARTICIPANT_TOKEN" in result.stderr and "Traceback" not in result.stderr
+    named = run("send", "hi", "--endpoint-url", server, "--participant-token-env", "NOPE", input="")
+    assert named.returncode == 2 and "NOPE is not set" in named.stderr
+
+
+def test_a_token_on_the_command_line_works_with_a_warning(chat: Chat):
+    result = chat.run("send", "argv", "--participant-token", chat.participant_token, env=_env())
+    assert result.returncode == 0
+    assert "warning" in result.stderr and "visible to other users" in result.stderr
+
+
+def test_chat_starts_a_chat_on_the_local_server_and_sends_each_line(server: str):
+    result = run("chat", "--endpoint-url", server, "--display-name", "Zoe", input="first line\nsecond line\n/quit\n")
+    assert result.returncode == 0, result.stderr
+    assert "Zoe: first line" in result.stdout and "Zoe: second line" in result.stdout
+    assert "started chat contact" in result.stderr
+    assert "CPT." not in result.stdout + result.stderr and "CCT." not in result.stdout + result.stderr
+
+
+def test_chat_shows_the_other_side_and_ends_with_the_chat(chat: Chat):
+    agent = chat.connect.create_participant(
+        InstanceId="instance-1",
+        ContactId=chat.contact["ContactId"],
+        ParticipantDetails={"ParticipantRole": "AGENT", "DisplayName": "Bob"},
+    )["ParticipantCredentials"]["ParticipantToken"]
+    from connectparticipant_ext import ChatService
+
+    service = ChatService(region_name="us-east-1", endpoint_url=chat.endpoint_url)
+    agent_conn = service.Participant(agent).create_connection(websocket=False)
+    agent_conn.send_message("Hello Ann, Bob here")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connectparticipant_ext", "chat", "--history", "--endpoint-url", chat.endpoint_url],
+        env=chat.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdin is not None
+        process.stdin.write("hi Bob\n")
+        process.stdin.flush()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if any(i.get("Content") == "hi Bob" for i in chat.transcript()):
+                break
+            time.sleep(0.1)
+        chat.connect.stop_contact(InstanceId="instance-1", ContactId=chat.contact["ContactId"])
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Bob: Hello Ann, Bob here" in out and "Ann: hi Bob" in out
+    assert "[chat.ended]" in out
+    assert "the chat ended" in err
+    assert chat.participant_token not in out + err
