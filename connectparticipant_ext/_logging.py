@@ -30,6 +30,8 @@ REDACTED_LOGGERS = (
     "botocore.regions",
     "urllib3.connectionpool",
     "werkzeug",
+    "websockets.client",  # request lines carry the websocket URL's AuthToken query
+    "websockets.server",  # the same lines, logged by the local backend's websocket server
 )
 
 
