@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "chat"
+
+urlpatterns = [
+    path("", views.start_page, name="start"),
+    path("start/", views.start_chat, name="start-chat"),
+    path("chat/", views.chat_page, name="chat"),
+    path("chat/send/", views.send_message, name="send"),
+    path("chat/upload/", views.upload_attachment, name="upload"),
+    path("chat/attachments/<str:attachment_id>/", views.download_attachment, name="attachment"),
+    path("chat/end/", views.end_chat, name="end"),
+]

@@ -1,0 +1,100 @@
+"""Settings for the django_chat example.
+
+Everything that differs between a laptop and production comes from the environment:
+
+* ``CONNECT_REGION`` (default ``us-east-1``)
+* ``CONNECT_INSTANCE_ID`` and ``CONNECT_CONTACT_FLOW_ID``: the Amazon Connect instance and the
+  contact flow that chats start in (any non-empty value works against the local server)
+* ``CONNECT_ENDPOINT_URL`` (optional): e.g. ``http://127.0.0.1:5000`` for
+  ``connectparticipant-ext serve --port 5000``; used by both the ``connect`` client and the
+  ``ChatService``
+* ``CONNECT_ATTACHMENT_MAX_BYTES`` (default 20 MB): an instance can change its attachment limit
+* ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``, ``DJANGO_ALLOWED_HOSTS``, ``DJANGO_SECURE_COOKIES``
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# -- Amazon Connect ---------------------------------------------------------------------------
+
+CONNECT_REGION = os.environ.get("CONNECT_REGION", "us-east-1")
+CONNECT_ENDPOINT_URL = os.environ.get("CONNECT_ENDPOINT_URL") or None
+# Against the local server any ids do; against AWS they must name your instance and flow.
+_LOCAL_DEFAULT = "local" if CONNECT_ENDPOINT_URL else ""
+CONNECT_INSTANCE_ID = os.environ.get("CONNECT_INSTANCE_ID", _LOCAL_DEFAULT)
+CONNECT_CONTACT_FLOW_ID = os.environ.get("CONNECT_CONTACT_FLOW_ID", _LOCAL_DEFAULT)
+CONNECT_ATTACHMENT_MAX_BYTES = int(os.environ.get("CONNECT_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024))
+
+# -- Django -----------------------------------------------------------------------------------
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-example-only-set-DJANGO_SECRET_KEY")
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.messages",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "django_chat.urls"
+WSGI_APPLICATION = "django_chat.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# No database: the only state is the session, kept server-side in the cache.
+DATABASES: dict[str, dict[str, str]] = {}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "django-chat",
+    },
+}
+
+# The session holds the connection token, a bearer secret: it stays on the server (the cookie
+# carries only a random session key), never in a signed-but-readable cookie. LocMemCache is
+# per process: with several workers use Redis or Memcached (or the "cached_db" engine).
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_CACHE_ALIAS = "default"
+SESSION_COOKIE_AGE = 24 * 60 * 60  # about as long as a connection token lives
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = os.environ.get("DJANGO_SECURE_COOKIES", "0") == "1"
+
+# Messages survive session.flush() (ending a chat) in a cookie; they never carry secrets.
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+
+# Uploads above this spill to a temporary file instead of memory; the library streams either.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
