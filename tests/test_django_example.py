@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
