@@ -53,6 +53,12 @@ LEGACY_EVENT_TYPES = frozenset(
 """Item types of botocore's ChatItemType enum that are events; the service sends ``EVENT``."""
 
 
+def _attachments(entries: Any, connection: Connection | None) -> tuple[Attachment, ...]:
+    from .attachments import Attachment
+
+    return tuple(Attachment.from_item(a, connection=connection) for a in entries if isinstance(a, Mapping))
+
+
 def _raw_field() -> Any:
     return attrs.field(repr=False, eq=False, factory=dict)
 
@@ -215,39 +221,41 @@ class TranscriptItem:
             connection: the connection the item was read through; attachments are bound to it
                 so ``item.attachments[0].download(...)`` works.
         """
-        from .attachments import Attachment
-
-        metadata = data.get("MessageMetadata")
+        # The hot path of every transcript read and stream: one lookup per field, and no copy
+        # of the dict the service's answer (botocore, json) was just parsed into.
+        get = data.get
+        attachments = get("Attachments")
+        metadata = get("MessageMetadata")
         return cls(
-            id=str(data.get("Id") or ""),
-            type=str(data.get("Type") or ""),
-            content_type=data.get("ContentType"),
-            content=data.get("Content"),
-            absolute_time=parse_time(data.get("AbsoluteTime")),
-            participant_id=data.get("ParticipantId"),
-            participant_role=data.get("ParticipantRole"),
-            display_name=data.get("DisplayName"),
-            attachments=tuple(Attachment.from_item(a, connection=connection) for a in data.get("Attachments") or ()),
+            id=str(get("Id") or ""),
+            type=str(get("Type") or ""),
+            content_type=get("ContentType"),
+            content=get("Content"),
+            absolute_time=parse_time(get("AbsoluteTime")),
+            participant_id=get("ParticipantId"),
+            participant_role=get("ParticipantRole"),
+            display_name=get("DisplayName"),
+            attachments=_attachments(attachments, connection) if attachments else (),
             message_metadata=MessageMetadata.from_response(metadata) if isinstance(metadata, Mapping) else None,
-            contact_id=data.get("ContactId"),
-            initial_contact_id=data.get("InitialContactId"),
-            related_contact_id=data.get("RelatedContactId"),
-            raw=dict(data),
+            contact_id=get("ContactId"),
+            initial_contact_id=get("InitialContactId"),
+            related_contact_id=get("RelatedContactId"),
+            raw=data if type(data) is dict else dict(data),
         )
 
     @property
     def is_message(self) -> bool:
-        """True for a chat message (``Type: MESSAGE``)."""
+        """True for a chat message (``Type`` ``MESSAGE``)."""
         return self.type == "MESSAGE"
 
     @property
     def is_attachment(self) -> bool:
-        """True for an attachment item (``Type: ATTACHMENT``)."""
+        """True for an attachment item (``Type`` ``ATTACHMENT``)."""
         return self.type == "ATTACHMENT"
 
     @property
     def is_event(self) -> bool:
-        """True for an event: ``Type: EVENT`` or any of the legacy event item types."""
+        """True for an event (``Type`` ``EVENT``, or one of the legacy event item types)."""
         if self.type == "EVENT" or self.type in LEGACY_EVENT_TYPES:
             return True
         if self.type in ("MESSAGE", "ATTACHMENT", "MESSAGEMETADATA"):
