@@ -59,7 +59,7 @@ ProgressCallback = Callable[[int, Optional[int]], None]
 """Called as ``progress(bytes_done, total_bytes)``; ``total_bytes`` is None when unknown."""
 
 DEFAULT_MAX_ATTACHMENT_SIZE = 20 * 1024 * 1024
-"""Amazon Connect's default attachment size limit: 20 MB."""
+"""Amazon Connect's default attachment size limit, 20 MB."""
 
 DEFAULT_ALLOWED_EXTENSIONS = frozenset(
     {".csv", ".doc", ".docx", ".jpeg", ".jpg", ".pdf", ".png", ".ppt", ".pptx", ".txt", ".wav", ".xls", ".xlsx"}

@@ -32,7 +32,7 @@ class Participant:
 
     @property
     def token(self) -> str:
-        """The participant token (a secret: never shown in ``repr`` or logs)."""
+        """The participant token, a secret that is never shown in ``repr`` or logs."""
         return self._token
 
     @property

@@ -148,7 +148,7 @@ class ChatStream:
         self.reconnects = 0
         """How many times the socket has been re-opened."""
         self.end_reason: Optional[str] = None
-        """Why the stream ended: the chat ended, the connection was closed, or :meth:`close`."""
+        """Why the stream ended (the chat ended, the connection was closed, or :meth:`close`)."""
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else ("closed" if self._closed.is_set() else "open")
@@ -185,7 +185,7 @@ class ChatStream:
 
     @property
     def ended(self) -> bool:
-        """True once the stream has finished: chat ended, connection closed, or :meth:`close`."""
+        """True once the stream has finished (chat ended, connection closed, or :meth:`close`)."""
         return self._ended or self._closed.is_set()
 
     def close(self) -> None:

@@ -91,15 +91,15 @@ class ChatSettings:
 
     def __init__(self) -> None:
         self.connection_lifetime = timedelta(hours=24)
-        """How long a connection token lives (the real service: about a day)."""
+        """How long a connection token lives (about a day in the real service)."""
         self.websocket_lifetime: Optional[timedelta] = None
-        """How long a websocket URL (and its socket) lives; None: as long as the connection token."""
+        """How long a websocket URL (and its socket) lives; None means as long as the connection token."""
         self.participant_token_lifetime: Optional[timedelta] = None
-        """How long a participant token may be exchanged; None: the chat's duration."""
+        """How long a participant token may be exchanged; None means for the whole chat."""
         self.max_attachment_size = 20 * 1024 * 1024
         self.allowed_extensions = DEFAULT_ALLOWED_EXTENSIONS
         self.attachment_verdict = "APPROVED"
-        """What completed attachments become: ``APPROVED`` or ``REJECTED``."""
+        """What completed attachments become, ``APPROVED`` or ``REJECTED``."""
         self.attachment_pending_reads = 0
         """Transcript reads that show a new attachment as ``IN_PROGRESS`` before its verdict."""
 
@@ -317,7 +317,7 @@ class ChatBackend(BaseBackend):
 
     @property
     def attachment_verdict(self) -> str:
-        """What completed attachments become: ``"APPROVED"`` (default) or ``"REJECTED"``."""
+        """What completed attachments become, ``"APPROVED"`` (the default) or ``"REJECTED"``."""
         return self.settings.attachment_verdict
 
     @attachment_verdict.setter

@@ -1,0 +1,47 @@
+"""Sphinx configuration for connectparticipant-ext."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(".."))
+
+import connectparticipant_ext  # noqa: E402
+
+project = "connectparticipant-ext"
+author = "connectparticipant-ext contributors"
+copyright = "2026, connectparticipant-ext contributors"
+version = release = connectparticipant_ext.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+]
+
+# Google-style docstrings only.
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+napoleon_use_rtype = False
+
+autodoc_typehints = "description"
+autodoc_member_order = "bysource"
+autodoc_default_options = {
+    "members": True,
+}
+
+nitpicky = False
+
+# docs/examples/<project>/ holds whole example projects (their files are literalincluded, not
+# pages); a page about an example lives next to them, as docs/examples/<name>.rst.
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "examples/*/**"]
+templates_path: list[str] = []
+
+html_theme = "alabaster"
+html_title = f"connectparticipant-ext {release}"
+html_static_path: list[str] = []
+html_theme_options = {
+    "description": "Amazon Connect chat participants, the boto3 way",
+    "fixed_sidebar": True,
+}

@@ -1,0 +1,148 @@
+"""The documentation's Python examples run, as written, against the in-memory backend.
+
+Every ``.. code-block:: python`` in ``docs/*.rst`` is executed in a fresh namespace inside
+``moto.mock_aws()`` with :mod:`connectparticipant_ext.testing` imported, fake AWS credentials
+in the environment and the working directory set to a temporary directory (so files an
+example writes land there). A block whose first line is ``# doctest: skip`` is illustrative
+only (it needs a real AWS token, a Django project, ...) and is not run.
+
+Tests are named ``page.rst:line``, the line of the ``code-block`` directive; a failing
+example's traceback points at its lines in the ``.rst`` file.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import threading
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+SKIP_MARKER = "# doctest: skip"
+PAGES_WITH_RUNNABLE_EXAMPLES = ("quickstart", "concepts", "transcript", "attachments", "errors", "testing")
+
+_DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\.\. (?:code-block|code|sourcecode)::[ \t]*(?P<language>\S*)[ \t]*$")
+_OPTION = re.compile(r"^[ \t]+:[\w-]+:")
+
+
+class Example(NamedTuple):
+    page: str
+    line: int  # 1-based line of the directive
+    first_code_line: int  # 1-based line of the code's first line
+    code: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.page}:{self.line}"
+
+    @property
+    def skipped(self) -> bool:
+        first = next((line.strip() for line in self.code.splitlines() if line.strip()), "")
+        return first == SKIP_MARKER
+
+
+def extract_examples(path: Path) -> list[Example]:
+    """The ``python`` code blocks of an ``.rst`` file, dedented, with their line numbers."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    examples: list[Example] = []
+    index = 0
+    while index < len(lines):
+        match = _DIRECTIVE.match(lines[index])
+        if not match or match.group("language") not in ("python", "python3", "py"):
+            index += 1
+            continue
+        directive_line = index + 1
+        base_indent = len(match.group("indent").expandtabs())
+        index += 1
+        while index < len(lines) and _OPTION.match(lines[index]):
+            index += 1  # :caption:, :emphasize-lines:, ...
+        body: list[str] = []
+        first_code_line = 0
+        while index < len(lines):
+            line = lines[index]
+            if line.strip() and len(line.expandtabs()) - len(line.expandtabs().lstrip()) <= base_indent:
+                break  # back to the directive's level: the block is over
+            if line.strip() and not first_code_line:
+                first_code_line = index + 1
+            if first_code_line:
+                body.append(line)
+            index += 1
+        while body and not body[-1].strip():
+            body.pop()
+        if body:
+            examples.append(Example(path.name, directive_line, first_code_line, textwrap.dedent("\n".join(body))))
+    return examples
+
+
+def all_examples() -> list[Example]:
+    return [example for page in sorted(DOCS.glob("*.rst")) for example in extract_examples(page)]
+
+
+EXAMPLES = all_examples()
+RUNNABLE = [example for example in EXAMPLES if not example.skipped]
+
+
+@pytest.fixture
+def docs_environment(aws_credentials, tmp_path, monkeypatch):
+    """A clean process-wide state around each example: fresh shared clients, a temp cwd."""
+    import connectparticipant_ext.testing  # noqa: F401  registers the chat backend with moto
+    from connectparticipant_ext.service import clear_client_cache
+
+    monkeypatch.chdir(tmp_path)
+    clear_client_cache()
+    threads_before = set(threading.enumerate())
+    yield tmp_path
+    clear_client_cache()
+    # An example may hand work to a thread (a timer playing the agent): let it finish
+    # inside the test, so nothing it does leaks into the next one.
+    for thread in set(threading.enumerate()) - threads_before:
+        if not thread.daemon:
+            thread.join(timeout=30)
+            assert not thread.is_alive(), f"the example left a thread running: {thread.name}"
+
+
+@pytest.mark.parametrize("example", RUNNABLE, ids=[example.id for example in RUNNABLE])
+def test_example_runs(example: Example, docs_environment: Path) -> None:
+    from moto import mock_aws
+
+    # Pad with newlines so that tracebacks carry the line numbers of the .rst file.
+    source = "\n" * (example.first_code_line - 1) + example.code
+    code = compile(source, str(DOCS / example.page), "exec")
+    namespace = {"__name__": "__docs_example__"}
+    with mock_aws():
+        exec(code, namespace)
+
+
+def test_examples_are_found() -> None:
+    assert RUNNABLE, "no runnable examples found in docs/*.rst"
+    pages = {example.page for example in RUNNABLE}
+    missing = [page for page in PAGES_WITH_RUNNABLE_EXAMPLES if f"{page}.rst" not in pages]
+    assert not missing, f"pages without a runnable example: {missing}"
+
+
+def test_skip_marker_is_the_first_line() -> None:
+    """``# doctest: skip`` anywhere but the first line would be a silent mistake."""
+    misplaced = [
+        example.id
+        for example in EXAMPLES
+        if not example.skipped and any(line.strip() == SKIP_MARKER for line in example.code.splitlines())
+    ]
+    assert not misplaced, f"'{SKIP_MARKER}' must be the first line of a block: {misplaced}"
+
+
+def test_extractor_handles_options_and_nesting(tmp_path: Path) -> None:
+    page = tmp_path / "page.rst"
+    page.write_text(
+        "Title\n=====\n\n"
+        ".. code-block:: python\n   :caption: example\n\n   x = 1\n\n   y = 2\n\ntext\n\n"
+        "* item\n\n  .. code-block:: python\n\n     # doctest: skip\n     z = 3\n\n"
+        ".. code-block:: console\n\n   $ ls\n",
+        encoding="utf-8",
+    )
+    first, second = extract_examples(page)
+    assert (first.line, first.first_code_line, first.code) == (4, 7, "x = 1\n\ny = 2")
+    assert not first.skipped
+    assert second.skipped and second.code.endswith("z = 3")
