@@ -1,0 +1,242 @@
+"""Shared pieces of the benchmarks: the Result record, timing and memory helpers, a chat fixture.
+
+These are measuring scripts, not tests: nothing here asserts on a time. Timings use
+:func:`time.perf_counter`; A/B comparisons interleave the two sides (A B, then B A, ...) so
+that drift on a shared, noisy machine hits both equally, and report medians.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+# Fake credentials and a region before boto3 is imported anywhere: nothing may reach AWS.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_SECURITY_TOKEN", "testing")
+os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.pop("AWS_PROFILE", None)
+
+REGION = "us-east-1"
+MB = 1024 * 1024
+
+
+@dataclass
+class Result:
+    """One measured figure, optionally compared with a baseline and checked against a target.
+
+    ``ratio`` is ``value / baseline`` (lower is better). ``ok`` compares ``ratio`` (or
+    ``value`` when there is no ratio) with ``target``; it is informational only.
+    """
+
+    name: str
+    value: float
+    baseline: Optional[float] = None
+    ratio: Optional[float] = None
+    target: Optional[float] = None
+    unit: str = ""
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> Optional[bool]:
+        if self.target is None:
+            return None
+        metric = self.ratio if self.ratio is not None else self.value
+        return metric <= self.target
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of a non-empty sequence."""
+    return float(statistics.median(values))
+
+
+def ratio(value: float, baseline: float) -> float:
+    """``value / baseline``, or ``inf`` when the baseline is zero."""
+    return value / baseline if baseline else float("inf")
+
+
+def time_call(func: Callable[[], Any], repeat: int = 1) -> float:
+    """Seconds per call of ``func`` averaged over ``repeat`` back-to-back calls."""
+    started = time.perf_counter()
+    for _ in range(repeat):
+        func()
+    return (time.perf_counter() - started) / repeat
+
+
+@dataclass
+class ABTiming:
+    """Per-call seconds of both sides of an interleaved comparison, round by round."""
+
+    a: list[float]
+    b: list[float]
+
+    @property
+    def ratios(self) -> list[float]:
+        return [ratio(x, y) for x, y in zip(self.a, self.b)]
+
+    @property
+    def median_ratio(self) -> float:
+        """The median of the per-round ratios a/b (robust to a slow round)."""
+        return median(self.ratios)
+
+    @property
+    def median_delta(self) -> float:
+        """The median of the per-round differences a - b, in seconds per call."""
+        return median([x - y for x, y in zip(self.a, self.b)])
+
+    @property
+    def median_a(self) -> float:
+        return median(self.a)
+
+    @property
+    def median_b(self) -> float:
+        return median(self.b)
+
+
+def interleaved(
+    a: Callable[[], Any], b: Callable[[], Any], *, rounds: int, inner: int = 1, warmup: int = 1
+) -> ABTiming:
+    """Time ``a`` and ``b`` alternately: ``rounds`` rounds of ``inner`` calls each side.
+
+    Even rounds run A then B, odd rounds B then A, so neither side always goes first.
+    The garbage collector is collected before and disabled during each timed block.
+    """
+    for _ in range(warmup):
+        a()
+        b()
+    times_a: list[float] = []
+    times_b: list[float] = []
+    for n in range(rounds):
+        order = ((a, times_a), (b, times_b)) if n % 2 == 0 else ((b, times_b), (a, times_a))
+        for func, sink in order:
+            gc.collect()
+            gc.disable()
+            try:
+                sink.append(time_call(func, inner))
+            finally:
+                gc.enable()
+    return ABTiming(times_a, times_b)
+
+
+def peak_memory(func: Callable[[], Any]) -> tuple[int, Any]:
+    """Peak bytes allocated by Python (tracemalloc) above the level before ``func`` ran, and its result."""
+    gc.collect()
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base, _ = tracemalloc.get_traced_memory()
+        result = func()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        if started:
+            tracemalloc.stop()
+    return max(peak - base, 0), result
+
+
+@contextlib.contextmanager
+def mock_chat(display_name: str = "Ann") -> Iterator[dict[str, Any]]:
+    """An in-process moto chat: yields ``participant_token``, ``contact_id`` and the backend.
+
+    Importing :mod:`connectparticipant_ext.testing` registers the backend with moto.
+    """
+    import boto3
+    import moto
+
+    import connectparticipant_ext.testing as testing
+    from connectparticipant_ext import service
+
+    with moto.mock_aws():
+        service.clear_client_cache()
+        connect = boto3.client("connect", region_name=REGION)
+        contact = connect.start_chat_contact(
+            InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": display_name}
+        )
+        yield {
+            "participant_token": contact["ParticipantToken"],
+            "contact_id": contact["ContactId"],
+            "backend": testing.get_chat_backend(region_name=REGION),
+        }
+    service.clear_client_cache()
+
+
+def fmt(value: Optional[float], unit: str = "") -> str:
+    """A figure with three significant digits and its unit, or '-'."""
+    if value is None:
+        return "-"
+    if unit == "s":
+        if value < 1e-3:
+            return f"{value * 1e6:.1f} µs"
+        if value < 1:
+            return f"{value * 1e3:.2f} ms"
+        return f"{value:.2f} s"
+    text = f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{text} {unit}".strip()
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout holds only the table."""
+    print(message, file=sys.stderr, flush=True)
+
+
+_SERVER_CODE = """
+import sys
+from connectparticipant_ext.testing.server import LocalServer
+with LocalServer(host="127.0.0.1", port=0) as server:
+    print(server.endpoint_url, flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextlib.contextmanager
+def local_server() -> Iterator[str]:
+    """The chat backend's local HTTP server in a child process on 127.0.0.1; yields its URL.
+
+    A separate process keeps the server's own allocations (moto's S3 holds whole files) out
+    of this process's tracemalloc figures.
+    """
+    import subprocess
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVER_CODE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"the local server did not start (said {url!r})")
+        yield url
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def server_chat(endpoint_url: str, display_name: str = "Ann") -> dict[str, Any]:
+    """Start a chat on the local server (signed Connect call with fake credentials)."""
+    import boto3
+
+    connect = boto3.client("connect", region_name=REGION, endpoint_url=endpoint_url)
+    contact = connect.start_chat_contact(
+        InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": display_name}
+    )
+    return {"participant_token": contact["ParticipantToken"], "contact_id": contact["ContactId"]}

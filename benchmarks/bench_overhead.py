@@ -1,0 +1,86 @@
+"""Per-call overhead of the library over the boto3 client it wraps.
+
+Both sides call the same in-process moto backend through the same boto3 client
+(``chat.meta.client``), interleaved, so the difference is the library's own Python work:
+argument checks, the renewal check, error mapping and parsing the answer into objects.
+"""
+
+from __future__ import annotations
+
+from ._common import REGION, Result, interleaved, log, mock_chat
+
+TARGET = 1.05
+EPOCH = "1970-01-01T00:00:00.000Z"  # what the library sends for "from the beginning"
+
+
+def run(quick: bool = False) -> list[Result]:
+    """Time ``send_message`` and a one-page ``GetTranscript``, library vs raw client."""
+    from connectparticipant_ext import ChatService
+
+    rounds, inner = (15, 20) if quick else (41, 40)
+    results: list[Result] = []
+    with mock_chat() as env:
+        chat = ChatService(region_name=REGION)
+        conn = chat.Participant(env["participant_token"]).create_connection()
+        client = chat.meta.client
+        token = conn.token
+
+        def lib_send() -> None:
+            conn.send_message("x")
+
+        def raw_send() -> None:
+            client.send_message(ConnectionToken=token, Content="x", ContentType="text/plain")
+
+        log(f"overhead: send_message, {rounds} rounds x {inner} calls")
+        timing = interleaved(lib_send, raw_send, rounds=rounds, inner=inner, warmup=3)
+        results.append(
+            Result(
+                "send_message per call",
+                timing.median_a,
+                timing.median_b,
+                timing.median_ratio,
+                TARGET,
+                "s",
+                f"conn.send_message vs client.send_message; {timing.median_delta * 1e6:+.0f} µs/call",
+            )
+        )
+
+        # A transcript of a little more than one page, so each call reads a full page of 100.
+        env["backend"].bulk_add_messages(env["contact_id"], 150)
+        page = conn.transcript.page_size(100).limit(100)
+
+        def lib_page() -> None:
+            for _ in page:
+                pass
+
+        def raw_page() -> None:
+            response = client.get_transcript(
+                ConnectionToken=token,
+                MaxResults=100,
+                ScanDirection="FORWARD",
+                SortOrder="ASCENDING",
+                StartPosition={"AbsoluteTime": EPOCH},
+            )
+            for _ in response["Transcript"]:
+                pass
+
+        log(f"overhead: get_transcript page, {rounds} rounds x {max(inner // 4, 2)} calls")
+        timing = interleaved(lib_page, raw_page, rounds=rounds, inner=max(inner // 4, 2), warmup=2)
+        results.append(
+            Result(
+                "get_transcript 1 page (100 items)",
+                timing.median_a,
+                timing.median_b,
+                timing.median_ratio,
+                TARGET,
+                "s",
+                f"100 TranscriptItem objects vs raw dicts; {timing.median_delta * 1e6:+.0f} µs/call",
+            )
+        )
+    return results
+
+
+if __name__ == "__main__":
+    from .run import main
+
+    main(["overhead"])
