@@ -773,3 +773,31 @@ def test_listeners_see_items_in_order(local, mock_chat):
     assert [i["Type"] for i in seen] == ["MESSAGE", "MESSAGEMETADATA"]
     assert seen[1]["ContentType"] == EVENT + "message.metadata"
     assert seen[1]["MessageMetadata"]["MessageId"] == sent["Id"]
+
+
+def test_local_server_answers_browser_preflights_and_names_errors():
+    """A browser SDK (chatjs, the JavaScript SDK) sends preflights and reads error headers."""
+    with LocalServer() as server:
+        preflight = requests.options(
+            f"{server.endpoint_url}/participant/connection",
+            headers={
+                "Origin": "http://localhost:3000",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type,x-amz-bearer",
+            },
+            timeout=10,
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+        assert preflight.headers["Access-Control-Allow-Headers"] == "authorization,content-type,x-amz-bearer"
+        refused = requests.post(
+            f"{server.endpoint_url}/participant/message",
+            headers={"X-Amz-Bearer": "not-a-token", "Content-Type": "application/json"},
+            data=json.dumps({"Content": "x", "ContentType": "text/plain"}),
+            timeout=10,
+        )
+        assert refused.status_code == 403
+        assert refused.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+        assert refused.headers["x-amzn-RequestId"]
+        assert refused.json()["__type"] == "AccessDeniedException"
+        assert "not-a-token" not in refused.text

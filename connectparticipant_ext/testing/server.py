@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
+import uuid
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Callable, Optional
@@ -54,11 +55,16 @@ class ChatServerApp:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path.startswith("/participant/"):
+            cors = dict(_CORS)
+            requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+            if requested:  # "*" does not cover Authorization in browsers: name what was asked for
+                cors["Access-Control-Allow-Headers"] = requested
             if method == "OPTIONS":
-                return Response(status=200, headers=_CORS)(environ, start_response)
+                return Response(status=200, headers=cors)(environ, start_response)
             request = Request(environ)
             status, headers, body = handle_participant_request(method, path, dict(request.headers), request.get_data())
-            return Response(body, status=status, headers={**headers, **_CORS})(environ, start_response)
+            headers = {"x-amzn-RequestId": str(uuid.uuid4()), **headers, **cors}
+            return Response(body, status=status, headers=headers)(environ, start_response)
         if method == "PUT" and path.lstrip("/").startswith(storage.BUCKET_PREFIX):
             failure = upload_failure_for(path)
             if failure is not None:
