@@ -34,4 +34,8 @@ def parse_time(value: object) -> datetime | None:
 def format_time(value: datetime) -> str:
     """Format an aware datetime the way the service expects: ``2024-01-02T03:04:05.678Z``."""
     utc = value.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # Not strftime: its %Y does not pad years before 1000 on every platform ("999-01-01").
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}."
+        f"{utc.microsecond // 1000:03d}Z"
+    )

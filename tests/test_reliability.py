@@ -318,6 +318,9 @@ def test_time_parsing_accepts_service_formats():
     assert parse_time("2024-01-02T05:04:05.678+02:00") == datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
     moment = datetime(2024, 1, 2, 3, 4, 5, 678999, tzinfo=timezone.utc)
     assert format_time(moment) == "2024-01-02T03:04:05.678Z"
+    early = datetime(999, 1, 1, tzinfo=timezone.utc)  # found by hypothesis: strftime gave "999-01-01"
+    assert format_time(early) == "0999-01-01T00:00:00.000Z"
+    assert parse_time(format_time(early)) == early
     assert parse_time(None) is None
 
 
