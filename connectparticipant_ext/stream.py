@@ -213,6 +213,8 @@ class ChatStream:
             self._gap_fill = self._items_after(self._since)
         else:
             self._anchor = self._latest_item_id()
+            if self._anchor is not None:  # already there: the socket may still replay it
+                self._seen[self._anchor] = None
 
     def _next(self, deadline: Optional[float]) -> Optional[TranscriptItem]:
         self._start()

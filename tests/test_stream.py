@@ -313,18 +313,46 @@ def test_no_secret_in_repr_or_logs(connection: Connection, agent: Connection, ca
 
 def test_a_bare_websocket_client_sees_the_frames_of_the_design(connection: Connection, agent: Connection):
     assert connection.websocket is not None
+
+    def next_frame(socket: Any, topic: str) -> dict[str, Any]:
+        """The next frame of ``topic``; chat items written since the URL was issued may come first."""
+        for _ in range(20):
+            frame = json.loads(socket.recv(timeout=WAIT))
+            if frame["topic"] == topic:
+                return frame
+            assert frame["topic"] == "aws/chat", frame
+        raise AssertionError(f"no {topic} frame")
+
     with ws_connect(connection.websocket.url) as socket:
         socket.send(json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}}))
         assert json.loads(socket.recv(timeout=WAIT)) == {
             "topic": "aws/subscribe",
             "content": {"status": "success", "topics": ["aws/chat"]},
         }
+        # Ann's and Bob's joins came after Ann's URL was issued: they were held for her first socket.
+        held = [json.loads(next_frame(socket, "aws/chat")["content"]) for _ in range(2)]
+        assert [(i["DisplayName"], i["ContentType"].rsplit(".", 1)[-1]) for i in held] == [
+            ("Ann", "joined"),
+            ("Bob", "joined"),
+        ]
         socket.send(json.dumps({"topic": "aws/heartbeat"}))
-        assert json.loads(socket.recv(timeout=WAIT)) == {"topic": "aws/heartbeat"}
+        assert next_frame(socket, "aws/heartbeat") == {"topic": "aws/heartbeat"}
         socket.send(json.dumps({"topic": "aws/ping"}))
-        assert json.loads(socket.recv(timeout=WAIT)) == {"topic": "aws/ping", "statusCode": 200}
+        assert next_frame(socket, "aws/ping") == {"topic": "aws/ping", "statusCode": 200}
         sent = agent.send_message("over the wire")
-        frame = json.loads(socket.recv(timeout=WAIT))
-        assert frame["topic"] == "aws/chat" and frame["contentType"] == "application/json"
+        frame = next_frame(socket, "aws/chat")
+        assert frame["contentType"] == "application/json"
         item = json.loads(frame["content"])
         assert item["Id"] == sent.id and item["Type"] == "MESSAGE" and item["Content"] == "over the wire"
+
+
+def test_items_sent_before_the_socket_opens_are_not_lost(connection: Connection, agent: Connection):
+    """A client that sends as soon as it has its URL (chatjs does) still gets the echo."""
+    assert connection.websocket is not None
+    sent = connection.send_message("typed before the socket was open")
+    with ws_connect(connection.websocket.url) as socket:
+        socket.send(json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}}))
+        # the confirmation, then Ann's and Bob's joins, then the echo
+        frames = [json.loads(socket.recv(timeout=WAIT)) for _ in range(4)]
+    assert frames[0]["topic"] == "aws/subscribe"
+    assert json.loads(frames[3]["content"])["Id"] == sent.id

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 from websockets.sync.server import Server, ServerConnection, serve
 
 __all__ = ["WebsocketHub", "get_hub", "shutdown_hub"]
@@ -39,6 +40,9 @@ logger = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 OUTGOING_QUEUE_SIZE = 1000
 """Frames queued for one socket before the hub gives up on that reader."""
+
+EARLY_FRAMES_KEPT = 200
+"""Items held for a websocket URL that no socket has opened yet (see :meth:`WebsocketHub.publish`)."""
 
 _POLL = 0.2
 
@@ -51,6 +55,8 @@ class _Registration:
         self.participant_id = participant_id
         self.expires_at = expires_at
         self.secret = secret
+        self.early: Optional[list[str]] = []
+        """Items published since the URL was issued, until its first socket opens (then None)."""
 
 
 class _Close:
@@ -64,12 +70,38 @@ class _Close:
 class _Socket:
     """One open client socket: its registration, subscription and outgoing queue."""
 
-    def __init__(self, connection: ServerConnection, registration: _Registration) -> None:
+    def __init__(self, connection: ServerConnection, registration: _Registration, early: list[str]) -> None:
         self.connection = connection
         self.registration = registration
         self.subscribed = threading.Event()
         self.outgoing: queue.Queue[str | _Close | None] = queue.Queue(maxsize=OUTGOING_QUEUE_SIZE)
         self.closed = threading.Event()
+        self._lock = threading.Lock()
+        self._early: Optional[list[str]] = list(early)
+        """Items published after the socket opened but before it subscribed; None once subscribed."""
+
+    def publish(self, frame: str) -> None:
+        """Send a chat item, holding it until the subscription if the client has not sent it yet.
+
+        Clients such as amazon-connect-chatjs report the chat as connected when the socket
+        opens and may send a message before their ``aws/subscribe`` is answered; its echo
+        must not be lost in between.
+        """
+        with self._lock:
+            if self._early is not None:
+                if len(self._early) < OUTGOING_QUEUE_SIZE:
+                    self._early.append(frame)
+                return
+        self.push(frame)
+
+    def subscribe(self, confirmation: str) -> None:
+        """Confirm the subscription, then send what was published before it, in order."""
+        with self._lock:
+            early, self._early = self._early or [], None
+            self.push(confirmation)
+            for frame in early:
+                self.push(frame)
+        self.subscribed.set()
 
     def close_after_queue(self, code: int, reason: str) -> None:
         """Close once the frames already queued have gone out."""
@@ -106,6 +138,8 @@ class WebsocketHub:
         self._lock = threading.RLock()
         self._registrations: dict[str, _Registration] = {}
         self._sockets: set[_Socket] = set()
+        self._accepted: dict[ServerConnection, _Socket] = {}
+        """Sockets past the handshake whose handler has not started yet."""
         self.answer_heartbeats = True
         """Set False to make the hub ignore ``aws/heartbeat`` frames (tests of dead sockets)."""
         self._server: Server = serve(
@@ -113,6 +147,7 @@ class WebsocketHub:
             HOST,
             0,
             process_request=self._check_request,
+            process_response=self._accept,
             ping_interval=None,
             close_timeout=1,
             compression=None,
@@ -133,11 +168,23 @@ class WebsocketHub:
         return f"ws://{HOST}:{self.port}/connect/{websocket_id}?AuthToken={secret}"
 
     def publish(self, chat_key: Hashable, item: dict[str, Any]) -> None:
-        """Push an item to every subscribed socket of a chat, in the order of calls."""
+        """Push an item to every socket of a chat, in the order of calls.
+
+        Nothing written after a participant was handed its websocket URL is lost on the way
+        to its first socket: clients such as amazon-connect-chatjs send their first message
+        as soon as CreateParticipantConnection answers, before their socket is open, and
+        expect its echo. Until a URL's first socket opens, its items are held (up to
+        :data:`EARLY_FRAMES_KEPT`); a socket gets them, then live items, once it subscribes.
+        """
         frame = json.dumps({"topic": "aws/chat", "contentType": "application/json", "content": json.dumps(item)})
-        for socket in self._sockets_of(chat_key):
-            if socket.subscribed.is_set():
-                socket.push(frame)
+        with self._lock:
+            for registration in self._registrations.values():
+                early = registration.early
+                if registration.chat_key == chat_key and early is not None and len(early) < EARLY_FRAMES_KEPT:
+                    early.append(frame)
+            sockets = [s for s in self._sockets if s.registration.chat_key == chat_key]
+        for socket in sockets:
+            socket.publish(frame)
 
     def end_chat(self, chat_key: Hashable) -> None:
         """Close every socket of a chat (after what was already published) and forget its URLs."""
@@ -211,14 +258,35 @@ class WebsocketHub:
             return connection.respond(403, "Forbidden: unknown or expired websocket URL\n")
         return None
 
+    def _accept(self, connection: ServerConnection, request: Request, response: Response) -> Optional[Response]:
+        """Join the chat's sockets before the client learns the socket is open.
+
+        The socket takes over what was held for its URL (see :meth:`publish`); what comes
+        next is pushed to it directly, held until it subscribes.
+        """
+        if response.status_code == 101:
+            registration = self._lookup(request.path)
+            if registration is None:
+                return connection.respond(403, "Forbidden: unknown or expired websocket URL\n")
+            with self._lock:
+                self._prune_sockets()
+                socket = _Socket(connection, registration, early=registration.early or [])
+                registration.early = None  # later sockets on this URL start from their own opening
+                self._sockets.add(socket)
+                self._accepted[connection] = socket
+        return None
+
+    def _prune_sockets(self) -> None:
+        """Forget sockets whose handshake never completed (their handler never ran)."""
+        for connection in [c for c in self._accepted if c.state is State.CLOSED]:
+            self._sockets.discard(self._accepted.pop(connection))
+
     def _handle(self, connection: ServerConnection) -> None:
-        registration = self._lookup(connection.request.path if connection.request else "")
-        if registration is None:
+        with self._lock:
+            socket = self._accepted.pop(connection, None)
+        if socket is None:
             connection.close(1008, "unknown or expired websocket URL")
             return
-        socket = _Socket(connection, registration)
-        with self._lock:
-            self._sockets.add(socket)
         sender = threading.Thread(target=self._send_loop, args=(socket,), name="chat-websocket-sender", daemon=True)
         sender.start()
         try:
@@ -254,9 +322,11 @@ class WebsocketHub:
         if topic == "aws/subscribe":
             topics = (message.get("content") or {}).get("topics") or []
             status = "success" if "aws/chat" in topics else "failure"
-            socket.push(json.dumps({"topic": "aws/subscribe", "content": {"status": status, "topics": topics}}))
+            confirmation = json.dumps({"topic": "aws/subscribe", "content": {"status": status, "topics": topics}})
             if status == "success":
-                socket.subscribed.set()
+                socket.subscribe(confirmation)
+            else:
+                socket.push(confirmation)
         elif topic == "aws/heartbeat":
             if self.answer_heartbeats:
                 socket.push(json.dumps({"topic": "aws/heartbeat"}))
