@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
 
 from botocore.utils import parse_timestamp
+
+_FROMISOFORMAT_READS_Z = sys.version_info >= (3, 11)
 
 
 def parse_time(value: object) -> datetime | None:
@@ -18,7 +21,9 @@ def parse_time(value: object) -> datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if not isinstance(value, str) or not value:
         return None
-    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    # Every transcript item goes through here: Python 3.11's fromisoformat reads the
+    # service's "...Z" directly; older Pythons need the "+00:00" spelling.
+    text = value if _FROMISOFORMAT_READS_Z or not value.endswith("Z") else value[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -26,6 +31,8 @@ def parse_time(value: object) -> datetime | None:
             parsed = parse_timestamp(value)
         except (ValueError, OverflowError):
             return None
+    if parsed.tzinfo is timezone.utc:
+        return parsed
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)

@@ -236,7 +236,9 @@ class TranscriptItem:
             participant_role=get("ParticipantRole"),
             display_name=get("DisplayName"),
             attachments=_attachments(attachments, connection) if attachments else (),
-            message_metadata=MessageMetadata.from_response(metadata) if isinstance(metadata, Mapping) else None,
+            message_metadata=MessageMetadata.from_response(metadata)
+            if metadata and isinstance(metadata, Mapping)
+            else None,
             contact_id=get("ContactId"),
             initial_contact_id=get("InitialContactId"),
             related_contact_id=get("RelatedContactId"),
