@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
+from urllib.parse import urlsplit
 
 from ._export import printable, write_transcript
 from .connection import Connection
@@ -43,9 +44,17 @@ def _endpoint(endpoint_url: Optional[str]) -> Iterator[tuple[str, bool]]:
 
 
 def _connect_client(region: str, endpoint_url: str, local: bool) -> Any:
+    """A ``connect`` client; a local server (loopback) gets fake credentials if none are set.
+
+    The Connect API is signed, so boto3 wants credentials even though the local backend
+    does not check them.
+    """
     import boto3
 
-    credentials = LOCAL_CREDENTIALS if local else {}
+    loopback = (urlsplit(endpoint_url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+    credentials: dict[str, str] = {}
+    if local or (loopback and boto3.Session().get_credentials() is None):
+        credentials = LOCAL_CREDENTIALS
     return boto3.client("connect", region_name=region, endpoint_url=endpoint_url, **credentials)
 
 

@@ -17,8 +17,15 @@ _PATTERNS = [
     (re.compile(r"""(X-Amz-Bearer['"]?\s*[:=]\s*b?['"]?)[^'",}\s]+""", re.IGNORECASE), r"\1***"),
     (re.compile(r"""((?:Connection|Participant)Token\\?['"]\s*:\s*\\?['"])[^'"\\]+"""), r"\1***"),
     (re.compile(r"""((?:Url|AuthenticationUrl)\\?['"]\s*:\s*\\?['"][^'"?\\]*\?)[^'"\\]+"""), r"\1***"),
-    # any URL or request path with a query string: the query is masked
-    (re.compile(r"""((?:[a-z]+://[^\s'"?]+|\s/[^\s'"?]*)\?)[^\s'"]+"""), r"\1***"),
+    # an HTTP request line (werkzeug, urllib3): everything up to the protocol, even where the
+    # logged query has decoded quotes or spaces (filename="a b.pdf" in a presigned GET)
+    (re.compile(r"""(\b(?:GET|PUT|POST|HEAD|DELETE|OPTIONS|PATCH) [^\s?]*\?).*?(?= HTTP/\d)"""), r"\1***"),
+    # any URL or request path with a query string: the query is masked, through quotes that
+    # are inside it (a quote followed by more query text), up to the end of the value
+    (
+        re.compile(r"""((?:[a-z]+://[^\s'"?]+|\s/[^\s'"?]*)\?)(?:[^\s'"]|['"](?=[^\s,;)}\]]))+"""),
+        r"\1***",
+    ),
 ]
 
 REDACTED_LOGGERS = (

@@ -114,7 +114,19 @@ def _warn_token_in_argv(args: argparse.Namespace) -> None:
 # -- commands --------------------------------------------------------------------------------
 
 
+_LOCAL_EXTRA = "the local backend needs moto: pip install 'connectparticipant-ext[local]'"
+
+
+def _require_moto() -> None:
+    try:
+        import moto  # noqa: F401
+    except ImportError:
+        raise CommandError(_LOCAL_EXTRA) from None
+
+
 def cmd_demo(args: argparse.Namespace, secrets: _Secrets) -> int:
+    if args.endpoint_url is None:
+        _require_moto()
     from ._demo import run_demo
 
     run_demo(
@@ -128,6 +140,7 @@ def cmd_demo(args: argparse.Namespace, secrets: _Secrets) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, secrets: _Secrets) -> int:
+    _require_moto()
     from .testing.server import serve
 
     serve(args.host, args.port, allow_remote=args.allow_remote)
@@ -160,7 +173,8 @@ def cmd_transcript(args: argparse.Namespace, secrets: _Secrets) -> int:
 
 
 def cmd_send(args: argparse.Namespace, secrets: _Secrets) -> int:
-    content = sys.stdin.read() if args.message == "-" else args.message
+    # "-" reads stdin; the newline that ends what echo or a file gives is not part of the message
+    content = sys.stdin.read().rstrip("\r\n") if args.message == "-" else args.message
     conn = _open_connection(args, secrets)
     sent = conn.send_message(content, content_type=args.content_type, client_token=args.client_token)
     print(sent.id)
@@ -203,7 +217,7 @@ def _start_local_chat(args: argparse.Namespace, secrets: _Secrets) -> Connection
     """A new chat as a customer, through the Connect API at ``--endpoint-url`` (the local server)."""
     from ._demo import _connect_client
 
-    connect = _connect_client(args.region, args.endpoint_url, local=True)
+    connect = _connect_client(args.region, args.endpoint_url, local=False)
     contact = connect.start_chat_contact(
         InstanceId=args.instance_id,
         ContactFlowId=args.contact_flow_id,
@@ -239,20 +253,22 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
         conn = _open_connection(args, secrets)
     else:
         conn = _start_local_chat(args, secrets)
-    last_sent: list[str] = []
-    seen = threading.Event()
+    shown: set[str] = set()  # ids of the items the stream has printed
+    shown_changed = threading.Condition()
     failures: list[BaseException] = []
 
     def show(stream: Any) -> None:
         try:
             for item in stream:
                 _print_item(item, sys.stdout)
-                if last_sent and item.id == last_sent[-1]:
-                    seen.set()
+                with shown_changed:
+                    shown.add(item.id)
+                    shown_changed.notify_all()
         except BaseException as exc:
             failures.append(exc)
         finally:
-            seen.set()
+            with shown_changed:
+                shown_changed.notify_all()
 
     lines: queue.Queue[Optional[str]] = queue.Queue()
 
@@ -261,11 +277,13 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
             lines.put(line.rstrip("\n"))
         lines.put(None)
 
+    left = False
     with conn.stream(history=args.history) as stream:
         reader = threading.Thread(target=show, args=(stream,), name="chat-stream", daemon=True)
         reader.start()
         threading.Thread(target=read_input, name="chat-input", daemon=True).start()
         try:
+            last_sent: Optional[str] = None
             while reader.is_alive():
                 try:
                     text = lines.get(timeout=0.2)
@@ -274,18 +292,22 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
                 if text is None or text.strip() == "/quit":
                     break
                 if text.strip():
-                    seen.clear()
-                    last_sent.append(conn.send_message(text).id)
-            if last_sent and reader.is_alive():
-                seen.wait(timeout=5)  # let the last message come back before leaving
+                    last_sent = conn.send_message(text).id
+            if last_sent is not None:  # let the last message come back before leaving
+                with shown_changed:
+                    shown_changed.wait_for(lambda: last_sent in shown or not reader.is_alive(), timeout=5)
         finally:
-            if args.leave and not stream.ended:
-                conn.disconnect()
+            # Stop showing first, then leave: what the stream prints does not depend on
+            # how fast the service reports our own departure.
+            ended_by_itself = stream.ended
             stream.close()
             reader.join(timeout=5)
+            if args.leave and not ended_by_itself:
+                conn.disconnect()
+                left = True
     if failures:
         raise failures[0]
-    print(f"the stream ended: {stream.end_reason}", file=sys.stderr)
+    print("you left the chat" if left else f"the stream ended: {stream.end_reason}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -379,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (transcript, send, upload, download, disconnect, chat):
         _add_endpoint_options(sub)
         _add_token_options(sub)
+    for sub in (demo, serve, transcript, send, upload, download, disconnect, chat):
+        # also accepted after the command; SUPPRESS keeps a --debug given before it
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -417,6 +442,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``): nothing more to say, and nowhere to say it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except _REPORTED as exc:
         if args.debug:
             print(secrets.mask("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))), file=sys.stderr)

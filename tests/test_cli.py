@@ -133,7 +133,10 @@ def test_send_prints_the_id_and_is_idempotent_with_a_client_token(chat: Chat):
 
 def test_send_reads_stdin_with_a_dash(chat: Chat):
     assert chat.run("send", "-", input="from stdin\nline two").returncode == 0
-    assert [i["Content"] for i in chat.transcript() if i["Type"] == "MESSAGE"] == ["from stdin\nline two"]
+    # the newline that ends what echo or a file gives is not part of the message
+    assert chat.run("send", "-", "--content-type", "application/json", input='{"order": 42}\n').returncode == 0
+    contents = [i["Content"] for i in chat.transcript() if i["Type"] == "MESSAGE"]
+    assert contents == ["from stdin\nline two", '{"order": 42}']
 
 
 def test_transcript_formats_and_output_file(chat: Chat, tmp_path: Path):
@@ -206,13 +209,47 @@ def test_disconnect_then_every_command_fails_cleanly(chat: Chat):
     assert "Traceback" not in after.stderr
 
 
-def test_debug_shows_a_traceback_without_secrets(chat: Chat):
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_a_traceback_without_secrets(chat: Chat, where: str):
     chat.run("disconnect")
-    result = chat.run("--debug", "send", "too late")
+    args = ("--debug", "send", "too late") if where == "before" else ("send", "too late", "--debug")
+    result = chat.run(*args)
     assert result.returncode == 1
     assert "Traceback" in result.stderr
     assert chat.participant_token not in result.stderr
     assert "CCT." not in result.stderr and "CPT." not in result.stderr
+
+
+def test_demo_against_a_local_server_needs_no_credentials(server: str, tmp_path: Path):
+    env = _env(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        env.pop(name)
+    result = run("demo", "--endpoint-url", server, env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error():
+    command = [sys.executable, "-m", "connectparticipant_ext", "demo"]
+    process = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    err = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=TIMEOUT) == 0, err
+    assert first.startswith("Using") and "error" not in err
+
+
+def test_without_moto_demo_and_serve_say_what_to_install():
+    code = "import sys; sys.modules['moto'] = None; from connectparticipant_ext.cli import main; sys.exit(main(sys.argv[1:]))"
+    for command in (["demo"], ["serve", "--port", "0"]):
+        result = subprocess.run(
+            [sys.executable, "-c", code, *command], env=_env(), capture_output=True, text=True, timeout=TIMEOUT
+        )
+        assert result.returncode == 2
+        assert result.stderr.strip() == (
+            "connectparticipant-ext: error: the local backend needs moto: pip install 'connectparticipant-ext[local]'"
+        )
 
 
 def test_connection_token_from_a_named_variable(chat: Chat):
@@ -249,6 +286,9 @@ def test_chat_starts_a_chat_on_the_local_server_and_sends_each_line(server: str)
     assert result.returncode == 0, result.stderr
     assert "Zoe: first line" in result.stdout and "Zoe: second line" in result.stdout
     assert "started chat contact" in result.stderr
+    # Leaving is reported the same way every time, after the stream has stopped showing items.
+    assert result.stderr.strip().endswith("you left the chat")
+    assert "[participant.left]" not in result.stdout
     assert "CPT." not in result.stdout + result.stderr and "CCT." not in result.stdout + result.stderr
 
 
