@@ -356,3 +356,16 @@ def test_items_sent_before_the_socket_opens_are_not_lost(connection: Connection,
         frames = [json.loads(socket.recv(timeout=WAIT)) for _ in range(4)]
     assert frames[0]["topic"] == "aws/subscribe"
     assert json.loads(frames[3]["content"])["Id"] == sent.id
+
+
+def test_a_slow_consumer_loses_nothing_when_the_server_drops_it(mock_chat, connection, chat_contact):
+    """More than the server queues for one reader arrives while the consumer is away: the
+    server drops the socket, and the reconnect pages what was missed from the transcript."""
+    from connectparticipant_ext.testing.websocket import OUTGOING_QUEUE_SIZE
+
+    count = 5 * OUTGOING_QUEUE_SIZE  # well beyond what the socket buffers on both sides hold too
+    with connection.stream(**FAST) as stream:
+        mock_chat.bulk_add_messages(chat_contact["ContactId"], count, content="bulk {n}")
+        items = take(stream, count, timeout=60)
+        assert stream.reconnects >= 1
+    assert messages(items) == [f"bulk {n}" for n in range(count)]
