@@ -327,3 +327,29 @@ def test_time_parsing_accepts_service_formats():
 def test_a_chat_service_per_thread_is_cheap_and_shared():
     services = [ChatService(region_name="sa-east-1") for _ in range(50)]
     assert len({id(s.meta.client) for s in services}) == 1
+
+
+def test_canary_cli_output_carries_no_secret(participant, mock_chat, caplog, capsys, tmp_path, monkeypatch):
+    """The command line, in-process with --debug: stdout, stderr and the logs it causes."""
+    from connectparticipant_ext.cli import main
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("CONNECT_PARTICIPANT_TOKEN", participant.token)
+    source = tmp_path / "note.txt"
+    source.write_text("hello")
+    assert main(["--debug", "send", "hi from the cli"]) == 0
+    assert main(["upload", str(source), "--wait", "5", "--debug"]) == 0
+    attachment_id = capsys.readouterr().out.split()[-3]
+    assert main(["download", attachment_id, str(tmp_path / "down") + "/", "--debug"]) == 0
+    for fmt in ("text", "jsonl", "csv"):
+        assert main(["transcript", "--format", fmt, "--debug"]) == 0
+    assert main(["disconnect", "--debug"]) == 0
+    assert main(["send", "after the end", "--debug"]) == 1  # an error with a traceback
+    captured = capsys.readouterr()
+    blob = "\n".join([captured.out, captured.err, *(r.getMessage() for r in caplog.records)])
+    assert "hi from the cli" in blob and "Traceback" in captured.err
+    secrets = set(mock_chat.connection_tokens) | set(mock_chat.participant_tokens)
+    assert participant.token in secrets
+    for secret in secrets:
+        assert secret not in blob
+    assert "X-Amz-Signature=" not in blob and "AuthToken=" not in blob
