@@ -284,12 +284,13 @@ class Connection:
                 logger.debug("%s was refused; renewing the connection and retrying once", operation)
                 self._renew(generation, reason="access denied")
                 continue
-            logger.debug(
-                "%s%s took %.1f ms",
-                operation,
-                _describe_ids(response),
-                (time.perf_counter() - started) * 1000,
-            )
+            if logger.isEnabledFor(logging.DEBUG):  # the ids are formatted only when they are logged
+                logger.debug(
+                    "%s%s took %.1f ms",
+                    operation,
+                    _describe_ids(response),
+                    (time.perf_counter() - started) * 1000,
+                )
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
