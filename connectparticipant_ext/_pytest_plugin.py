@@ -11,15 +11,6 @@ from __future__ import annotations
 try:
     import moto  # noqa: F401
 except ImportError:  # a plain install: no backend, no fixtures
-    pass
+    pytest_plugins: list[str] = []
 else:
-    from .testing.plugin import (  # noqa: F401 - pytest finds fixtures by name in this module
-        agent,
-        aws_credentials,
-        chat,
-        chat_contact,
-        connect_client,
-        connection,
-        mock_chat,
-        participant,
-    )
+    pytest_plugins = ["connectparticipant_ext.testing.plugin"]
