@@ -321,6 +321,7 @@ def test_chat_shows_the_other_side_and_ends_with_the_chat(chat: Chat):
                 break
             time.sleep(0.1)
         chat.connect.stop_contact(InstanceId="instance-1", ContactId=chat.contact["ContactId"])
+        process.wait(timeout=30)  # the command ends by itself with the chat, stdin still open
         out, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
