@@ -136,7 +136,8 @@ def run(quick: bool = False) -> list[Result]:
     results: list[Result] = []
     workdir = Path(tempfile.mkdtemp(prefix="cpext-bench-"))
     try:
-        with local_server() as endpoint:
+        with local_server() as server:
+            endpoint = server.url
             chat = ChatService(region_name=REGION, endpoint_url=endpoint)
             conn = chat.Participant(server_chat(endpoint)["participant_token"]).create_connection()
             raw = _Raw(chat.meta.client, conn.token)

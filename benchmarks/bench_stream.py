@@ -17,32 +17,15 @@ transcript, 100 at a time.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from ._common import MB, REGION, Result, log, median, mock_chat, peak_memory
+from ._common import MB, REGION, Result, local_server, log, median, mock_chat, peak_memory, server_chat
 
 LATENCY_TARGET = 1.10
 GROWTH_TARGET_MB = 5.0
 WAIT = 10.0
-
-_SERVER_CODE = """
-import sys
-from connectparticipant_ext.testing import get_chat_backend
-from connectparticipant_ext.testing.server import LocalServer
-with LocalServer(host="127.0.0.1", port=0) as server:
-    print(server.endpoint_url, flush=True)
-    for line in sys.stdin:  # "fill CONTACT_ID COUNT": write COUNT messages as fast as the backend can
-        _, contact_id, count = line.split()
-        get_chat_backend().bulk_add_messages(contact_id, int(count), content="bulk {n}")
-        print("filled", flush=True)
-"""
 
 
 def _p99(values: list[float]) -> float:
@@ -126,54 +109,22 @@ def _latency(count: int) -> list[Result]:
     ]
 
 
-@contextmanager
-def _server() -> Iterator[tuple[str, Any]]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _SERVER_CODE],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"the local server did not start (said {url!r})")
-        yield url, process
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-
-
 def _backlog_peak(count: int) -> int:
     """Peak bytes while a stream drains ``count`` messages written while its consumer slept."""
-    import boto3
-
     from connectparticipant_ext import ChatService
 
-    with _server() as (url, process):
-        connect = boto3.client("connect", region_name=REGION, endpoint_url=url)
-        contact = connect.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "A"})
+    with local_server() as server:
+        chat = server_chat(server.url)
         conn = (
-            ChatService(region_name=REGION, endpoint_url=url)
-            .Participant(contact["ParticipantToken"])
+            ChatService(region_name=REGION, endpoint_url=server.url)
+            .Participant(chat["participant_token"])
             .create_connection()
         )
 
         def drain() -> int:
             received = 0
             with conn.stream(heartbeat_interval=1.0, heartbeat_timeout=5.0, backoff_base=0.05) as stream:
-                process.stdin.write(f"fill {contact['ContactId']} {count}\n")
-                process.stdin.flush()
-                process.stdout.readline()  # the server wrote them all while we were not reading
+                server.fill(chat["contact_id"], count)  # written while we are not reading
                 deadline = time.monotonic() + 60 + count / 500
                 while received < count:
                     if time.monotonic() > deadline:
