@@ -4,8 +4,12 @@ package's pytest plugin, ``connectparticipant_ext.testing.plugin``."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.retries import standard
@@ -38,3 +42,37 @@ def wire_calls(chat) -> Iterator[list[str]]:
         yield calls
     finally:
         events.unregister("before-call.connectparticipant", unique_id="wire-calls-recorder")
+
+
+INTEROP = Path(__file__).parent / "interop"
+
+
+@pytest.fixture
+def node() -> str:
+    """The ``node`` executable for the interop clients in tests/interop.
+
+    Skips when Node.js or the npm packages of tests/interop/package.json are missing, except
+    under CI (``CI=true``), which installs them: there the test fails instead.
+    """
+    executable = shutil.which("node")
+    packages = json.loads((INTEROP / "package.json").read_text())["dependencies"]
+    if executable is None:
+        reason = "Node.js (`node`) is not installed"
+    elif not all((INTEROP / "node_modules" / package).is_dir() for package in packages):
+        reason = "the interop clients are not installed: run `npm ci` in tests/interop"
+    else:
+        return executable
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI installs it; the interop tests must run there)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def local_server(aws_credentials: None) -> Iterator[Any]:
+    """The chat backend's LocalServer on 127.0.0.1, reset afterwards."""
+    from connectparticipant_ext.testing import get_chat_backend
+    from connectparticipant_ext.testing.server import LocalServer
+
+    with LocalServer() as running:
+        yield running
+        get_chat_backend().reset()

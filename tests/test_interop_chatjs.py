@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import threading
 from pathlib import Path
 from typing import Any, Optional
 
 import boto3
-import pytest
 
 from connectparticipant_ext import ChatService, TranscriptItem
-from connectparticipant_ext.testing import get_chat_backend
 from connectparticipant_ext.testing.server import LocalServer
 
 INTEROP = Path(__file__).parent / "interop"
@@ -32,23 +29,6 @@ BOT_REPLY = "hello from the python bot"
 NODE_TIMEOUT = 60.0
 SESSION_TIMEOUT_MS = 30_000
 CHAT_ENDED = "application/vnd.amazonaws.connect.event.chat.ended"
-
-
-@pytest.fixture
-def node() -> str:
-    """The ``node`` executable; skip (fail under CI) when it or the npm packages are missing."""
-    node = shutil.which("node")
-    reason: Optional[str] = None
-    if node is None:
-        reason = "Node.js (`node`) is not installed"
-    elif not (INTEROP / "node_modules" / "amazon-connect-chatjs").is_dir():
-        reason = "the chatjs client is not installed: run `npm ci` in tests/interop"
-    if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason} (CI installs it; the interop test must run there)")
-        pytest.skip(reason)
-    assert node is not None
-    return node
 
 
 class Bot:
@@ -92,19 +72,12 @@ class Bot:
         self._thread.join(timeout=10)
 
 
-@pytest.fixture
-def server(aws_credentials: None):
-    with LocalServer() as running:
-        yield running
-        get_chat_backend().reset()
-
-
 def _events(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
-def test_chatjs_customer_holds_a_session_with_a_python_bot(node: str, server: LocalServer):
-    url = server.endpoint_url
+def test_chatjs_customer_holds_a_session_with_a_python_bot(node: str, local_server: LocalServer):
+    url = local_server.endpoint_url
     connect = boto3.client("connect", region_name="us-east-1", endpoint_url=url)
     chat = ChatService(region_name="us-east-1", endpoint_url=url)
 

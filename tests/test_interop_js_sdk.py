@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
-from typing import Any, Optional
-
-import pytest
+from typing import Any
 
 from connectparticipant_ext.testing import get_chat_backend
 from connectparticipant_ext.testing.server import LocalServer
 
 INTEROP = Path(__file__).parent / "interop"
 SDK_JS = INTEROP / "sdk.js"
-SDK_PACKAGES = ("@aws-sdk/client-connect", "@aws-sdk/client-connectparticipant")
 NODE_TIMEOUT = 60.0  # sdk.js bounds itself at 30 s
 JS_MESSAGE = "hello from the JS SDK"
 ATTACHMENT_NAME = "notes.txt"
@@ -53,30 +49,6 @@ EXPECTED_STEPS = [
 ]
 
 
-@pytest.fixture
-def node() -> str:
-    """The ``node`` executable; skip (fail under CI) when it or the npm packages are missing."""
-    node = shutil.which("node")
-    reason: Optional[str] = None
-    if node is None:
-        reason = "Node.js (`node`) is not installed"
-    elif not all((INTEROP / "node_modules" / package).is_dir() for package in SDK_PACKAGES):
-        reason = "the AWS SDK for JavaScript clients are not installed: run `npm ci` in tests/interop"
-    if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason} (CI installs it; the interop test must run there)")
-        pytest.skip(reason)
-    assert node is not None
-    return node
-
-
-@pytest.fixture
-def server(aws_credentials: None):
-    with LocalServer() as running:
-        yield running
-        get_chat_backend().reset()
-
-
 def _steps(stdout: str) -> dict[str, dict[str, Any]]:
     steps: dict[str, dict[str, Any]] = {}
     for line in stdout.splitlines():
@@ -87,11 +59,15 @@ def _steps(stdout: str) -> dict[str, dict[str, Any]]:
     return steps
 
 
-def test_js_sdk_drives_every_participant_operation(node: str, server: LocalServer):
+def test_js_sdk_drives_every_participant_operation(node: str, local_server: LocalServer):
     result = subprocess.run(
         [node, str(SDK_JS)],
         cwd=INTEROP,
-        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), "ENDPOINT": server.endpoint_url},
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", ""),
+            "ENDPOINT": local_server.endpoint_url,
+        },
         capture_output=True,
         text=True,
         timeout=NODE_TIMEOUT,
