@@ -20,32 +20,20 @@ EPOCH = {"AbsoluteTime": "1970-01-01T00:00:00.000Z"}
 
 def _page_readers(client: Any, token: str, items: list[dict[str, Any]]) -> dict[str, Callable[[], Any]]:
     middle = items[len(items) // 2]["Id"]
-    first = client.get_transcript(
-        ConnectionToken=token, MaxResults=100, ScanDirection="FORWARD", SortOrder="ASCENDING", StartPosition=EPOCH
-    )
-    deep_token = first["NextToken"]
+    forward = {
+        "ConnectionToken": token,
+        "MaxResults": 100,
+        "ScanDirection": "FORWARD",
+        "SortOrder": "ASCENDING",
+        "StartPosition": EPOCH,
+    }
+    deep_token = client.get_transcript(**forward)["NextToken"]
     # Walk to a NextToken near the end once; the timed call then reads from there.
     for _ in range(max(0, len(items) // 100 - 3)):
-        deep_token = client.get_transcript(
-            ConnectionToken=token,
-            MaxResults=100,
-            ScanDirection="FORWARD",
-            SortOrder="ASCENDING",
-            StartPosition=EPOCH,
-            NextToken=deep_token,
-        )["NextToken"]
+        deep_token = client.get_transcript(**forward, NextToken=deep_token)["NextToken"]
     return {
-        "first page": lambda: client.get_transcript(
-            ConnectionToken=token, MaxResults=100, ScanDirection="FORWARD", SortOrder="ASCENDING", StartPosition=EPOCH
-        ),
-        "NextToken page near the end": lambda: client.get_transcript(
-            ConnectionToken=token,
-            MaxResults=100,
-            ScanDirection="FORWARD",
-            SortOrder="ASCENDING",
-            StartPosition=EPOCH,
-            NextToken=deep_token,
-        ),
+        "first page": lambda: client.get_transcript(**forward),
+        "NextToken page near the end": lambda: client.get_transcript(**forward, NextToken=deep_token),
         "MostRecent page": lambda: client.get_transcript(
             ConnectionToken=token, MaxResults=100, StartPosition={"MostRecent": 100}
         ),

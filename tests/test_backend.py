@@ -610,19 +610,28 @@ def test_get_attachment_validation(endpoint):
     assert error_code(info) == "ResourceNotFoundException"
 
 
-def test_upload_fault_switch(local, mock_chat):
-    _, token = local.customer()
-    mock_chat.fail_next_uploads(1, status=500)
-    started = local.participant.start_attachment_upload(
+def _small_upload(participant: Any, token: str) -> dict[str, Any]:
+    """The UploadMetadata of a started 3-byte text attachment."""
+    started = participant.start_attachment_upload(
         ConnectionToken=token,
         ContentType="text/plain",
         AttachmentSizeInBytes=3,
         AttachmentName="a.txt",
         ClientToken="s",
     )
-    meta = started["UploadMetadata"]
-    assert requests.put(meta["Url"], data=b"abc", headers=meta["HeadersToInclude"], timeout=10).status_code == 500
-    assert requests.put(meta["Url"], data=b"abc", headers=meta["HeadersToInclude"], timeout=10).status_code == 200
+    return started["UploadMetadata"]
+
+
+def _put(meta: dict[str, Any]) -> int:
+    return requests.put(meta["Url"], data=b"abc", headers=meta["HeadersToInclude"], timeout=10).status_code
+
+
+def test_upload_fault_switch(local, mock_chat):
+    _, token = local.customer()
+    mock_chat.fail_next_uploads(1, status=500)
+    meta = _small_upload(local.participant, token)
+    assert _put(meta) == 500
+    assert _put(meta) == 200
 
 
 def test_upload_fault_switch_on_the_server(aws_credentials):
@@ -630,17 +639,10 @@ def test_upload_fault_switch_on_the_server(aws_credentials):
         endpoint = _clients(server.endpoint_url)
         _, token = endpoint.customer()
         get_chat_backend().fail_next_uploads(1, status=503)
-        started = endpoint.participant.start_attachment_upload(
-            ConnectionToken=token,
-            ContentType="text/plain",
-            AttachmentSizeInBytes=3,
-            AttachmentName="a.txt",
-            ClientToken="s",
-        )
-        meta = started["UploadMetadata"]
+        meta = _small_upload(endpoint.participant, token)
         assert meta["Url"].startswith(server.endpoint_url)
-        assert requests.put(meta["Url"], data=b"abc", headers=meta["HeadersToInclude"], timeout=10).status_code == 503
-        assert requests.put(meta["Url"], data=b"abc", headers=meta["HeadersToInclude"], timeout=10).status_code == 200
+        assert _put(meta) == 503
+        assert _put(meta) == 200
         get_chat_backend().reset()
 
 

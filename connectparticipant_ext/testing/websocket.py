@@ -182,7 +182,7 @@ class WebsocketHub:
                 early = registration.early
                 if registration.chat_key == chat_key and early is not None and len(early) < EARLY_FRAMES_KEPT:
                     early.append(frame)
-            sockets = [s for s in self._sockets if s.registration.chat_key == chat_key]
+            sockets = self._sockets_of(chat_key)  # the lock is re-entrant
         for socket in sockets:
             socket.publish(frame)
 
