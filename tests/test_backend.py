@@ -803,3 +803,32 @@ def test_local_server_answers_browser_preflights_and_names_errors():
         assert refused.headers["x-amzn-RequestId"]
         assert refused.json()["__type"] == "AccessDeniedException"
         assert "not-a-token" not in refused.text
+
+
+def test_a_test_can_act_as_the_agent_without_a_second_library(mock_chat, connection, chat_contact):
+    agent = mock_chat.join_as_agent(chat_contact["ContactId"], display_name="Bob")
+    hello = connection.send_message("Hello?")
+    assert agent.messages(role="CUSTOMER") == ["Hello?"]
+    agent.typing()
+    agent.read(hello.id)
+    answer = agent.send("Bob here, how can I help?")
+
+    items = list(connection.transcript)
+    joined = [i for i in items if i.event == "participant.joined"]
+    assert [i.display_name for i in joined] == ["Ann", "Bob"]
+    reply = next(i for i in items if i.id == answer)
+    assert (reply.content, reply.participant_role, reply.participant_id) == (
+        "Bob here, how can I help?",
+        "AGENT",
+        agent.participant_id,
+    )
+    read = next(i for i in items if i.id == hello.id).message_metadata
+    assert read is not None and read.receipts[0].recipient_participant_id == agent.participant_id
+    assert read.receipts[0].read_at is not None
+
+    agent.leave()
+    assert list(connection.transcript)[-1].event == "participant.left"
+    from connectparticipant_ext.testing.exceptions import AccessDeniedException
+
+    with pytest.raises(AccessDeniedException):  # the same rules as over the wire: gone is gone
+        agent.send("still there?")

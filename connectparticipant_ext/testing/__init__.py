@@ -26,9 +26,18 @@ from __future__ import annotations
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from ._registration import register
+from .agent import BackendAgent
 from .models import Chat, ChatBackend, ChatSettings, chat_backends
 
-__all__ = ["Chat", "ChatBackend", "ChatSettings", "DEFAULT_ACCOUNT_ID", "chat_backends", "get_chat_backend"]
+__all__ = [
+    "BackendAgent",
+    "Chat",
+    "ChatBackend",
+    "ChatSettings",
+    "DEFAULT_ACCOUNT_ID",
+    "chat_backends",
+    "get_chat_backend",
+]
 
 register()
 

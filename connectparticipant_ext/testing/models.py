@@ -23,10 +23,13 @@ import threading
 import uuid
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
+
+if TYPE_CHECKING:
+    from .agent import BackendAgent
 
 from .exceptions import (
     AccessDeniedException,
@@ -406,6 +409,21 @@ class ChatBackend(BaseBackend):
         participant = chat.participants[participant_id] if participant_id else next(iter(chat.participants.values()))
         for n in range(count):
             chat.add_item("MESSAGE", "text/plain", participant, content.format(n=n))
+
+    def join_as_agent(self, contact_id: str, display_name: str = "Agent", role: str = "AGENT") -> BackendAgent:
+        """Add a participant to a chat and connect it, for a test to act as the other side.
+
+        The same steps as ``connect.create_participant`` and ``CreateParticipantConnection``
+        (``ConnectParticipant=True``), straight on the backend; see :class:`BackendAgent`.
+        """
+        from .agent import BackendAgent
+
+        created = self.create_participant("", contact_id, {"ParticipantRole": role, "DisplayName": display_name})
+        token = created["ParticipantCredentials"]["ParticipantToken"]
+        connection = self.create_participant_connection(token, ["CONNECTION_CREDENTIALS"], True)
+        return BackendAgent(
+            self, contact_id, created["ParticipantId"], connection["ConnectionCredentials"]["ConnectionToken"]
+        )
 
     def drop_websockets(self, contact_id: Optional[str] = None) -> int:
         """Abruptly close open websockets (of one chat, or of every chat). Returns how many."""
