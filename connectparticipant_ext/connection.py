@@ -312,7 +312,7 @@ class Connection:
             client_token: idempotency token; one is generated when omitted, and reused by
                 every retry, so a message is never sent twice.
         """
-        require_str("content", content, max_length=MAX_CONTENT_LENGTH)
+        require_str("content", content, max_bytes=MAX_CONTENT_LENGTH)
         require_choice("content_type", content_type, MESSAGE_CONTENT_TYPES)
         if content_type == "application/json":
             _require_json("content", content)
@@ -327,7 +327,7 @@ class Connection:
         require_choice("content_type", content_type, EVENT_CONTENT_TYPES)
         params: dict[str, Any] = {"ContentType": content_type, "ClientToken": _client_token(client_token)}
         if content is not None:
-            params["Content"] = require_str("content", content, max_length=MAX_CONTENT_LENGTH)
+            params["Content"] = require_str("content", content, max_bytes=MAX_CONTENT_LENGTH)
         return SentEvent.from_response(self._call("SendEvent", **params))
 
     def send_typing(self) -> SentEvent:

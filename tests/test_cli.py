@@ -75,7 +75,10 @@ class Chat:
             aws_secret_access_key="testing",
         )
         self.contact = self.connect.start_chat_contact(
-            InstanceId="instance-1", ContactFlowId="flow-1", ParticipantDetails={"DisplayName": "Ann"}
+            InstanceId="instance-1",
+            ContactFlowId="flow-1",
+            ParticipantDetails={"DisplayName": "Ann"},
+            SupportedMessagingContentTypes=["text/plain", "text/markdown", "application/json"],
         )
         self.participant_token: str = self.contact["ParticipantToken"]
         self.env = _env(CONNECT_PARTICIPANT_TOKEN=self.participant_token)

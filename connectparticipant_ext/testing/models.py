@@ -232,7 +232,8 @@ class ChatBackend(ChatControls, BaseBackend):
         from moto.connect.models import connect_backends
 
         instances = getattr(connect_backends[self.account_id][self.region_name], "instances", {})
-        if (strict or instances) and instance_id not in instances:
+        bare = instance_id.rsplit("instance/", 1)[-1]  # an instance ARN names it too
+        if (strict or instances) and bare not in instances:
             raise ResourceNotFoundException(f"instance {instance_id} does not exist")
 
     def _rehydration_source(self, rehydration: str, source_contact_id: Optional[str]) -> Chat:
