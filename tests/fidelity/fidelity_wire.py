@@ -7,7 +7,7 @@ Every fidelity test runs twice, through ``wire`` parametrised as ``mock_aws`` an
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +16,10 @@ import botocore
 import pytest
 from botocore.client import Config
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
 from connectparticipant_ext.testing import ChatBackend, get_chat_backend
-from connectparticipant_ext.testing.server import LocalServer
 
 EVENT = "application/vnd.amazonaws.connect.event."
 WAIT = 10.0
@@ -117,19 +115,6 @@ def clients(endpoint_url: str | None, mode: str, validate: bool = True) -> Wire:
         ),
     )
     return Wire(connect, participant, mode)
-
-
-@pytest.fixture(params=["mock_aws", "server"])
-def wire(request: pytest.FixtureRequest, aws_credentials: None) -> Iterator[Wire]:
-    """The backend in-process (``mock_aws``) and behind LocalServer (``server``)."""
-    if request.param == "mock_aws":
-        with mock_aws():
-            yield clients(None, "mock_aws")
-            get_chat_backend().reset()
-    else:
-        with LocalServer() as server:
-            yield clients(server.endpoint_url, "server")
-            get_chat_backend().reset()
 
 
 def code(info: pytest.ExceptionInfo[ClientError]) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from fidelity_wire import EVENT, Wire, clients, code, wire  # noqa: F401  (wire is a fixture)
+from fidelity_wire import EVENT, Wire, clients, code
 
 from connectparticipant_ext import ChatService
 from connectparticipant_ext.exceptions import InvalidArgumentError
