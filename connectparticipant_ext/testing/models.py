@@ -211,8 +211,7 @@ class ChatBackend(ChatControls, BaseBackend):
             # ConnectParticipant (AWS's clients' fixtures; see tests/fidelity).
             customer.joined = True
             chat.add_item("EVENT", PARTICIPANT_JOINED, customer)
-            if source is not None:
-                chat.add_item("EVENT", CHAT_REHYDRATED, None, store=False, sender="system")
+            chat.rehydration_pending = source is not None
             if initial_message is not None:
                 chat.add_item("MESSAGE", initial_message["ContentType"], customer, initial_message["Content"])
             response.update(
@@ -348,6 +347,11 @@ class ChatBackend(ChatControls, BaseBackend):
             chat.add_listener(_HubPublisher(chat.key))
             url = _register_websocket(hub, chat.key, participant.participant_id, connect_by, self.settings)
             response["Websocket"] = {"Url": url, "ConnectionExpiry": iso(connect_by)}
+            if chat.rehydration_pending and participant.role == "CUSTOMER":
+                # A persistent chat tells the customer's first socket it was rehydrated
+                # (chat.rehydrated: pushed, not one of the events GetTranscript keeps).
+                chat.rehydration_pending = False
+                chat.add_item("EVENT", CHAT_REHYDRATED, None, store=False, sender="system")
         if connect_participant and not participant.joined:
             participant.joined = True
             chat.add_item("EVENT", PARTICIPANT_JOINED, participant)

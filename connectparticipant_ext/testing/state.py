@@ -241,6 +241,8 @@ class Chat(BaseModel):
         self.ended = False
         self.supported_content_types: frozenset[str] = frozenset({"text/plain"})
         """SupportedMessagingContentTypes of StartChatContact (text/plain only by default)."""
+        self.rehydration_pending = False
+        """A persistent chat whose chat.rehydrated event waits for the customer's first websocket."""
         self.disconnect_flow = False
         """The customer leaving does not end the chat (DisconnectOnCustomerExit / a disconnect flow):
         agents are disconnected, flow messages still reach the customer's socket until stop_contact."""

@@ -125,12 +125,12 @@ class Socket:
     """A bare websocket client of the design's frames, subscribed to aws/chat."""
 
     def __init__(self, url: str) -> None:
-        self.connection: ClientConnection = ws_connect(url, open_timeout=WAIT)
+        self.connection: ClientConnection = ws_connect(url, open_timeout=WAIT).__enter__()
         self.connection.send(json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}}))
         self.items: list[dict[str, Any]] = []
 
     def close(self) -> None:
-        self.connection.close()
+        self.connection.__exit__(None, None, None)
 
     def __enter__(self) -> Socket:
         return self
