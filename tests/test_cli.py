@@ -296,10 +296,10 @@ def test_chat_starts_a_chat_on_the_local_server_and_sends_each_line(server: str)
 
 
 def test_chat_shows_the_other_side_and_ends_with_the_chat(chat: Chat):
-    agent = chat.connect.create_participant(
+    agent = chat.connect.create_participant(  # the only role create_participant adds to a chat
         InstanceId="instance-1",
         ContactId=chat.contact["ContactId"],
-        ParticipantDetails={"ParticipantRole": "AGENT", "DisplayName": "Bob"},
+        ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bob"},
     )["ParticipantCredentials"]["ParticipantToken"]
     from connectparticipant_ext import ChatService
 
