@@ -837,3 +837,54 @@ def test_a_test_can_act_as_the_agent_without_a_second_library(mock_chat, connect
 
     with pytest.raises(AccessDeniedException):  # the same rules as over the wire: gone is gone
         agent.send("still there?")
+
+
+def test_the_agent_control_sends_delivered_and_read_receipts(mock_chat, connection, chat_contact):
+    agent = mock_chat.join_as_agent(chat_contact["ContactId"], display_name="Bob")
+    hello = connection.send_message("Hello?")
+    agent.delivered(hello.id)
+    [item] = [i for i in connection.transcript if i.id == hello.id]
+    assert item.message_metadata is not None
+    [receipt] = item.message_metadata.receipts
+    assert receipt.delivered_at is not None and receipt.read_at is None
+    agent.read(hello.id)
+    [item] = [i for i in connection.transcript if i.id == hello.id]
+    assert item.message_metadata is not None and item.message_metadata.receipts[0].read_at is not None
+
+
+def test_controls_check_their_arguments(mock_chat, chat_contact):
+    contact_id = chat_contact["ContactId"]
+    with pytest.raises(ValueError, match="not an event"):
+        mock_chat.emit_event(contact_id, "participant.dancing")
+    with pytest.raises(ValueError, match="chunks"):
+        mock_chat.stream_bot_reply(contact_id, [])
+    with pytest.raises(ValueError, match="chunks"):
+        mock_chat.stream_bot_reply(contact_id, ["a", ""])
+    with pytest.raises(ValueError, match="role"):
+        mock_chat.add_participant(contact_id, "CUSTOMER")
+    with pytest.raises(ValueError, match="bytes"):
+        mock_chat.send_flow_message(contact_id, "é" * 8193)
+    mock_chat.stop_contact(contact_id, "instance-1")
+    with pytest.raises(ValueError, match="ended"):
+        mock_chat.send_flow_message(contact_id, "too late")
+
+
+def test_emit_event_takes_a_suffix_or_the_full_content_type_and_chat_ended_ends(mock_chat, chat_contact):
+    contact_id = chat_contact["ContactId"]
+    seen: list[dict] = []
+    chat = mock_chat.get_chat(contact_id)
+    chat.add_listener(seen.append)
+    idle = mock_chat.emit_event(contact_id, EVENT + "participant.idle")
+    transfer = mock_chat.emit_event(contact_id, "transfer.succeeded")
+    assert [i["Id"] for i in seen] == [idle, transfer]
+    assert chat.message(idle) is None and chat.message(transfer) is not None
+    ended = mock_chat.emit_event(contact_id, "chat.ended")
+    assert chat.ended and chat.items[-1]["Id"] == ended
+
+
+def test_the_old_websocket_lifetime_setting_is_the_connect_timeout(mock_chat):
+    settings = mock_chat.settings
+    settings.websocket_lifetime = timedelta(seconds=2)
+    assert settings.websocket_connect_timeout == timedelta(seconds=2)
+    settings.websocket_lifetime = None
+    assert settings.websocket_connect_timeout == timedelta(seconds=100) == settings.websocket_lifetime
