@@ -156,6 +156,7 @@ class ChatBackend(ChatControls, BaseBackend):
         supported_messaging_content_types: Optional[list[str]] = None,
         disconnect_on_customer_exit: Optional[list[str]] = None,
         related_contact_id: Optional[str] = None,
+        connection_types: Optional[list[str]] = None,
     ) -> dict[str, Any]:
         # The Connect API answers bad input with InvalidParameterException/InvalidRequestException
         # (its model has no ValidationException).
@@ -217,6 +218,11 @@ class ChatBackend(ChatControls, BaseBackend):
             response.update(
                 ContactId=chat.contact_id, ParticipantId=customer.participant_id, ParticipantToken=customer.token
             )
+            # ConnectionTypes: "WEBSOCKET and CONNECTION_CREDENTIALS are the values this operation
+            # acts on. No other value returns connection information" (StartChatContact).
+            wanted = [t for t in connection_types or [] if t in ("WEBSOCKET", "CONNECTION_CREDENTIALS")]
+            if wanted:
+                response.update(self.create_participant_connection(customer.token, wanted, False))
             return response
 
         if client_token:

@@ -188,6 +188,7 @@ class ConnectChatResponse(BaseResponse):
                     params.get("SupportedMessagingContentTypes"),
                     params.get("DisconnectOnCustomerExit"),
                     params.get("RelatedContactId"),
+                    params.get("ConnectionTypes"),
                 ),
             )
         if self.method == "POST" and path.endswith("/contact/create-participant"):

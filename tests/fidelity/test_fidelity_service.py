@@ -372,3 +372,18 @@ def test_persistent_chat_needs_a_rehydration_type_and_brings_the_past_back(wire:
     new = [i for i in items if i.get("ContactId") == second["ContactId"]]
     assert new and all("RelatedContactId" not in i for i in new)
     assert all(i.get("ContentType") != EVENT + "chat.rehydrated" for i in items)  # pushed, not kept
+
+
+def test_start_chat_contact_can_return_the_connection(wire: Wire) -> None:
+    """StartChatContact ConnectionTypes (botocore connect model): "To receive connection information
+    directly in the response, set ConnectionTypes"; "Request CONNECTION_CREDENTIALS on its own and
+    the response returns a connection token but no websocket URL. If you omit this parameter, the
+    response has no connection information"."""
+    plain = wire.start_chat()
+    assert "ConnectionCredentials" not in plain and "Websocket" not in plain
+    both = wire.start_chat(ConnectionTypes=["WEBSOCKET", "CONNECTION_CREDENTIALS"])
+    assert both["Websocket"]["Url"] and both["Websocket"]["ConnectionExpiry"]
+    token = both["ConnectionCredentials"]["ConnectionToken"]
+    assert wire.send(token)
+    only_token = wire.start_chat(ConnectionTypes=["CONNECTION_CREDENTIALS"])
+    assert only_token["ConnectionCredentials"]["ConnectionToken"] and "Websocket" not in only_token
