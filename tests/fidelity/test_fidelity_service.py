@@ -387,3 +387,23 @@ def test_start_chat_contact_can_return_the_connection(wire: Wire) -> None:
     assert wire.send(token)
     only_token = wire.start_chat(ConnectionTypes=["CONNECTION_CREDENTIALS"])
     assert only_token["ConnectionCredentials"]["ConnectionToken"] and "Websocket" not in only_token
+
+
+def test_the_library_reports_a_bots_refused_download_as_access_denied(wire: Wire) -> None:
+    """GetAttachment API reference (CUSTOM_BOT may not access attachments): the library's bot
+    connection gets AccessDeniedError, after its one renewal attempt, not a retry loop."""
+    from connectparticipant_ext.exceptions import AccessDeniedError
+
+    contact, token = wire.customer()
+    attachment_id = _upload(wire, token)
+    created = wire.connect.create_participant(
+        InstanceId="instance-1",
+        ContactId=contact["ContactId"],
+        ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"},
+    )
+    service = ChatService(client=wire.participant)
+    bot = service.Participant(created["ParticipantCredentials"]["ParticipantToken"]).create_connection(websocket=False)
+    with pytest.raises(AccessDeniedError):
+        bot.Attachment(attachment_id).url()
+    customer = service.Connection(token)
+    assert customer.Attachment(attachment_id).url().startswith("http")
