@@ -298,8 +298,8 @@ def _upload(wire: Wire, token: str, name: str = "a.txt", data: bytes = b"abc") -
 
 
 def test_item_shapes_as_aws_clients_fixtures_show_them(wire: Wire) -> None:
-    """amazon-connect-chat-ios and -android test fixtures (and chatjs's): ATTACHMENT items have no
-    top-level ContentType; MESSAGEMETADATA items carry no participant fields; chat.ended has no
+    """amazon-connect-chat-ios AmazonConnectChatIOSTests/Core/Network/WebSocketManagerTests.swift
+    (frames captured from the service): ATTACHMENT items have no top-level ContentType; MESSAGEMETADATA items carry no participant fields; chat.ended has no
     role or display name; the customer's participant.joined does not depend on ConnectParticipant."""
     contact = wire.start_chat()
     token = wire.join(contact["ParticipantToken"], connect=False)["ConnectionCredentials"]["ConnectionToken"]
