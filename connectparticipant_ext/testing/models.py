@@ -764,15 +764,24 @@ def _check_content(content: Any, *, required: bool) -> None:
 def _register_websocket(
     hub: Any, chat_key: Hashable, participant_id: str, connect_by: datetime, settings: ChatSettings
 ) -> str:
-    """A websocket URL from the hub: openable until ``connect_by``, open for at most the max lifetime.
+    """A websocket URL from the hub: openable until ``connect_by``, each socket closed after the
+    max lifetime, or sooner when idle (API Gateway's limits, see ChatSettings).
 
-    Hubs that take ``max_lifetime`` get it; an older hub gets only the connect deadline.
+    The hub gets the limits it takes (``max_lifetime``, ``idle_timeout``); an older hub only the
+    connect deadline.
     """
     import inspect
 
-    if "max_lifetime" in inspect.signature(hub.register).parameters:
-        return str(hub.register(chat_key, participant_id, connect_by, max_lifetime=settings.websocket_max_lifetime))
-    return str(hub.register(chat_key, participant_id, connect_by))
+    parameters = inspect.signature(hub.register).parameters
+    limits = {
+        name: value
+        for name, value in (
+            ("max_lifetime", settings.websocket_max_lifetime),
+            ("idle_timeout", settings.websocket_idle_timeout),
+        )
+        if name in parameters
+    }
+    return str(hub.register(chat_key, participant_id, connect_by, **limits))
 
 
 chat_backends = BackendDict(ChatBackend, "connect")
