@@ -128,6 +128,14 @@ class Socket:
         self.connection: ClientConnection = ws_connect(url, open_timeout=WAIT).__enter__()
         self.connection.send(json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}}))
         self.items: list[dict[str, Any]] = []
+        self._early: list[dict[str, Any]] = []
+        for _ in range(1000):  # wait for the subscription: only then is every new item pushed
+            frame = json.loads(self.connection.recv(timeout=WAIT))
+            if frame.get("topic") == "aws/subscribe":
+                assert frame["content"]["status"] == "success", frame
+                break
+            if frame.get("topic") == "aws/chat":
+                self._early.append(json.loads(frame["content"]))
 
     def close(self) -> None:
         self.connection.__exit__(None, None, None)
@@ -141,10 +149,13 @@ class Socket:
     def until(self, done: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         """Read chat items until one satisfies ``done``; returns every item read so far."""
         for _ in range(1000):
-            frame = json.loads(self.connection.recv(timeout=WAIT))
-            if frame.get("topic") != "aws/chat":
-                continue
-            item = json.loads(frame["content"])
+            if self._early:
+                item = self._early.pop(0)
+            else:
+                frame = json.loads(self.connection.recv(timeout=WAIT))
+                if frame.get("topic") != "aws/chat":
+                    continue
+                item = json.loads(frame["content"])
             self.items.append(item)
             if done(item):
                 return self.items
