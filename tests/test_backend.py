@@ -888,3 +888,17 @@ def test_the_old_websocket_lifetime_setting_is_the_connect_timeout(mock_chat):
     assert settings.websocket_connect_timeout == timedelta(seconds=2)
     settings.websocket_lifetime = None
     assert settings.websocket_connect_timeout == timedelta(seconds=100) == settings.websocket_lifetime
+
+
+def test_emit_event_about_a_participant(mock_chat, chat_contact):
+    contact_id = chat_contact["ContactId"]
+    seen: list[dict] = []
+    mock_chat.get_chat(contact_id).add_listener(seen.append)
+    mock_chat.emit_event(contact_id, "participant.idle", participant_id=chat_contact["ParticipantId"])
+    assert (seen[-1]["ParticipantId"], seen[-1]["ParticipantRole"], seen[-1]["DisplayName"]) == (
+        chat_contact["ParticipantId"],
+        "CUSTOMER",
+        "Ann",
+    )
+    with pytest.raises(ValueError, match="no participant"):
+        mock_chat.emit_event(contact_id, "participant.idle", participant_id="nobody")

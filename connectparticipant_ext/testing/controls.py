@@ -237,22 +237,34 @@ class ChatControls:
             raise ValueError("content must have 1 to 16384 bytes")
         return str(chat.add_item("MESSAGE", content_type, None, content, sender="system")["Id"])
 
-    def emit_event(self, contact_id: str, content_type: str, content: Optional[str] = None) -> str:
+    def emit_event(
+        self, contact_id: str, content_type: str, content: Optional[str] = None, *, participant_id: Optional[str] = None
+    ) -> str:
         """A service event (idle, returned, auto-disconnection, transfer, rehydrated, authentication.*); its Id.
 
         ``content_type`` is the full content type or its suffix (``"participant.idle"``); it must
         be one amazon-connect-chatjs 5 names (src/constants.js). Events the GetTranscript
         reference lists as kept (participant.invited/joined/left, chat.ended, transfer.*) are
         stored; the others are pushed on the websocket only. ``chat.ended`` ends the chat.
+
+        With ``participant_id`` the event carries that participant's ``ParticipantId``,
+        ``DisplayName`` and ``ParticipantRole`` (who went idle, came back, was renamed);
+        otherwise it comes from SYSTEM.
         """
         full = content_type if content_type.startswith(EVENT) else EVENT + content_type
         if full not in SERVICE_EVENT_CONTENT_TYPES:
             raise ValueError(f"{content_type!r} is not an event the service sends")
         chat = self._live_chat(contact_id)
+        about = None
+        if participant_id is not None:
+            about = chat.participants.get(participant_id)
+            if about is None:
+                raise ValueError(f"no participant {participant_id!r} in the chat")
         if full == CHAT_ENDED:
             self._backend._end_chat(chat)
             return str(chat.items[-1]["Id"])
-        item = chat.add_item("EVENT", full, None, content, store=full in STORED_EVENT_CONTENT_TYPES, sender="system")
+        kept = full in STORED_EVENT_CONTENT_TYPES
+        item = chat.add_item("EVENT", full, about, content, store=kept, sender="participant" if about else "system")
         return str(item["Id"])
 
     def set_disconnect_flow(self, contact_id: str, enabled: bool = True) -> None:
