@@ -248,9 +248,9 @@ def test_typing_is_not_kept_in_the_transcript(wire: Wire) -> None:
 
 
 def test_the_agent_leaving_ends_the_chat(wire: Wire) -> None:
-    """amazon-connect-chatjs (the agent's end of the chat ends the contact) and Amazon Connect's
-    default chat flow: the agent leaving ends the chat, participant.left then chat.ended, and the
-    customer's next call is refused."""
+    """A chat captured in tamdilip/whatsapp-amazonconnect-chat issue #3: the agent ends the chat,
+    "AGENT :: participant.left" then "undefined :: chat.ended" (no role), and the customer's next
+    SendMessage gets AccessDeniedException."""
     contact, token = wire.customer()
     agent = wire.agent(contact)
     wire.participant.disconnect_participant(ConnectionToken=agent)
@@ -407,3 +407,14 @@ def test_the_library_reports_a_bots_refused_download_as_access_denied(wire: Wire
         bot.Attachment(attachment_id).url()
     customer = service.Connection(token)
     assert customer.Attachment(attachment_id).url().startswith("http")
+
+
+def test_after_the_chat_ends_even_get_transcript_is_refused(wire: Wire) -> None:
+    """amazon-connect-chatjs issue #294, maintainer: "once a chat session ends, its ConnectionToken
+    expires, making it impossible to access the transcript"."""
+    contact, token = wire.customer()
+    wire.send(token)
+    wire.connect.stop_contact(ContactId=contact["ContactId"], InstanceId="instance-1")
+    with pytest.raises(ClientError) as info:
+        wire.participant.get_transcript(ConnectionToken=token)
+    assert code(info) == "AccessDeniedException"
