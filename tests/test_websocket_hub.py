@@ -407,3 +407,27 @@ def test_drop_sockets_closes_abruptly_and_nothing_more_arrives(hub: WebsocketHub
         with pytest.raises(ConnectionClosed):
             socket.recv(timeout=WAIT)
         assert socket.close_code == 1011
+
+
+def test_an_idle_socket_is_closed_and_heartbeats_keep_one_open(hub: WebsocketHub):
+    idle = timedelta(milliseconds=400)
+    with (
+        ws_connect(hub.register(CHAT, "ann", later(), idle_timeout=idle)) as quiet,
+        ws_connect(hub.register(CHAT, "bob", later(), idle_timeout=idle)) as chatty,
+    ):
+        subscribe(quiet)
+        subscribe(chatty)
+        deadline = time.monotonic() + WAIT
+        while hub.open_sockets(CHAT) == 2:  # bob heartbeats faster than the timeout
+            assert time.monotonic() < deadline, "the quiet socket was never closed"
+            chatty.send(json.dumps({"topic": "aws/heartbeat"}))
+            assert json.loads(chatty.recv(timeout=WAIT)) == {"topic": "aws/heartbeat"}
+            time.sleep(0.1)
+        with pytest.raises(ConnectionClosed):
+            quiet.recv(timeout=WAIT)
+        assert quiet.close_code == 1001
+        for _ in range(6):  # 0.6 s more: well past the timeout, yet heard from all along
+            chatty.send(json.dumps({"topic": "aws/heartbeat"}))
+            assert json.loads(chatty.recv(timeout=WAIT)) == {"topic": "aws/heartbeat"}
+            time.sleep(0.1)
+        assert hub.open_sockets(CHAT) == 1

@@ -15,6 +15,9 @@ How the service behaves, and so the hub:
   ``max_lifetime`` (close code 1001). AWS's clients re-open theirs before an hour is up
   (amazon-connect-chatjs ``TRANSPORT_LIFETIME_IN_SECONDS = 3540``); the service's own limit
   and close code are not documented, so the backend makes both a setting.
+* **Idle timeout.** Optionally, a socket whose client has sent nothing (not even a heartbeat)
+  for ``idle_timeout`` is closed (1001), as an API Gateway WebSocket is after 10 minutes;
+  AWS's clients send ``aws/heartbeat`` every 10 s. Off unless the backend passes one.
 * **Only after the subscription.** Items written before a socket has subscribed to
   ``aws/chat`` are not pushed to it: AWS's clients fetch the transcript when their
   connection is established (amazon-connect-chatjs README, ``onConnectionEstablished``;
@@ -85,7 +88,16 @@ HEARTBEAT_ANSWER = json.dumps({"topic": "aws/heartbeat"})
 class _Registration:
     """What a websocket URL grants: one participant of one chat, opened before ``connect_by``."""
 
-    __slots__ = ("chat_key", "connect_by", "early", "max_lifetime", "participant_id", "secret", "websocket_id")
+    __slots__ = (
+        "chat_key",
+        "connect_by",
+        "early",
+        "idle_timeout",
+        "max_lifetime",
+        "participant_id",
+        "secret",
+        "websocket_id",
+    )
 
     def __init__(
         self,
@@ -94,6 +106,7 @@ class _Registration:
         participant_id: str,
         connect_by: datetime,
         max_lifetime: Optional[timedelta],
+        idle_timeout: Optional[timedelta],
         secret: str,
         *,
         hold_early: bool,
@@ -103,6 +116,7 @@ class _Registration:
         self.participant_id = participant_id
         self.connect_by = connect_by
         self.max_lifetime = max_lifetime
+        self.idle_timeout = idle_timeout
         self.secret = secret
         self.early: Optional[list[str]] = [] if hold_early else None
         """Lenient mode: items published since the URL was issued, until its first socket opens."""
@@ -221,6 +235,8 @@ class _Socket:
         """Lenient mode: items published after the socket opened, until it subscribes."""
         self.finished = threading.Event()
         """Set when the socket's handler has returned (the connection is closed)."""
+        self.last_heard = time.monotonic()
+        """When the client last sent a frame (for the idle timeout)."""
 
     def deliver(self, frame: str, *, hold_early: bool) -> None:
         """Queue a chat item (called under the hub's lock; never blocks)."""
@@ -257,6 +273,23 @@ def _lifetime_reached(socket: _Socket) -> Callable[[], None]:
             alive.request_close(1001, "connection lifetime reached", flush=False)
 
     return close
+
+
+def _idle_check(socket: _Socket, idle: float) -> Callable[[], None]:
+    """The timer's callback for a socket's idle timeout: close it, or look again when it could be due."""
+    ref = weakref.ref(socket)
+
+    def check() -> None:
+        alive = ref()
+        if alive is None or alive.outbox.closing:
+            return
+        due = alive.last_heard + idle
+        if time.monotonic() >= due:
+            alive.request_close(1001, "idle timeout", flush=False)
+        else:
+            alive.hub._timer.call_at(due, check)
+
+    return check
 
 
 class _Chat:
@@ -312,18 +345,22 @@ class WebsocketHub:
         connect_by: datetime,
         *,
         max_lifetime: Optional[timedelta] = None,
+        idle_timeout: Optional[timedelta] = None,
     ) -> str:
         """A new websocket URL for a participant of a chat.
 
         The URL opens sockets until ``connect_by`` (an aware datetime, the response's
         ``ConnectionExpiry``) and is refused after it. Each socket it opens is closed by the
         server after ``max_lifetime`` (None: it stays open until the chat ends, the
-        participant leaves, or the client closes it).
+        participant leaves, or the client closes it). With ``idle_timeout``, a socket whose
+        client sends nothing for that long is closed too.
         """
         if not isinstance(connect_by, datetime) or connect_by.tzinfo is None:
             raise TypeError("connect_by must be an aware datetime")
         if max_lifetime is not None and (not isinstance(max_lifetime, timedelta) or max_lifetime <= timedelta(0)):
             raise ValueError("max_lifetime must be a positive timedelta or None")
+        if idle_timeout is not None and (not isinstance(idle_timeout, timedelta) or idle_timeout <= timedelta(0)):
+            raise ValueError("idle_timeout must be a positive timedelta or None")
         websocket_id = secrets.token_hex(16)
         secret = secrets.token_urlsafe(24)
         with self._lock:
@@ -334,6 +371,7 @@ class WebsocketHub:
                 participant_id,
                 connect_by,
                 max_lifetime,
+                idle_timeout,
                 secret,
                 hold_early=self.deliver_before_subscribe,
             )
@@ -501,6 +539,9 @@ class WebsocketHub:
                 self._timer.call_at(
                     time.monotonic() + registration.max_lifetime.total_seconds(), _lifetime_reached(socket)
                 )
+            if registration.idle_timeout is not None:
+                idle = registration.idle_timeout.total_seconds()
+                self._timer.call_at(socket.last_heard + idle, _idle_check(socket, idle))
         return None
 
     def _prune_accepted(self) -> None:
@@ -539,6 +580,7 @@ class WebsocketHub:
                 frame = connection.recv()
             except ConnectionClosed:
                 return
+            socket.last_heard = time.monotonic()
             if not socket.outbox.closing:
                 self._answer(socket, frame)
 
