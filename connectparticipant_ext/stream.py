@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import itertools
 import json
 import logging
 import math
@@ -99,6 +100,7 @@ RECEIPT_THROTTLE = 5.0
 """Seconds receipts are batched over (chatjs' DEFAULT_MESSAGE_RECEIPTS_THROTTLE_MS)."""
 
 _SEEN_IDS_KEPT = 10_000
+_GAP_PAGE = 100  # GetTranscript's MaxResults limit
 
 # websockets logs request lines at DEBUG; the URL's query string is a credential.
 _wire_logger = logging.getLogger(__name__ + ".wire")
@@ -440,6 +442,8 @@ class ChatStream:
         """
         if self._closed.is_set():
             return
+        if self.end_reason is None and not self._ended:
+            self.end_reason = "closed"
         self._closed.set()
         self._wake.set()
         opening = self._opening
@@ -868,16 +872,30 @@ class ChatStream:
             for _chunks, anchor_before in self._partials.values():
                 start = anchor_before
                 break
-            self._gap_fill = self._items_after(start) if start else iter(self._connection.transcript)
+            gap = self._items_after(start) if start else self._all_items()
         else:
             self._opened_once = True
             if self._history:
-                self._gap_fill = iter(self._connection.transcript)
+                gap = self._all_items()
             elif self._anchor is not None:
-                self._gap_fill = self._items_after(self._anchor)
+                gap = self._items_after(self._anchor)
             else:
-                self._gap_fill = iter(self._connection.transcript)
+                gap = self._all_items()
+        self._gap_fill = self._primed(gap)
         self._set_state(StreamState.OPEN)
+
+    def _primed(self, gap: Iterator[TranscriptItem]) -> Optional[Iterator[TranscriptItem]]:
+        """Read the gap's first page now, while it holds only what came before the socket
+        opened; what comes later arrives on the socket in its own order (typing, receipts
+        and a streamed reply's pieces included)."""
+        try:
+            first = list(itertools.islice(gap, _GAP_PAGE))
+        except ConnectionClosedError:
+            return None
+        return itertools.chain(first, gap)
+
+    def _all_items(self) -> Iterator[TranscriptItem]:
+        return iter(self._connection.transcript.page_size(_GAP_PAGE))
 
     def _open_in_thread(self, opening: _Opening) -> None:
         try:
@@ -970,7 +988,7 @@ class ChatStream:
     def _items_after(self, item_id: str) -> Iterator[TranscriptItem]:
         """Transcript items after ``item_id``, oldest first (FORWARD from it)."""
         try:
-            for item in self._connection.transcript.filter(start_id=item_id):
+            for item in self._connection.transcript.filter(start_id=item_id).page_size(_GAP_PAGE):
                 if item.id != item_id:
                     yield item
                 elif item.absolute_time is not None and self._last_time is None:
