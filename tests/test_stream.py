@@ -65,9 +65,9 @@ class Side:
         )
         self.customer = chat.Participant(self.contact["ParticipantToken"]).create_connection()
         # Connect's create_participant adds only CUSTOM_BOT; an agent comes through routing.
-        token = get_chat_backend().add_participant(self.contact["ContactId"], "AGENT", "Bob")[
-            "ParticipantCredentials"
-        ]["ParticipantToken"]
+        token = get_chat_backend().add_participant(self.contact["ContactId"], "AGENT", "Bob")["ParticipantCredentials"][
+            "ParticipantToken"
+        ]
         self.agent = chat.Participant(token).create_connection()
 
 
