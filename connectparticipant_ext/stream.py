@@ -243,7 +243,8 @@ class ChatStream:
         since: first yield what came after this item id (resuming), then live items.
         partial_messages: also yield a Lex streamed reply as it grows (``item.is_complete``
             False), before the complete message.
-        receipts: send delivered receipts for other participants' messages, batched.
+        receipts: send delivered receipts for other participants' messages (not for the
+            flow's or a Lex bot's ``SYSTEM`` messages, nor for this participant's own), batched.
         receipt_throttle: seconds receipts are batched over (chatjs: 5).
         on_state_change: called with the new :class:`StreamState` on every change, in the
             thread that caused it; an exception it raises is logged, not propagated.
@@ -588,7 +589,13 @@ class ChatStream:
             self._arrival[item.id] = self._order
             if len(self._arrival) > _SEEN_IDS_KEPT:
                 self._arrival.popitem(last=False)
-        if self._send_receipts and item.id and (item.is_message or item.is_attachment) and not self._is_own(item):
+        if (
+            self._send_receipts
+            and item.id
+            and (item.is_message or item.is_attachment)
+            and item.participant_role != "SYSTEM"  # flow and Lex messages: no participant to tell
+            and not self._is_own(item)
+        ):
             self._receipts.delivered(item.id, self._order)
             if self._receipts.window == 0:
                 self._receipts.flush()
