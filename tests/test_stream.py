@@ -257,8 +257,8 @@ def test_close_from_another_thread_ends_the_loop(connection: Connection):
     assert finished.wait(WAIT), "close() did not end the loop"
     worker.join(WAIT)
     assert stream.end_reason == "closed"
-    # Not a timing assertion: the loop polls for close() every quarter second; this only
-    # records how long it took, for the failure message of the line above.
+    # Not a timing assertion: close() wakes the blocked read at once (it closes the socket);
+    # this only bounds the wait, for the failure message of the line above.
     assert time.monotonic() - closed_at < WAIT
 
 
