@@ -401,19 +401,21 @@ def test_get_timeout_holds_while_the_socket_opens_and_close_ends_it(connection):
 
 
 def test_get_timeout_holds_while_reconnecting(mock_chat, connection, agent, chat_contact):
-    with connection.stream(**FAST) as stream:
-        agent.send_message("one")
-        take(stream, 1)
-        from connectparticipant_ext.testing.websocket import get_hub
-
-        get_hub().answer_heartbeats = False
-        try:
+    with HostileWebsocket(never_answer_handshake) as server:
+        with connection.stream(open_timeout=60, **FAST) as stream:
+            agent.send_message("one")
+            take(stream, 1)
+            connection._websocket = server.websocket()  # the next socket hangs while opening
+            mock_chat.drop_websockets(chat_contact["ContactId"])
             deadline = time.monotonic() + WAIT
-            while stream.state is not StreamState.RECONNECTING and stream.reconnects == 0:
-                assert time.monotonic() < deadline
+            while stream.state is not StreamState.RECONNECTING:
+                assert time.monotonic() < deadline, "the drop was not noticed"
                 assert stream.get(timeout=0.1) is None
-        finally:
-            get_hub().answer_heartbeats = True
+            assert stream.get(timeout=0.2) is None  # returns, though the socket is still opening
+            assert stream.state is StreamState.RECONNECTING and not stream.ended
+            while server.connections < 1:  # the new socket is opening, against the hostile server
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
 
 
 def test_an_idle_stream_sleeps_until_its_next_deadline(connection, monkeypatch):
