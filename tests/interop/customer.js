@@ -206,6 +206,17 @@ async function main() {
         });
     });
 
+    for (const [register, kind] of [
+        ["onReadReceipt", "read"],
+        ["onDeliveredReceipt", "delivered"],
+    ]) {
+        session[register]((evt) => {
+            const metadata = ((evt && evt.data) || {}).MessageMetadata || {};
+            const receipt = (metadata.Receipts || [])[0] || {};
+            record({ event: "receipt", kind, messageId: metadata.MessageId, recipient: receipt.RecipientParticipantId });
+        });
+    }
+
     session.onEnded((evt) => {
         const data = (evt && evt.data) || null;
         record({ event: "ended", contentType: data && data.ContentType });
