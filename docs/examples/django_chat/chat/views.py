@@ -167,7 +167,7 @@ def _json_form_errors(form: Any, status: int = 400) -> JsonResponse:
 
 @require_GET
 def start_page(request: HttpRequest) -> HttpResponse:
-    if request.session.get("connection_token"):
+    if request.session.get(DEFAULT_SESSION_KEY):
         return redirect("chat:chat")
     return render(request, "chat/start.html", {"form": StartForm()})
 
