@@ -1,0 +1,42 @@
+"""The live page at desktop and phone sizes: it fits the screen, and its pictures are the docs'.
+
+``UPDATE_DOCS_SCREENSHOTS=1 pytest tests/browser/test_screenshots.py`` rewrites
+docs/_static/django-live-desktop.png and django-live-phone.png; otherwise the pictures go to
+a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import ROOT
+from .test_live_chat import WAIT, messages, send, start_chat
+
+SIZES = {
+    "desktop": {"width": 1100, "height": 760},
+    "phone": {"width": 390, "height": 760},  # an iPhone-sized CSS viewport
+}
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_the_live_page_fits_and_is_pictured(new_page: Any, size: str, tmp_path: Path) -> None:
+    page = new_page(viewport=SIZES[size])
+    start_chat(page, "Ann")
+    send(page, "Hi! My order #1042 has not arrived yet.")
+    expect(messages(page, "Echo: Hi! My order #1042 has not arrived yet.")).to_have_count(1, timeout=WAIT)
+    mine = page.locator("li.message.mine", has_text="order #1042")
+    expect(mine.locator(".receipt")).to_have_text("Read", timeout=WAIT)
+    page.locator("#message-form textarea").fill("Could you check where it is?")
+    send(page, "Could you check where it is?")
+    expect(page.locator("#typing")).to_be_visible(timeout=WAIT)  # caught while the agent types
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than a {size} screen"
+    target = ROOT / "docs" / "_static" if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1" else tmp_path
+    target.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target / f"django-live-{size}.png"), full_page=True)
+    assert (target / f"django-live-{size}.png").stat().st_size > 0
