@@ -228,3 +228,26 @@ def test_without_javascript_the_forms_still_work(browser: Any, servers: dict[str
         expect(page.get_by_role("link", name="Refresh")).to_be_visible()
     finally:
         context.close()
+
+
+def test_an_attachment_being_scanned_becomes_a_link(new_page: Any, tmp_path: Path) -> None:
+    """An item whose attachment is IN_PROGRESS shows "scanning", and the page polls its status
+    until it is APPROVED (the local server approves at once: the item is fed to the renderer)."""
+    page = new_page()
+    start_chat(page)
+    report = tmp_path / "report.txt"
+    report.write_text("report\n")
+    page.locator("#upload-form input[type=file]").set_input_files(str(report))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("a.attachment", has_text="report.txt")).to_have_count(1, timeout=WAIT)
+    attachment_id = page.locator("a.attachment", has_text="report.txt").get_attribute("href").split("/")[-2]
+    page.evaluate(
+        """(id) => window.chatEvents.render({id: 'scan-1', kind: 'attachment', type: 'ATTACHMENT',
+              role: 'CUSTOMER', display_name: 'Ann', time: new Date().toISOString(),
+              attachments: [{id: id, name: 'scanned.txt', content_type: 'text/plain', status: 'IN_PROGRESS'}]})""",
+        attachment_id,
+    )
+    item = page.locator("li[data-id='scan-1']")
+    expect(item).to_contain_text("(scanning)")
+    expect(item.locator("a.attachment")).to_have_text("scanned.txt", timeout=WAIT)
+    expect(item).not_to_contain_text("scanning")
