@@ -348,10 +348,19 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
     shown_changed = threading.Condition()
     failures: list[BaseException] = []
 
+    interactive = sys.stdin.isatty()
+
     def show(stream: Any) -> None:
         try:
             for item in stream:
-                _print_item(item, sys.stdout)
+                if interactive and sys.stderr.isatty():
+                    # An item arrives while the prompt waits: put it on the prompt's line and
+                    # show the prompt again below it.
+                    print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+                    _print_item(item, sys.stdout)
+                    print(CHAT_PROMPT, end="", file=sys.stderr, flush=True)
+                else:
+                    _print_item(item, sys.stdout)
                 with shown_changed:
                     shown.add(item.id)
                     shown_changed.notify_all()
@@ -362,7 +371,6 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
                 shown_changed.notify_all()
 
     lines: queue.Queue[Optional[str]] = queue.Queue()
-    interactive = sys.stdin.isatty()
 
     def prompt() -> None:
         if interactive:
