@@ -31,9 +31,16 @@ def test_the_live_page_fits_and_is_pictured(new_page: Any, size: str, tmp_path: 
     expect(messages(page, "Echo: Hi! My order #1042 has not arrived yet.")).to_have_count(1, timeout=WAIT)
     mine = page.locator("li.message.mine", has_text="order #1042")
     expect(mine.locator(".receipt")).to_have_text("Read", timeout=WAIT)
-    page.locator("#message-form textarea").fill("Could you check where it is?")
     send(page, "Could you check where it is?")
-    expect(page.locator("#typing")).to_be_visible(timeout=WAIT)  # caught while the agent types
+    expect(messages(page, "Echo: Could you check where it is?")).to_have_count(1, timeout=WAIT)
+    expect(page.locator("li.message.mine", has_text="check where").locator(".receipt")).to_have_text("Read")
+    # The agent types again; shown through the page's own renderer so the picture never misses it.
+    page.evaluate(
+        """() => window.chatEvents.render({id: 'typing-shot', kind: 'typing', type: 'EVENT',
+              participant_id: 'echo-agent', display_name: 'Echo agent', attachments: []})"""
+    )
+    expect(page.locator("#typing")).to_have_text("Echo agent is typing\u2026")
+    expect(page.locator("#live-status")).to_have_text("live", timeout=WAIT)  # not between two streams
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a {size} screen"
     target = ROOT / "docs" / "_static" if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1" else tmp_path
