@@ -617,4 +617,10 @@ def test_the_event_stream_under_asgi_is_asynchronous(browser: Browser, backend: 
         await response.streaming_content.aclose()
         return seen
 
-    assert b"over asgi" in asyncio.run(asyncio.wait_for(read(), 10))
+    # In a thread of its own: another test's driver (Playwright's sync API) may have an event
+    # loop running in this one.
+    found: list[bytes] = []
+    thread = threading.Thread(target=lambda: found.append(asyncio.run(asyncio.wait_for(read(), 10))))
+    thread.start()
+    thread.join(timeout=15)
+    assert found and b"over asgi" in found[0]

@@ -280,7 +280,14 @@ def test_the_async_iterator_yields_the_same_events(connection: Connection, agent
                 break
         return chunks
 
-    chunks = asyncio.run(collect())
+    # In a thread of its own: another test's driver (Playwright's sync API) may have an event
+    # loop running in this one.
+    results: list[list[bytes]] = []
+    thread = threading.Thread(target=lambda: results.append(asyncio.run(asyncio.wait_for(collect(), WAIT))))
+    thread.start()
+    thread.join(timeout=WAIT + 5)
+    assert results, "the async iterator did not finish"
+    chunks = results[0]
     assert "async hello" in contents(parse_events(chunks))
 
 
