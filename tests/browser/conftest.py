@@ -50,8 +50,18 @@ def _chromium() -> str | None:
 
 def _missing(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI installs it; the browser tests must run there)")
-    pytest.skip(reason)
+        pytest.fail(f"{reason} (CI installs it; the browser tests must run there)", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def require_playwright() -> Any:
+    """Playwright's ``expect``, for a test module's top level: skips the module without
+    Playwright, except under CI, where the module fails to load (a red run, not a silent skip)."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:
+        _missing("Playwright is not installed (pip install playwright; the browser comes from Debian's chromium)")
+    return expect
 
 
 def _free_port() -> int:

@@ -9,13 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
+from .conftest import EVENTS_MAX_SECONDS, require_playwright
 
-pytest.importorskip("playwright")
-
-from playwright.sync_api import expect  # noqa: E402
-
-from .conftest import EVENTS_MAX_SECONDS  # noqa: E402
+expect = require_playwright()
 
 WAIT = 15_000  # ms
 

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
 
-from .conftest import ROOT
+from .conftest import ROOT, require_playwright
 from .test_live_chat import WAIT, messages, send, start_chat
+
+expect = require_playwright()
 
 SIZES = {
     "desktop": {"width": 1100, "height": 760},
