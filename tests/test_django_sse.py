@@ -380,3 +380,51 @@ def test_chats_that_existed_before_get_no_agent(mock_chat: Any, chat_contact: di
         time.sleep(0.1)  # several polls
     assert agents.joined == 0
     assert len(mock_chat.get_chat(chat_contact["ContactId"]).participants) == 1
+
+
+class _ScriptedStream:
+    """A stand-in for ChatStream that yields given items, then ends like a chat that ended."""
+
+    def __init__(self, items: list[TranscriptItem]) -> None:
+        self.items = list(items)
+        self.end_reason: str | None = None
+        self.closed = False
+
+    def __enter__(self) -> _ScriptedStream:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.closed = True
+
+    @property
+    def ended(self) -> bool:
+        return not self.items
+
+    def get(self, timeout: float | None = None) -> TranscriptItem | None:
+        if not self.items:
+            self.end_reason = "the chat ended"
+            return None
+        return self.items.pop(0)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_streamed_reply_is_sent_piece_by_piece_and_only_the_whole_is_a_resume_point() -> None:
+    from connectparticipant_ext.sse import _relay
+
+    def piece(text: str, completed: bool, chunk: int) -> TranscriptItem:
+        metadata = {"MessageId": "lex-1", "MessageCompleted": completed, "ChunkNumber": chunk}
+        return item(Id="lex-1", Type="MESSAGE", ContentType="text/plain", Content=text, MessageMetadata=metadata)
+
+    stream = _ScriptedStream([piece("Hel", False, 1), piece("lo", False, 2), piece("Hello", True, 3)])
+    events = parse_events(list(_relay(stream, keepalive=1.0, max_seconds=None, retry=1000)))  # type: ignore[arg-type]
+    data = [json.loads(e["data"]) for e in events[:-1]]
+    assert [(d["id"], d["content"], d["complete"]) for d in data] == [
+        ("lex-1", "Hel", False),
+        ("lex-1", "lo", False),
+        ("lex-1", "Hello", True),
+    ]
+    assert ["id" in e for e in events[:-1]] == [False, False, True]
+    assert events[-1]["event"] == "end"
+    assert stream.closed

@@ -216,6 +216,13 @@ def test_a_streamed_reply_grows_in_place(new_page: Any) -> None:
     expect(grow).to_have_count(1)
     expect(grow.locator(".content")).to_have_text("Hello, how can I help?")
     expect(grow).not_to_have_class(re.compile(r"\bpartial\b"))
+    # A piece that comes late (a replay) never shrinks the finished reply.
+    page.evaluate(
+        """() => window.chatEvents.render({id: 'lex-1', kind: 'message', type: 'MESSAGE', role: 'SYSTEM',
+              display_name: 'Bot', time: new Date().toISOString(), attachments: [],
+              content: 'Hel', complete: false})"""
+    )
+    expect(grow.locator(".content")).to_have_text("Hello, how can I help?")
 
 
 def test_without_javascript_the_forms_still_work(browser: Any, servers: dict[str, str]) -> None:

@@ -111,8 +111,8 @@
     if (p.kind === "typing") { if (p.participant_id !== me) typingStarted(p); return; }
     if (p.kind === "receipt") { receipt(p); return; }
     var known = p.id && byId.has(p.id);
-    if (known && p.kind !== "message") return;                      // already shown
-    if (known && p.complete && !byId.get(p.id).classList.contains("partial")) return;
+    // Already shown; only a streamed reply still growing (class "partial") takes a newer piece.
+    if (known && (p.kind !== "message" || !byId.get(p.id).classList.contains("partial"))) return;
     var li;
     if (p.kind === "message") {
       typingStopped(p.participant_id || "?");
