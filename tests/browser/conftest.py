@@ -150,6 +150,37 @@ def servers(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 @pytest.fixture(scope="session")
+def asgi_site(servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same example under an ASGI server (uvicorn), on the same chat backend."""
+    try:
+        import uvicorn  # noqa: F401
+    except ImportError:
+        _missing("uvicorn is not installed (pip install -e '.[browser]')")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "CONNECT_ENDPOINT_URL": servers["backend"],
+        "CHAT_EVENTS_MAX_SECONDS": str(EVENTS_MAX_SECONDS),
+    }
+    log = tmp_path_factory.mktemp("asgi") / "uvicorn.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "django_chat.asgi:application", "--port", str(port)],
+            cwd=EXAMPLE_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for_port(port, process, "uvicorn")
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            _stop(process)
+
+
+@pytest.fixture(scope="session")
 def browser(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -173,8 +204,10 @@ def new_page(browser: Any, servers: dict[str, str], request: pytest.FixtureReque
     """Open pages in fresh browser contexts (own cookies: a customer each); screenshots on failure."""
     contexts: list[Any] = []
 
-    def open_page(viewport: dict[str, int] | None = None) -> Any:
-        context = browser.new_context(base_url=servers["site"], viewport=viewport or {"width": 1100, "height": 800})
+    def open_page(viewport: dict[str, int] | None = None, base_url: str | None = None) -> Any:
+        context = browser.new_context(
+            base_url=base_url or servers["site"], viewport=viewport or {"width": 1100, "height": 800}
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()

@@ -261,3 +261,20 @@ def test_an_attachment_being_scanned_becomes_a_link(new_page: Any, tmp_path: Pat
     expect(item).to_contain_text("(scanning)")
     expect(item.locator("a.attachment")).to_have_text("scanned.txt", timeout=WAIT)
     expect(item).not_to_contain_text("scanning")
+
+
+def test_under_asgi_a_reply_appears_and_a_reload_repeats_nothing(new_page: Any, asgi_site: str) -> None:
+    page = new_page(base_url=asgi_site)
+    start_chat(page, "Asgi")
+    mark_page(page)
+    send(page, "over asgi")
+    expect(messages(page, "Echo: over asgi")).to_have_count(1, timeout=WAIT)
+    assert_not_reloaded(page)
+    page.wait_for_timeout(EVENTS_MAX_SECONDS * 1000)  # across a server-ended stream
+    send(page, "again over asgi")
+    expect(messages(page, "Echo: again over asgi")).to_have_count(1, timeout=WAIT)
+    page.reload()
+    expect(messages(page, "over asgi")).to_have_count(1)
+    expect(messages(page, "Echo: again over asgi")).to_have_count(1)
+    ids = item_ids(page)
+    assert len(ids) == len(set(ids))
