@@ -1,0 +1,292 @@
+"""Bots at fleet scale: chats streamed through SNS -> SQS to 1, 2 and 4 worker processes.
+
+The local server (in a child process) holds the chats, moto's SNS, SQS and DynamoDB. Every
+chat streams to one standard topic with one SQS queue subscribed; worker processes poll the
+queue, join each chat as a CUSTOM_BOT once (tokens in DynamoDB) and answer every customer
+message with the item's reply token. One message in 200 is "lost" by its worker (not
+deleted), so SQS delivers it again after the visibility timeout and another answer is sent
+with the same token: the transcript must still hold exactly one answer per message.
+
+Figures per worker count: throughput (answers per second, from the first customer message to
+the last answer), latency from the customer's message (its AbsoluteTime) to the answer being
+sent, median and p99, and the number of missing and duplicate answers in the transcripts
+(both must be 0). Full size: 100 chats x 100 messages; ``--quick``: 20 chats x 10.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import multiprocessing
+import os
+import queue as queue_module
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ._common import REGION, Result, log, median
+
+INSTANCE_ID = "bench-instance"
+WORKER_COUNTS = (1, 2, 4)
+VISIBILITY_TIMEOUT = 2
+LOSE_ONE_IN = 200
+FILTER_POLICY = '{"ParticipantRole": ["CUSTOMER"], "Type": ["MESSAGE"]}'
+SENDER_THREADS = 4
+
+_SERVER_CODE = """
+import sys
+import connectparticipant_ext.testing
+import connectparticipant_ext.testing.streaming
+from connectparticipant_ext.testing.server import LocalServer
+with LocalServer(host="127.0.0.1", port=0) as server:
+    print(server.endpoint_url, flush=True)
+    sys.stdin.read()  # run until the benchmark closes our input
+"""
+
+
+@contextlib.contextmanager
+def _server() -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVER_CODE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"the local server did not start (said {url!r})")
+        yield url
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _client(name: str, endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(name, region_name=REGION, endpoint_url=endpoint)
+
+
+def _lost(item_id: str) -> bool:
+    return int(hashlib.sha256(item_id.encode()).hexdigest()[:8], 16) % LOSE_ONE_IN == 0
+
+
+def worker(endpoint: str, queue_url: str, table: str, reports: Any, stop: Any) -> None:
+    """One worker process: poll the queue, answer customer messages once, report each answer."""
+    import boto3
+
+    from connectparticipant_ext import ChatService, streaming
+
+    sqs = _client("sqs", endpoint)
+    connect = _client("connect", endpoint)
+    dynamodb = boto3.resource("dynamodb", region_name=REGION, endpoint_url=endpoint)
+    bots = streaming.BotParticipants(
+        ChatService(region_name=REGION, endpoint_url=endpoint),
+        store=streaming.DynamoDBTokenStore(dynamodb.Table(table)),
+    )
+    reports.put(None)  # ready
+    while not stop.is_set():
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=1,
+            MessageAttributeNames=["All"],
+            AttributeNames=["ApproximateReceiveCount"],
+        ).get("Messages", [])
+        receives = {m["ReceiptHandle"]: int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages}
+        done = []
+        for event in streaming.parse({"Messages": messages}):
+            first_delivery = receives[event.receipt_handle or ""] == 1
+            if event.item.is_message and event.participant_role == "CUSTOMER":
+                conn = bots.connection(connect, event.instance_id or INSTANCE_ID, event.contact_id)
+                conn.send_message(f"answer to {event.item.content}", client_token=event.reply_token)
+                sent_at = time.time()
+                assert event.item.absolute_time is not None
+                reports.put((event.item.id, sent_at - event.item.absolute_time.timestamp(), sent_at))
+                if first_delivery and _lost(event.item.id):
+                    continue  # this worker "dies" before deleting: SQS will deliver it again
+            done.append({"Id": str(len(done)), "ReceiptHandle": event.receipt_handle})
+        if done:
+            sqs.delete_message_batch(QueueUrl=queue_url, Entries=done)
+
+
+def _setup(endpoint: str, chats: int) -> dict[str, Any]:
+    import boto3
+
+    from connectparticipant_ext import ChatService, streaming
+
+    sns, sqs, connect = _client("sns", endpoint), _client("sqs", endpoint), _client("connect", endpoint)
+    suffix = str(time.monotonic_ns())
+    topic = sns.create_topic(Name=f"chats-{suffix}")["TopicArn"]
+    queue_url = sqs.create_queue(
+        QueueName=f"bots-{suffix}", Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT)}
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    # Only what the bot answers reaches its queue: SNS filters on the streamed message attributes.
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true", "FilterPolicy": FILTER_POLICY},
+    )
+    table = f"bot-tokens-{suffix}"
+    streaming.DynamoDBTokenStore.create_table(
+        boto3.resource("dynamodb", region_name=REGION, endpoint_url=endpoint), table
+    )
+    service = ChatService(region_name=REGION, endpoint_url=endpoint)
+    customers = []
+    for n in range(chats):
+        contact = connect.start_chat_contact(
+            InstanceId=INSTANCE_ID, ContactFlowId="flow", ParticipantDetails={"DisplayName": f"Customer {n}"}
+        )
+        streaming.start(connect, INSTANCE_ID, contact["ContactId"], topic)
+        customers.append(service.Participant(contact["ParticipantToken"]).create_connection(websocket=False))
+    return {"queue_url": queue_url, "table": table, "customers": customers}
+
+
+def _count_answers(customers: list[Any], messages: int) -> tuple[int, int]:
+    """Missing and duplicate bot answers, read back from every chat's transcript."""
+    missing = duplicates = 0
+    for conn in customers:
+        answers = [
+            item.content
+            for item in conn.transcript.page_size(100)
+            if item.is_message and item.participant_role == "CUSTOM_BOT"
+        ]
+        missing += messages - len(set(answers))
+        duplicates += len(answers) - len(set(answers))
+    return missing, duplicates
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _run_once(endpoint: str, workers: int, chats: int, messages: int) -> dict[str, float]:
+    env = _setup(endpoint, chats)
+    context = multiprocessing.get_context("spawn")
+    reports = context.Queue()
+    stop = context.Event()
+    processes = [
+        context.Process(target=worker, args=(endpoint, env["queue_url"], env["table"], reports, stop), daemon=True)
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for _ in processes:  # each worker says it is ready before the clock starts
+        if reports.get(timeout=120) is not None:
+            raise RuntimeError("a worker reported before it was ready")
+    expected = chats * messages
+    answered: dict[str, float] = {}
+    calls = 0
+    latest = 0.0
+
+    def send_all(conn: Any) -> None:
+        for n in range(messages):
+            conn.send_message(f"question {n}")
+
+    started = time.time()
+    with ThreadPoolExecutor(SENDER_THREADS) as pool:
+        sending = [pool.submit(send_all, conn) for conn in env["customers"]]
+        deadline = time.monotonic() + max(120.0, expected * 0.1)
+        while len(answered) < expected and time.monotonic() < deadline:
+            try:
+                item_id, latency, sent_at = reports.get(timeout=1)
+            except queue_module.Empty:
+                continue
+            calls += 1
+            latest = max(latest, sent_at)
+            answered.setdefault(item_id, latency)
+        for future in sending:
+            future.result()
+    stop.set()
+    for process in processes:
+        process.join(timeout=15)
+        if process.is_alive():
+            process.terminate()
+    with contextlib.suppress(queue_module.Empty):
+        while True:  # answers reported after the last one we needed (redeliveries)
+            reports.get_nowait()
+            calls += 1
+    missing, duplicates = _count_answers(env["customers"], messages)
+    latencies = list(answered.values())
+    return {
+        "throughput": len(answered) / max(latest - started, 1e-9),
+        "median": median(latencies) if latencies else float("nan"),
+        "p99": _percentile(latencies, 0.99) if latencies else float("nan"),
+        "missing": float(missing),
+        "duplicates": float(duplicates),
+        "answer_calls": float(calls),
+    }
+
+
+def run(quick: bool = False) -> list[Result]:
+    """Throughput, latency and exactly-once answers with 1, 2 and 4 worker processes."""
+    chats, messages = (20, 10) if quick else (100, 100)
+    figures: dict[int, dict[str, float]] = {}
+    with _server() as endpoint:
+        for workers in WORKER_COUNTS:
+            log(f"streaming: {chats} chats x {messages} messages, {workers} worker process(es)")
+            figures[workers] = _run_once(endpoint, workers, chats, messages)
+            log(f"streaming: {workers} worker(s): {figures[workers]}")
+    base = figures[WORKER_COUNTS[0]]["throughput"]
+    size = f"{chats} chats x {messages} messages"
+    results = []
+    for workers, f in figures.items():
+        results.append(
+            Result(
+                f"streaming throughput, {workers} worker(s), {size}",
+                f["throughput"],
+                None,
+                None,
+                None,
+                "answers/s",
+                "SNS -> SQS -> worker processes on the local server",
+                extra=f,
+            )
+        )
+        if workers != WORKER_COUNTS[0]:
+            results.append(
+                Result(
+                    f"streaming speed-up, {workers} vs {WORKER_COUNTS[0]} worker(s)",
+                    base / f["throughput"],
+                    None,
+                    None,
+                    1.0,
+                    "x time",
+                    "time per answer relative to one worker (lower is better)",
+                )
+            )
+        results.append(Result(f"streaming latency median, {workers} worker(s)", f["median"], unit="s"))
+        results.append(Result(f"streaming latency p99, {workers} worker(s)", f["p99"], unit="s"))
+        results.append(
+            Result(
+                f"streaming missing + duplicate answers, {workers} worker(s)",
+                f["missing"] + f["duplicates"],
+                target=0,
+                unit="answers",
+                note=f"{f['answer_calls']:.0f} SendMessage calls for {chats * messages} messages (redeliveries)",
+            )
+        )
+    return results
+
+
+if __name__ == "__main__":  # pragma: no cover
+    threading.current_thread().name = "bench"
+    for result in run(quick="--quick" in sys.argv):
+        print(result)
