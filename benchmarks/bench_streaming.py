@@ -40,7 +40,7 @@ SENDER_THREADS = 4
 _SERVER_CODE = """
 import sys
 import connectparticipant_ext.testing
-import connectparticipant_ext.testing.streaming
+
 from connectparticipant_ext.testing.server import LocalServer
 with LocalServer(host="127.0.0.1", port=0) as server:
     print(server.endpoint_url, flush=True)
@@ -132,9 +132,9 @@ def _setup(endpoint: str, chats: int) -> dict[str, Any]:
     sns, sqs, connect = _client("sns", endpoint), _client("sqs", endpoint), _client("connect", endpoint)
     suffix = str(time.monotonic_ns())
     topic = sns.create_topic(Name=f"chats-{suffix}")["TopicArn"]
-    queue_url = sqs.create_queue(
-        QueueName=f"bots-{suffix}", Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT)}
-    )["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName=f"bots-{suffix}", Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT)})[
+        "QueueUrl"
+    ]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     # Only what the bot answers reaches its queue: SNS filters on the streamed message attributes.
     sns.subscribe(

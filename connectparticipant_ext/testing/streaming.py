@@ -43,7 +43,7 @@ from .exceptions import ResourceNotFoundException
 from .models import ChatBackend, chat_backends
 
 if TYPE_CHECKING:
-    from .models import Chat
+    from .state import Chat
 
 __all__ = [
     "InvalidParameterException",
@@ -307,6 +307,3 @@ ROUTES = {
 def register_routes() -> None:
     """Add the two operations to moto's ``connect`` URL map (idempotent)."""
     connect_urls.url_paths.update(ROUTES)
-
-
-register_routes()

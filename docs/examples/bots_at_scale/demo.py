@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         import bot
         import worker_pool
 
-        table = f"bot-tokens-{time.monotonic_ns()}"
+        table = bot.TABLE_NAME
         topic, queue = set_up(endpoint, table)
         connect = boto3.client("connect", region_name=bot.REGION, endpoint_url=endpoint)
         chat = ChatService(region_name=bot.REGION, endpoint_url=endpoint)
@@ -138,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         first = lambda_handler.handler(event)
         retry = lambda_handler.handler(json.loads(json.dumps(event)))
         answers = [i for i in customers[0].transcript if i.is_message and i.participant_role == "CUSTOM_BOT"]
-        print(f"-- lambda: answered {first['answered']} then {retry['answered']} (a retry); chat 0 has {len(answers)} answers")
+        print(
+            f"-- lambda: answered {first['answered']} then {retry['answered']} (a retry); chat 0 has {len(answers)} answers"
+        )
         for conn in customers:
             conn.disconnect()
     return 0
