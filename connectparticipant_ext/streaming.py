@@ -42,6 +42,7 @@ import json
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Optional, Protocol, runtime_checkable
@@ -50,7 +51,7 @@ import attrs
 
 from ._redact import redact_secret
 from ._time import parse_time
-from ._validation import require_choice, require_str
+from ._validation import require_choice, require_int, require_str
 from .exceptions import (
     InvalidArgumentError,
     InvalidArgumentTypeError,
@@ -707,6 +708,8 @@ class BotParticipants:
         claim_seconds: how long a worker may take to create the participant before another
             worker takes over.
         wait_seconds: how long a worker that lost the race waits for the winner's record.
+        cache_size: how many chats' connections this worker keeps in memory (least recently
+            used first out); the rest are restored from the store when needed.
 
     :meth:`connection` joins a chat the first time any worker asks (``connect.create_participant``
     with ``ParticipantRole`` ``CUSTOM_BOT``, then CreateParticipantConnection with
@@ -722,6 +725,7 @@ class BotParticipants:
         display_name: str = "Bot",
         claim_seconds: float = 30.0,
         wait_seconds: float = 10.0,
+        cache_size: int = 1024,
     ) -> None:
         from .service import ChatService
 
@@ -736,8 +740,9 @@ class BotParticipants:
         self.display_name = require_str("display_name", display_name, max_length=256)
         self.claim_seconds = claim_seconds
         self.wait_seconds = wait_seconds
+        self.cache_size = require_int("cache_size", cache_size, minimum=1)
         self.owner = f"worker-{uuid.uuid4()}"
-        self._connections: dict[str, Connection] = {}
+        self._connections: OrderedDict[str, Connection] = OrderedDict()
         self._shared_renewals: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -750,6 +755,8 @@ class BotParticipants:
         require_str("contact_id", contact_id, max_length=256)
         with self._lock:
             cached = self._connections.get(contact_id)
+            if cached is not None:
+                self._connections.move_to_end(contact_id)
         if cached is not None and not cached.closed:
             self._share_renewal(contact_id, cached)
             return cached
@@ -759,6 +766,9 @@ class BotParticipants:
         conn = self._restore(record)
         with self._lock:
             self._connections[contact_id] = conn
+            while len(self._connections) > self.cache_size:
+                evicted, _ = self._connections.popitem(last=False)
+                self._shared_renewals.pop(evicted, None)
         return conn
 
     def forget(self, contact_id: str) -> None:

@@ -404,3 +404,21 @@ def test_server_mode_streams_to_the_servers_sns(local_server):
             ClientToken="t",
         )
     assert info.value.response["Error"]["Code"] == "InvalidRequestException"
+
+
+def test_a_worker_keeps_a_bounded_cache_and_restores_the_rest(connect_client, mock_chat):
+    store = InMemoryTokenStore()
+    bots = BotParticipants(ChatService(region_name=REGION), store=store, cache_size=2)
+    contacts = [
+        connect_client.start_chat_contact(
+            InstanceId=INSTANCE_ID, ContactFlowId="flow-1", ParticipantDetails={"DisplayName": f"C{n}"}
+        )["ContactId"]
+        for n in range(3)
+    ]
+    first = [bots.connection(connect_client, INSTANCE_ID, c) for c in contacts]
+    assert len(bots._connections) == 2
+    again = bots.connection(connect_client, INSTANCE_ID, contacts[0])  # evicted: restored, not re-joined
+    assert again is not first[0] and again.token == first[0].token
+    assert all(len(bot_participants(c)) == 1 for c in contacts)
+    with pytest.raises(InvalidArgumentError, match="cache_size"):
+        BotParticipants(ChatService(region_name=REGION), cache_size=0)
