@@ -5,11 +5,13 @@ chat streams to one standard topic with one SQS queue subscribed; worker process
 queue, join each chat as a CUSTOM_BOT once (tokens in DynamoDB) and answer every customer
 message with the item's reply token. One message in 200 is "lost" by its worker (not
 deleted), so SQS delivers it again after the visibility timeout and another answer is sent
-with the same token: the transcript must still hold exactly one answer per message.
+with the same token: the transcript must still hold exactly one answer per message. Each
+answer takes :data:`THINK_SECONDS` of the bot's own work.
 
 Figures per worker count: throughput (answers per second, from the first customer message to
 the last answer), latency from the customer's message (its AbsoluteTime) to the answer being
-sent, median and p99, and the number of missing and duplicate answers in the transcripts
+sent, median and p99 (the customers send as fast as they can, so this includes the time spent
+queued), and the number of missing and duplicate answers in the transcripts
 (both must be 0). Full size: 100 chats x 100 messages; ``--quick``: 20 chats x 10.
 """
 
@@ -32,10 +34,17 @@ from ._common import REGION, Result, log, median
 
 INSTANCE_ID = "bench-instance"
 WORKER_COUNTS = (1, 2, 4)
-VISIBILITY_TIMEOUT = 2
+VISIBILITY_TIMEOUT = 10
 LOSE_ONE_IN = 200
 FILTER_POLICY = '{"ParticipantRole": ["CUSTOMER"], "Type": ["MESSAGE"]}'
 SENDER_THREADS = 4
+THINK_SECONDS = 0.2
+"""What the bot spends on each answer in the second series (an NLU or LLM call stand-in).
+
+In the first series (no think time) one moto server process, holding SNS, SQS, DynamoDB and
+the chats, is the bottleneck, and more workers only add load to it; the second shows how the
+work of the bots themselves spreads over workers.
+"""
 
 _SERVER_CODE = """
 import sys
@@ -85,7 +94,7 @@ def _lost(item_id: str) -> bool:
     return int(hashlib.sha256(item_id.encode()).hexdigest()[:8], 16) % LOSE_ONE_IN == 0
 
 
-def worker(endpoint: str, queue_url: str, table: str, reports: Any, stop: Any) -> None:
+def worker(endpoint: str, queue_url: str, table: str, reports: Any, stop: Any, think: float) -> None:
     """One worker process: poll the queue, answer customer messages once, report each answer."""
     import boto3
 
@@ -113,6 +122,7 @@ def worker(endpoint: str, queue_url: str, table: str, reports: Any, stop: Any) -
             first_delivery = receives[event.receipt_handle or ""] == 1
             if event.item.is_message and event.participant_role == "CUSTOMER":
                 conn = bots.connection(connect, event.instance_id or INSTANCE_ID, event.contact_id)
+                time.sleep(think)
                 conn.send_message(f"answer to {event.item.content}", client_token=event.reply_token)
                 sent_at = time.time()
                 assert event.item.absolute_time is not None
@@ -177,13 +187,15 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def _run_once(endpoint: str, workers: int, chats: int, messages: int) -> dict[str, float]:
+def _run_once(endpoint: str, workers: int, chats: int, messages: int, think: float) -> dict[str, float]:
     env = _setup(endpoint, chats)
     context = multiprocessing.get_context("spawn")
     reports = context.Queue()
     stop = context.Event()
     processes = [
-        context.Process(target=worker, args=(endpoint, env["queue_url"], env["table"], reports, stop), daemon=True)
+        context.Process(
+            target=worker, args=(endpoint, env["queue_url"], env["table"], reports, stop, think), daemon=True
+        )
         for _ in range(workers)
     ]
     for process in processes:
@@ -235,54 +247,60 @@ def _run_once(endpoint: str, workers: int, chats: int, messages: int) -> dict[st
     }
 
 
-def run(quick: bool = False) -> list[Result]:
-    """Throughput, latency and exactly-once answers with 1, 2 and 4 worker processes."""
-    chats, messages = (20, 10) if quick else (100, 100)
-    figures: dict[int, dict[str, float]] = {}
-    with _server() as endpoint:
-        for workers in WORKER_COUNTS:
-            log(f"streaming: {chats} chats x {messages} messages, {workers} worker process(es)")
-            figures[workers] = _run_once(endpoint, workers, chats, messages)
-            log(f"streaming: {workers} worker(s): {figures[workers]}")
+def _results(label: str, figures: dict[int, dict[str, float]], chats: int, messages: int, think: float) -> list[Result]:
     base = figures[WORKER_COUNTS[0]]["throughput"]
-    size = f"{chats} chats x {messages} messages"
+    note = f"{chats} chats x {messages} messages, {think:g} s of bot work per answer"
     results = []
     for workers, f in figures.items():
         results.append(
-            Result(
-                f"streaming throughput, {workers} worker(s), {size}",
-                f["throughput"],
-                None,
-                None,
-                None,
-                "answers/s",
-                "SNS -> SQS -> worker processes on the local server",
-                extra=f,
-            )
+            Result(f"streaming {label}: throughput, {workers} worker(s)", f["throughput"], unit="answers/s", note=note)
         )
         if workers != WORKER_COUNTS[0]:
             results.append(
                 Result(
-                    f"streaming speed-up, {workers} vs {WORKER_COUNTS[0]} worker(s)",
+                    f"streaming {label}: time per answer, {workers} vs {WORKER_COUNTS[0]} worker(s)",
+                    1 / f["throughput"],
+                    1 / base,
                     base / f["throughput"],
-                    None,
-                    None,
                     1.0,
-                    "x time",
-                    "time per answer relative to one worker (lower is better)",
+                    "s",
+                    "lower is better; below 1 means more workers answer faster",
                 )
             )
-        results.append(Result(f"streaming latency median, {workers} worker(s)", f["median"], unit="s"))
-        results.append(Result(f"streaming latency p99, {workers} worker(s)", f["p99"], unit="s"))
+        results.append(Result(f"streaming {label}: latency median, {workers} worker(s)", f["median"], unit="s"))
+        results.append(Result(f"streaming {label}: latency p99, {workers} worker(s)", f["p99"], unit="s"))
         results.append(
             Result(
-                f"streaming missing + duplicate answers, {workers} worker(s)",
+                f"streaming {label}: missing + duplicate answers, {workers} worker(s)",
                 f["missing"] + f["duplicates"],
                 target=0,
                 unit="answers",
                 note=f"{f['answer_calls']:.0f} SendMessage calls for {chats * messages} messages (redeliveries)",
             )
         )
+    return results
+
+
+def run(quick: bool = False) -> list[Result]:
+    """Throughput, latency and exactly-once answers with 1, 2 and 4 worker processes.
+
+    Two series: "plumbing" (no bot work: the pipeline's own cost, bound by the one server
+    process) at 100 chats x 100 messages (20 x 10 with ``quick``), and "bot work"
+    (:data:`THINK_SECONDS` per answer) at 50 chats x 10 messages (10 x 5 with ``quick``).
+    """
+    series = [
+        ("plumbing", (20, 10) if quick else (100, 100), 0.0),
+        ("bot work", (10, 5) if quick else (50, 10), THINK_SECONDS),
+    ]
+    results: list[Result] = []
+    with _server() as endpoint:
+        for label, (chats, messages), think in series:
+            figures: dict[int, dict[str, float]] = {}
+            for workers in WORKER_COUNTS:
+                log(f"streaming {label}: {chats} chats x {messages} messages, {workers} worker process(es)")
+                figures[workers] = _run_once(endpoint, workers, chats, messages, think)
+                log(f"streaming {label}: {workers} worker(s): {figures[workers]}")
+            results.extend(_results(label, figures, chats, messages, think))
     return results
 
 
