@@ -413,6 +413,11 @@ def _sqs_attributes(attributes: Any, where: str) -> dict[str, str]:
     return values
 
 
+DEFAULT_CHAT_LIFETIME = timedelta(hours=25)
+"""How long a record is kept when the service gives no participant token expiry (a chat
+lasts 25 hours by default, ``ChatDurationInMinutes``)."""
+
+
 # -- the bot's credentials, where every worker can reach them --------------------------------------
 
 
@@ -546,9 +551,10 @@ class DynamoDBTokenStore:
     Args:
         table: a boto3 ``Table`` resource (``boto3.resource("dynamodb").Table(name)``) whose
             partition key is the string attribute ``key`` (see :meth:`create_table`).
-        key: the partition key's name (default ``"contact_id"``).
+        key: the partition key's name (a string attribute); read from the table when omitted.
         ttl_attribute: the number attribute holding the record's expiry in epoch seconds;
-            enable DynamoDB's TTL on it so records expire with their chat.
+            when omitted, the table's TTL attribute if TTL is on, else ``expires_at``. Enable
+            DynamoDB's TTL on it so records expire with their chat.
 
     Claims and saves are conditional writes, so two workers racing to join one chat create
     one bot participant. Tokens are written as plain string attributes: DynamoDB encrypts
@@ -556,12 +562,41 @@ class DynamoDBTokenStore:
     appear in a repr or log line of this library.
     """
 
-    def __init__(self, table: Any, *, key: str = "contact_id", ttl_attribute: str = "expires_at") -> None:
+    def __init__(self, table: Any, *, key: Optional[str] = None, ttl_attribute: Optional[str] = None) -> None:
         if not hasattr(table, "put_item") or not hasattr(table, "get_item"):
             raise InvalidArgumentTypeError("table must be a boto3 DynamoDB Table resource")
         self.table = table
-        self.key = require_str("key", key)
-        self.ttl_attribute = require_str("ttl_attribute", ttl_attribute)
+        self._key = None if key is None else require_str("key", key)
+        self._ttl_attribute = None if ttl_attribute is None else require_str("ttl_attribute", ttl_attribute)
+        self._lock = threading.Lock()
+
+    @property
+    def key(self) -> str:
+        """The table's partition key: as given, or read from the table on first use."""
+        if self._key is None:
+            with self._lock:
+                if self._key is None:
+                    schema = self.table.key_schema  # DescribeTable, once
+                    hashes = [k["AttributeName"] for k in schema if k.get("KeyType") == "HASH"]
+                    if len(schema) != 1 or not hashes:
+                        raise InvalidArgumentError(
+                            "the table must have a partition key only (no sort key); pass key= to name it"
+                        )
+                    self._key = str(hashes[0])
+        return self._key
+
+    @property
+    def ttl_attribute(self) -> str:
+        """The TTL attribute: as given, the table's TTL attribute if it has one, else ``expires_at``."""
+        if self._ttl_attribute is None:
+            with self._lock:
+                if self._ttl_attribute is None:
+                    described = self.table.meta.client.describe_time_to_live(TableName=self.table.name)
+                    description = described.get("TimeToLiveDescription", {})
+                    enabled = description.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+                    name = description.get("AttributeName")
+                    self._ttl_attribute = str(name) if enabled and name else "expires_at"
+        return self._ttl_attribute
 
     def __repr__(self) -> str:
         return f"DynamoDBTokenStore(table={getattr(self.table, 'name', '?')!r})"
@@ -601,7 +636,7 @@ class DynamoDBTokenStore:
     def _from_item(self, item: Mapping[str, Any]) -> BotRecord:
         return BotRecord(
             contact_id=str(item[self.key]),
-            expires_at=_from_epoch(item[self.ttl_attribute]) or _utcnow(),
+            expires_at=_from_epoch(item.get(self.ttl_attribute)) or (_utcnow() + DEFAULT_CHAT_LIFETIME),
             participant_id=item.get("participant_id"),
             participant_token=item.get("participant_token"),
             connection_token=item.get("connection_token"),
@@ -687,10 +722,6 @@ class DynamoDBTokenStore:
 
 
 # -- joining chats as a bot, once ------------------------------------------------------------------
-
-DEFAULT_CHAT_LIFETIME = timedelta(hours=25)
-"""How long a record is kept when the service gives no participant token expiry (a chat
-lasts 25 hours by default, ``ChatDurationInMinutes``)."""
 
 
 def _join_token(instance_id: str, contact_id: str) -> str:

@@ -422,3 +422,34 @@ def test_a_worker_keeps_a_bounded_cache_and_restores_the_rest(connect_client, mo
     assert all(len(bot_participants(c)) == 1 for c in contacts)
     with pytest.raises(InvalidArgumentError, match="cache_size"):
         BotParticipants(ChatService(region_name=REGION), cache_size=0)
+
+
+def test_dynamodb_store_reads_key_and_ttl_from_a_table_you_made(connect_client, chat_contact, mock_chat):
+    resource = boto3.resource("dynamodb", region_name=REGION)
+    table = resource.create_table(
+        TableName="my-bots",
+        KeySchema=[{"AttributeName": "ContactId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "ContactId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    resource.meta.client.update_time_to_live(
+        TableName="my-bots", TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+    )
+    store = DynamoDBTokenStore(table)
+    bots = BotParticipants(ChatService(region_name=REGION), store=store)
+    bots.connection(connect_client, INSTANCE_ID, chat_contact["ContactId"]).send_message("hi")
+    item = table.get_item(Key={"ContactId": chat_contact["ContactId"]})["Item"]
+    assert item["ttl"] > 0 and item["participant_token"]
+    assert (store.key, store.ttl_attribute) == ("ContactId", "ttl")
+
+    sorted_table = resource.create_table(
+        TableName="two-keys",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with pytest.raises(InvalidArgumentError, match="pass key="):
+        DynamoDBTokenStore(sorted_table).get("c")
