@@ -134,6 +134,94 @@ def worker(endpoint: str, queue_url: str, table: str, reports: Any, stop: Any, t
             sqs.delete_message_batch(QueueUrl=queue_url, Entries=done)
 
 
+def _rss_mb() -> float:
+    """This process's resident memory now (Linux; ``ru_maxrss`` survives exec, so not that)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _hold_websockets(endpoint: str, tokens: list[str], seconds: float, out: Any) -> None:
+    """One process following ``len(tokens)`` chats live, one websocket stream each, idle."""
+    from connectparticipant_ext import ChatService
+
+    chat = ChatService(region_name=REGION, endpoint_url=endpoint)
+    streams = []
+    for token in tokens:
+        stream = chat.Participant(token).create_connection().stream()
+        threading.Thread(target=lambda s=stream: [None for _ in s], daemon=True).start()
+        streams.append(stream)
+    time.sleep(2)  # every socket open and subscribed
+    cpu = time.process_time()
+    time.sleep(seconds)
+    cpu = time.process_time() - cpu
+    out.put((cpu / seconds, _rss_mb()))
+    for stream in streams:
+        stream.close()
+
+
+def _idle_worker(endpoint: str, queue_url: str, seconds: float, out: Any) -> None:
+    """One SQS worker, long-polling an empty queue, idle (it holds nothing per chat)."""
+    from connectparticipant_ext import streaming  # noqa: F401 - what a worker imports
+
+    sqs = _client("sqs", endpoint)
+    sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
+    cpu, ends = time.process_time(), time.monotonic() + seconds
+    while time.monotonic() < ends:
+        sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    cpu = time.process_time() - cpu
+    out.put((cpu / seconds, _rss_mb()))
+
+
+def _idle_cost(endpoint: str, chats: int, seconds: float) -> list[Result]:
+    """CPU and memory of a process holding N idle websockets vs one idle SQS worker."""
+    connect, sqs = _client("connect", endpoint), _client("sqs", endpoint)
+    tokens = [
+        connect.start_chat_contact(
+            InstanceId=INSTANCE_ID, ContactFlowId="flow", ParticipantDetails={"DisplayName": f"Idle {n}"}
+        )["ParticipantToken"]
+        for n in range(chats)
+    ]
+    queue_url = sqs.create_queue(QueueName=f"idle-{time.monotonic_ns()}")["QueueUrl"]
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    figures = {}
+    for name, target, args in (
+        ("websockets", _hold_websockets, (endpoint, tokens, seconds, out)),
+        ("sqs worker", _idle_worker, (endpoint, queue_url, seconds, out)),
+    ):
+        process = context.Process(target=target, args=args, daemon=True)
+        process.start()
+        figures[name] = out.get(timeout=seconds + 120)
+        process.join(timeout=15)
+        if process.is_alive():
+            process.terminate()
+    log(f"streaming idle cost, {chats} chats: {figures}")
+    (ws_cpu, ws_rss), (sqs_cpu, sqs_rss) = figures["websockets"], figures["sqs worker"]
+    return [
+        Result(
+            f"idle CPU, {chats} chats: one SQS worker vs {chats} websockets in one process",
+            sqs_cpu * 100,
+            ws_cpu * 100,
+            sqs_cpu / ws_cpu if ws_cpu else None,
+            None,
+            "% of a core",
+            f"process CPU time over {seconds:g} s with nothing to do",
+        ),
+        Result(
+            f"RSS, {chats} chats: one SQS worker vs {chats} websockets in one process",
+            sqs_rss,
+            ws_rss,
+            sqs_rss / ws_rss if ws_rss else None,
+            None,
+            "MB",
+            "resident memory of the process (VmRSS)",
+        ),
+    ]
+
+
 def _setup(endpoint: str, chats: int) -> dict[str, Any]:
     import boto3
 
@@ -287,6 +375,8 @@ def run(quick: bool = False) -> list[Result]:
     Two series: "plumbing" (no bot work: the pipeline's own cost, bound by the one server
     process) at 100 chats x 100 messages (20 x 10 with ``quick``), and "bot work"
     (:data:`THINK_SECONDS` per answer) at 50 chats x 10 messages (10 x 5 with ``quick``).
+    Then the idle cost: one process following 200 chats (20) over websockets against one SQS
+    worker, which holds nothing per chat.
     """
     series = [
         ("plumbing", (20, 10) if quick else (100, 100), 0.0),
@@ -301,6 +391,7 @@ def run(quick: bool = False) -> list[Result]:
                 figures[workers] = _run_once(endpoint, workers, chats, messages, think)
                 log(f"streaming {label}: {workers} worker(s): {figures[workers]}")
             results.extend(_results(label, figures, chats, messages, think))
+        results.extend(_idle_cost(endpoint, 20 if quick else 200, 5.0 if quick else 20.0))
     return results
 
 
