@@ -769,8 +769,13 @@ class BotParticipants:
         self.chat_service = chat_service
         self.store: TokenStore = store if store is not None else InMemoryTokenStore()
         self.display_name = require_str("display_name", display_name, max_length=256)
-        self.claim_seconds = claim_seconds
-        self.wait_seconds = wait_seconds
+        for name, value in (("claim_seconds", claim_seconds), ("wait_seconds", wait_seconds)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidArgumentTypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+            if value <= 0:
+                raise InvalidArgumentError(f"{name} must be positive, got {value!r}")
+        self.claim_seconds = float(claim_seconds)
+        self.wait_seconds = float(wait_seconds)
         self.cache_size = require_int("cache_size", cache_size, minimum=1)
         self.owner = f"worker-{uuid.uuid4()}"
         self._connections: OrderedDict[str, Connection] = OrderedDict()

@@ -364,3 +364,20 @@ def attrs_evolve(record, **changes):
     import attrs
 
     return attrs.evolve(record, **changes)
+
+
+def test_bot_participants_check_their_arguments():
+    from connectparticipant_ext import ChatService, InvalidArgumentTypeError
+
+    chat = ChatService(region_name="us-east-1")
+    with pytest.raises(InvalidArgumentTypeError, match="chat_service"):
+        streaming.BotParticipants("chat")
+    with pytest.raises(InvalidArgumentTypeError, match="TokenStore"):
+        streaming.BotParticipants(chat, store={})
+    with pytest.raises(InvalidArgumentError, match="wait_seconds must be positive"):
+        streaming.BotParticipants(chat, wait_seconds=0)
+    with pytest.raises(InvalidArgumentTypeError, match="claim_seconds"):
+        streaming.BotParticipants(chat, claim_seconds="30")
+    bots = streaming.BotParticipants(chat)
+    with pytest.raises(InvalidArgumentError, match="contact_id"):
+        bots.connection(NoCalls(), "instance", "")
