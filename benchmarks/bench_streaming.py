@@ -10,8 +10,8 @@ answer takes :data:`THINK_SECONDS` of the bot's own work.
 
 Figures per worker count: throughput (answers per second, from the first customer message to
 the last answer), latency from the customer's message (its AbsoluteTime) to the answer being
-sent, median and p99 (the customers send as fast as they can, so this includes the time spent
-queued), and the number of missing and duplicate answers in the transcripts
+sent, median and p99 (each customer sends its next message when the bot has answered the
+previous one, as in a conversation), and the number of missing and duplicate answers in the transcripts
 (both must be 0). Full size: 100 chats x 100 messages; ``--quick``: 20 chats x 10.
 """
 
@@ -126,7 +126,8 @@ def worker(endpoint: str, queue_url: str, table: str, reports: Any, stop: Any, t
                 conn.send_message(f"answer to {event.item.content}", client_token=event.reply_token)
                 sent_at = time.time()
                 assert event.item.absolute_time is not None
-                reports.put((event.item.id, sent_at - event.item.absolute_time.timestamp(), sent_at))
+                latency = sent_at - event.item.absolute_time.timestamp()
+                reports.put((event.contact_id, event.item.id, latency, sent_at))
                 if first_delivery and _lost(event.item.id):
                     continue  # this worker "dies" before deleting: SQS will deliver it again
             done.append({"Id": str(len(done)), "ReceiptHandle": event.receipt_handle})
@@ -252,7 +253,8 @@ def _setup(endpoint: str, chats: int) -> dict[str, Any]:
             InstanceId=INSTANCE_ID, ContactFlowId="flow", ParticipantDetails={"DisplayName": f"Customer {n}"}
         )
         streaming.start(connect, INSTANCE_ID, contact["ContactId"], topic)
-        customers.append(service.Participant(contact["ParticipantToken"]).create_connection(websocket=False))
+        conn = service.Participant(contact["ParticipantToken"]).create_connection(websocket=False)
+        customers.append((contact["ContactId"], conn))
     return {"queue_url": queue_url, "table": table, "customers": customers}
 
 
@@ -295,23 +297,29 @@ def _run_once(endpoint: str, workers: int, chats: int, messages: int, think: flo
     answered: dict[str, float] = {}
     calls = 0
     latest = 0.0
+    customers = dict(env["customers"])
+    next_question = dict.fromkeys(customers, 1)
 
-    def send_all(conn: Any) -> None:
-        for n in range(messages):
-            conn.send_message(f"question {n}")
-
+    # Customers converse: each sends its next message once the bot has answered the last one,
+    # so the queue holds at most one message per chat (moto's SQS slows down with its depth).
     started = time.time()
     with ThreadPoolExecutor(SENDER_THREADS) as pool:
-        sending = [pool.submit(send_all, conn) for conn in env["customers"]]
-        deadline = time.monotonic() + max(120.0, expected * 0.1)
+        sending = [pool.submit(conn.send_message, "question 0") for conn in customers.values()]
+        deadline = time.monotonic() + max(120.0, expected * 0.2)
         while len(answered) < expected and time.monotonic() < deadline:
             try:
-                item_id, latency, sent_at = reports.get(timeout=1)
+                contact_id, item_id, latency, sent_at = reports.get(timeout=1)
             except queue_module.Empty:
                 continue
             calls += 1
             latest = max(latest, sent_at)
-            answered.setdefault(item_id, latency)
+            if item_id in answered:
+                continue  # a redelivery, answered again with the same token
+            answered[item_id] = latency
+            n = next_question[contact_id]
+            if n < messages:
+                next_question[contact_id] = n + 1
+                sending.append(pool.submit(customers[contact_id].send_message, f"question {n}"))
         for future in sending:
             future.result()
     stop.set()
@@ -323,7 +331,7 @@ def _run_once(endpoint: str, workers: int, chats: int, messages: int, think: flo
         while True:  # answers reported after the last one we needed (redeliveries)
             reports.get_nowait()
             calls += 1
-    missing, duplicates = _count_answers(env["customers"], messages)
+    missing, duplicates = _count_answers(list(customers.values()), messages)
     latencies = list(answered.values())
     return {
         "throughput": len(answered) / max(latest - started, 1e-9),
