@@ -69,7 +69,7 @@ def test_every_item_reaches_the_queue_with_the_documented_attributes(
 
     sent = [connection.send_message("hello"), agent.send_message("hi, how can I help?")]
     connection.send_typing()
-    connection.send_message('{"order": 1}', content_type="application/json")
+    connection.send_message("order 1")
     connection.disconnect()  # the customer leaves: participant.left, then chat.ended
 
     events = list(streaming.parse({"Messages": drain(sqs, queue)}))
@@ -107,7 +107,8 @@ def drain_one(sqs, queue, connect_client, contact_id, topic, raw):
         InstanceId=INSTANCE_ID, ContactFlowId="flow-1", ParticipantDetails={"DisplayName": "Cy"}
     )
     streaming.start(connect_client, INSTANCE_ID, contact["ContactId"], topic)
-    ChatService(region_name=REGION).Participant(contact["ParticipantToken"]).create_connection()
+    # the customer joined at start_chat_contact, before streaming started: send something new
+    ChatService(region_name=REGION).Participant(contact["ParticipantToken"]).create_connection().send_message("hi")
     [message, *_] = drain(sqs, queue)
     if raw:
         return message["MessageAttributes"]
