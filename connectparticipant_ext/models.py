@@ -545,4 +545,6 @@ def _metadata_entry(metadata: MessageMetadata) -> dict[str, Any]:
 
 
 def _without_metadata(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if key != "ResponseMetadata"}
+    raw = dict(data)  # a C-level copy; then drop botocore's HTTP details
+    raw.pop("ResponseMetadata", None)
+    return raw
