@@ -83,6 +83,10 @@ class ConnectionState(enum.Enum):
     CLOSED = "closed"
 
 
+_OPEN = ConnectionState.OPEN  # a module global is quicker to read than an enum member
+_wall_time = time.time
+
+
 def _client_token(value: Optional[str]) -> str:
     if value is None:
         return str(uuid.uuid4())
@@ -236,7 +240,7 @@ class Connection:
         """The token to call with and its generation, renewing first when it is about to expire."""
         generation = self._generation  # before the token: a renewal in between is then seen as one
         token = self._token
-        if self._state is ConnectionState.OPEN and time.time() < self._renew_at and _utcnow is _system_utcnow:
+        if self._state is _OPEN and _wall_time() < self._renew_at and _utcnow is _system_utcnow:
             return token, generation  # the hot path: open, and not yet due
         return self._checked_token()
 
@@ -309,7 +313,8 @@ class Connection:
         name = _method_names.get(operation)
         if name is None:
             name = _method_names.setdefault(operation, xform_name(operation))
-        method = getattr(self._service.meta.client, name)
+        service = self._service
+        method = getattr(service._client or service._get_client(), name)
         for attempt in (1, 2):
             token, generation = self._usable_token()
             started = time.perf_counter()

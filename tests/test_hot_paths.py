@@ -157,3 +157,39 @@ def test_sent_message_raw_is_a_copy_without_response_metadata():
     assert sent.raw == {"Id": "m", "AbsoluteTime": "2024-01-01T00:00:00.000Z"}
     assert "ResponseMetadata" in response  # the caller's dict is not changed
     assert sent.absolute_time == datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def test_sent_results_are_the_attrs_values_their_constructors_make():
+    import attrs
+
+    from connectparticipant_ext import SentEvent
+    from connectparticipant_ext.models import _SENT_EVENT_SLOTS, _SENT_MESSAGE_SLOTS
+
+    assert len(_SENT_MESSAGE_SLOTS) == len(attrs.fields(SentMessage))  # a new field needs a new slot store
+    assert len(_SENT_EVENT_SLOTS) == len(attrs.fields(SentEvent))
+    response = {
+        "Id": "m",
+        "AbsoluteTime": "2024-01-01T00:00:00.000Z",
+        "MessageMetadata": {"MessageId": "m", "MessageProcessingStatus": "PROCESSING"},
+    }
+    sent = SentMessage.from_response(response)
+    built = SentMessage(
+        id="m",
+        absolute_time=datetime(2024, 1, 1, tzinfo=timezone.utc),
+        message_metadata=sent.message_metadata,
+        raw=dict(response),
+    )
+    assert sent == built and hash(sent) == hash(built) and repr(sent) == repr(built)
+    assert sent.message_metadata is not None and sent.message_metadata.message_processing_status == "PROCESSING"
+    assert attrs.evolve(sent, id="n").id == "n" and attrs.asdict(sent)["id"] == "m"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        sent.id = "x"  # type: ignore[misc]
+    event = SentEvent.from_response({"Id": "e", "AbsoluteTime": None, "ResponseMetadata": {}})
+    assert event == SentEvent(id="e", absolute_time=None) and event.raw == {"Id": "e", "AbsoluteTime": None}
+
+    @attrs.frozen(kw_only=True)
+    class Tagged(SentMessage):
+        tag: str = "t"
+
+    tagged = Tagged.from_response(response)  # a subclass goes through its own __init__
+    assert type(tagged) is Tagged and tagged.tag == "t" and tagged.id == "m"
