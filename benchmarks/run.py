@@ -23,7 +23,19 @@ from typing import Optional
 
 from ._common import Result, fmt, log
 
-BENCHMARKS = ("overhead", "transcript", "attachments", "service", "memory", "stream", "backend")
+BENCHMARKS = (
+    "overhead",
+    "transcript",
+    "attachments",
+    "service",
+    "memory",
+    "stream",
+    "backend",
+    "hub",
+    "receipts",
+    "scale",
+    "streaming",
+)
 
 
 def format_table(results: Sequence[Result]) -> str:
