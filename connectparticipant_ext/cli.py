@@ -170,7 +170,7 @@ def _write_token_file(path: str, token: str) -> None:
 
 
 def cmd_start(args: argparse.Namespace, secrets: _Secrets) -> int:
-    """Start a chat (or join one as an agent) and hand over its participant token as asked.
+    """Start a chat (or join one as a bot) and hand over its participant token as asked.
 
     The token is a secret: it goes to stdout only with ``--print-token`` (as an ``export``
     line, for ``eval``), or to a file only its owner can read with ``--token-file``; without
@@ -188,11 +188,11 @@ def cmd_start(args: argparse.Namespace, secrets: _Secrets) -> int:
         created = connect.create_participant(
             InstanceId=args.instance_id,
             ContactId=args.join,
-            ParticipantDetails={"ParticipantRole": args.role, "DisplayName": args.display_name},
+            ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": args.display_name},
         )
         contact_id, participant_id = args.join, created["ParticipantId"]
         token = secrets.add(created["ParticipantCredentials"]["ParticipantToken"])
-        what = f"joined chat contact {contact_id} as {args.role} {args.display_name!r}"
+        what = f"joined chat contact {contact_id} as CUSTOM_BOT {args.display_name!r}"
     else:
         contact = connect.start_chat_contact(
             InstanceId=args.instance_id,
@@ -482,12 +482,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_chat_options(start)
     start.add_argument("--display-name", default="Customer", help="the participant's name (default: Customer)")
-    start.add_argument("--join", metavar="CONTACT_ID", help="join this chat (connect.create_participant) instead")
     start.add_argument(
-        "--role",
-        default="AGENT",
-        choices=["AGENT", "CUSTOM_BOT", "SUPERVISOR"],
-        help="the role with --join (Amazon Connect itself admits only CUSTOM_BOT; the local server all three)",
+        "--join",
+        metavar="CONTACT_ID",
+        help="join this chat as a CUSTOM_BOT instead (connect.create_participant; the only role it adds to a chat)",
     )
     start.add_argument(
         "--print-token", action="store_true", help="print export lines with the token on stdout (for eval)"

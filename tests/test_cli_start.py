@@ -97,7 +97,7 @@ def test_chat_does_not_send_commands_or_empty_lines(echo_server: str) -> None:
     assert "/nope" not in result.stdout
 
 
-def test_an_agent_joins_with_start_join_and_talks_to_the_customer(echo_server: str) -> None:
+def test_a_bot_joins_with_start_join_and_talks_to_the_customer(echo_server: str) -> None:
     customer = exports(run("start", "--endpoint-url", echo_server, "--print-token").stdout)
     agent = run(
         "start",
@@ -110,7 +110,7 @@ def test_an_agent_joins_with_start_join_and_talks_to_the_customer(echo_server: s
         "--print-token",
     )
     assert agent.returncode == 0, agent.stderr
-    assert "as AGENT 'Zed'" in agent.stderr
+    assert "as CUSTOM_BOT 'Zed'" in agent.stderr
     agent_token = exports(agent.stdout)["CONNECT_PARTICIPANT_TOKEN"]
     said = run("send", "hello from Zed", "--endpoint-url", echo_server, env=_env(CONNECT_PARTICIPANT_TOKEN=agent_token))
     assert said.returncode == 0, said.stderr
