@@ -1,8 +1,10 @@
 """Shared pieces of the benchmarks: the Result record, timing and memory helpers, a chat fixture.
 
 These are measuring scripts, not tests: nothing here asserts on a time. Timings use
-:func:`time.perf_counter`; A/B comparisons interleave the two sides (A B, then B A, ...) so
-that drift on a shared, noisy machine hits both equally, and report medians.
+:func:`time.perf_counter` unless a benchmark passes another clock: on a machine shared with
+other busy processes, wall time mostly measures the scheduler, so the A/B comparisons of
+the library's own work use CPU time (:func:`cpu_clock`). A/B comparisons interleave the two
+sides (A B, then B A, ...) so that drift hits both equally, and report medians.
 """
 
 from __future__ import annotations
@@ -65,12 +67,26 @@ def ratio(value: float, baseline: float) -> float:
     return value / baseline if baseline else float("inf")
 
 
-def time_call(func: Callable[[], Any], repeat: int = 1) -> float:
-    """Seconds per call of ``func`` averaged over ``repeat`` back-to-back calls."""
-    started = time.perf_counter()
+Clock = Callable[[], float]
+
+
+def cpu_clock() -> float:
+    """CPU seconds used by this process so far (user + system, every thread).
+
+    What the library's own Python work costs, whatever else the machine runs: time spent
+    waiting for a CPU while other processes run is not counted. For in-process comparisons
+    (the backend runs in this process too), and, with :meth:`ServerProcess.cpu_time`
+    added, for comparisons against the local server.
+    """
+    return time.process_time()
+
+
+def time_call(func: Callable[[], Any], repeat: int = 1, clock: Clock = time.perf_counter) -> float:
+    """Seconds per call of ``func`` averaged over ``repeat`` back-to-back calls, by ``clock``."""
+    started = clock()
     for _ in range(repeat):
         func()
-    return (time.perf_counter() - started) / repeat
+    return (clock() - started) / repeat
 
 
 @dataclass
@@ -79,10 +95,18 @@ class ABTiming:
 
     a: list[float]
     b: list[float]
+    wall_a: list[float] = field(default_factory=list)
+    """Wall seconds per call of each round, whatever the clock (the same as ``a`` for wall time)."""
+    wall_b: list[float] = field(default_factory=list)
 
     @property
     def ratios(self) -> list[float]:
         return [ratio(x, y) for x, y in zip(self.a, self.b)]
+
+    @property
+    def median_wall_ratio(self) -> float:
+        """The median of the per-round wall-time ratios (for a note beside a CPU-time figure)."""
+        return median([ratio(x, y) for x, y in zip(self.wall_a, self.wall_b)])
 
     @property
     def median_ratio(self) -> float:
@@ -104,28 +128,36 @@ class ABTiming:
 
 
 def interleaved(
-    a: Callable[[], Any], b: Callable[[], Any], *, rounds: int, inner: int = 1, warmup: int = 1
+    a: Callable[[], Any],
+    b: Callable[[], Any],
+    *,
+    rounds: int,
+    inner: int = 1,
+    warmup: int = 1,
+    clock: Clock = time.perf_counter,
 ) -> ABTiming:
     """Time ``a`` and ``b`` alternately: ``rounds`` rounds of ``inner`` calls each side.
 
     Even rounds run A then B, odd rounds B then A, so neither side always goes first.
     The garbage collector is collected before and disabled during each timed block.
+    ``clock`` is wall time by default; see :func:`cpu_clock`.
     """
     for _ in range(warmup):
         a()
         b()
-    times_a: list[float] = []
-    times_b: list[float] = []
+    timing = ABTiming([], [])
     for n in range(rounds):
-        order = ((a, times_a), (b, times_b)) if n % 2 == 0 else ((b, times_b), (a, times_a))
-        for func, sink in order:
+        sides = ((a, timing.a, timing.wall_a), (b, timing.b, timing.wall_b))
+        for func, sink, wall_sink in sides if n % 2 == 0 else reversed(sides):
             gc.collect()
             gc.disable()
             try:
-                sink.append(time_call(func, inner))
+                wall_started = time.perf_counter()
+                sink.append(time_call(func, inner, clock))
+                wall_sink.append((time.perf_counter() - wall_started) / inner)
             finally:
                 gc.enable()
-    return ABTiming(times_a, times_b)
+    return timing
 
 
 def peak_memory(func: Callable[[], Any]) -> tuple[int, Any]:
@@ -192,11 +224,16 @@ def log(message: str) -> None:
 
 _SERVER_CODE = """
 import sys
+import time
 from connectparticipant_ext.testing import get_chat_backend
 from connectparticipant_ext.testing.server import LocalServer
 with LocalServer(host="127.0.0.1", port=0) as server:
     print(server.endpoint_url, flush=True)
-    for line in sys.stdin:  # "fill CONTACT_ID COUNT": write COUNT messages as fast as the backend can
+    for line in sys.stdin:
+        if line.startswith("cpu"):  # "cpu": this process's CPU seconds so far, every thread
+            print(repr(time.process_time()), flush=True)
+            continue
+        # "fill CONTACT_ID COUNT": write COUNT messages as fast as the backend can
         _, contact_id, count = line.split()
         get_chat_backend().bulk_add_messages(contact_id, int(count), content="bulk {n}")
         print("filled", flush=True)
@@ -215,6 +252,12 @@ class ServerProcess:
         self.process.stdin.write(f"fill {contact_id} {count}\n")
         self.process.stdin.flush()
         self.process.stdout.readline()  # "filled"
+
+    def cpu_time(self) -> float:
+        """The server process's CPU seconds so far (user + system, all its threads)."""
+        self.process.stdin.write("cpu\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline())
 
 
 @contextlib.contextmanager

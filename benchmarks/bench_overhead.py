@@ -7,9 +7,10 @@ argument checks, the renewal check, error mapping and parsing the answer into ob
 
 from __future__ import annotations
 
-from ._common import REGION, Result, interleaved, log, mock_chat
+from ._common import REGION, Result, cpu_clock, interleaved, log, mock_chat
 
-TARGET = 1.05
+SEND_TARGET = 1.02  # issue 17: the library's own work per send is a few µs against a ~0.4 ms call
+PAGE_TARGET = 1.05
 EPOCH = "1970-01-01T00:00:00.000Z"  # what the library sends for "from the beginning"
 
 
@@ -17,7 +18,7 @@ def run(quick: bool = False) -> list[Result]:
     """Time ``send_message`` and a one-page ``GetTranscript``, library vs raw client."""
     from connectparticipant_ext import ChatService
 
-    rounds, inner = (15, 20) if quick else (41, 40)
+    rounds, inner = (61, 10) if quick else (201, 10)
     results: list[Result] = []
     with mock_chat() as env:
         chat = ChatService(region_name=REGION)
@@ -32,16 +33,17 @@ def run(quick: bool = False) -> list[Result]:
             client.send_message(ConnectionToken=token, Content="x", ContentType="text/plain")
 
         log(f"overhead: send_message, {rounds} rounds x {inner} calls")
-        timing = interleaved(lib_send, raw_send, rounds=rounds, inner=inner, warmup=3)
+        timing = interleaved(lib_send, raw_send, rounds=rounds, inner=inner, warmup=3, clock=cpu_clock)
         results.append(
             Result(
-                "send_message per call",
+                "send_message per call, CPU time",
                 timing.median_a,
                 timing.median_b,
                 timing.median_ratio,
-                TARGET,
+                SEND_TARGET,
                 "s",
-                f"conn.send_message vs client.send_message; {timing.median_delta * 1e6:+.0f} µs/call",
+                f"conn.send_message vs client.send_message, in-process; {timing.median_delta * 1e6:+.1f} µs/call; "
+                f"wall-time ratio {timing.median_wall_ratio:.3f}",
             )
         )
 
@@ -65,16 +67,17 @@ def run(quick: bool = False) -> list[Result]:
                 pass
 
         log(f"overhead: get_transcript page, {rounds} rounds x {max(inner // 4, 2)} calls")
-        timing = interleaved(lib_page, raw_page, rounds=rounds, inner=max(inner // 4, 2), warmup=2)
+        timing = interleaved(lib_page, raw_page, rounds=rounds, inner=max(inner // 4, 2), warmup=2, clock=cpu_clock)
         results.append(
             Result(
-                "get_transcript 1 page (100 items)",
+                "get_transcript 1 page (100 items), CPU time",
                 timing.median_a,
                 timing.median_b,
                 timing.median_ratio,
-                TARGET,
+                PAGE_TARGET,
                 "s",
-                f"100 TranscriptItem objects vs raw dicts; {timing.median_delta * 1e6:+.0f} µs/call",
+                f"100 TranscriptItem objects vs raw dicts; {timing.median_delta * 1e6:+.1f} µs/call; "
+                f"wall-time ratio {timing.median_wall_ratio:.3f}",
             )
         )
     return results

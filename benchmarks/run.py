@@ -28,6 +28,7 @@ BENCHMARKS = (
     "transcript",
     "attachments",
     "service",
+    "memory",
     "stream",
     "backend",
     "hub",

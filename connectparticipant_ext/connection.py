@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Optional, Union
 
 from botocore import xform_name
+from botocore.exceptions import ClientError
 
 from ._redact import redact_secret
 from ._time import parse_time
@@ -36,7 +37,7 @@ from .exceptions import (
     ConnectionExpiredError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
-    map_client_errors,
+    service_error_from,
 )
 from .models import SentEvent, SentMessage, View, Websocket
 
@@ -69,11 +70,22 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+_system_utcnow = _utcnow
+"""The real clock: while ``_utcnow`` is this, calls check renewal against a float deadline."""
+
+_method_names: dict[str, str] = {}
+"""Operation name -> client method name (``SendMessage`` -> ``send_message``), filled on first use."""
+
+
 class ConnectionState(enum.Enum):
     """Lifecycle of a connection: open until disconnected or refused by the service."""
 
     OPEN = "open"
     CLOSED = "closed"
+
+
+_OPEN = ConnectionState.OPEN  # a module global is quicker to read than an enum member
+_wall_time = time.time
 
 
 def _client_token(value: Optional[str]) -> str:
@@ -111,6 +123,7 @@ class Connection:
             raise InvalidArgumentError("expires_at must be a timezone-aware datetime")
         self._expires_at = expires_at
         self._issued_at = _utcnow()
+        self._renew_at = self._renew_deadline()
         self._websocket = websocket
         self._websocket_requested = websocket_requested or websocket is not None
         self._state = ConnectionState.OPEN
@@ -213,8 +226,27 @@ class Connection:
             return RENEW_BEFORE_EXPIRY
         return min(RENEW_BEFORE_EXPIRY, (self._expires_at - self._issued_at) / 2)
 
+    def _renew_deadline(self) -> float:
+        """When the current token is due for renewal, in :func:`time.time` seconds (inf: never).
+
+        Computed once per token, so that every call checks a float against ``time.time()``
+        instead of doing datetime arithmetic. The wall clock, not the monotonic one: the
+        expiry is a wall-clock instant, and a machine that slept must still see it pass.
+        """
+        if self._expires_at is None:
+            return math.inf
+        return (self._expires_at - self._renew_margin()).timestamp()
+
     def _usable_token(self) -> tuple[str, int]:
         """The token to call with and its generation, renewing first when it is about to expire."""
+        generation = self._generation  # before the token: a renewal in between is then seen as one
+        token = self._token
+        if self._state is _OPEN and _wall_time() < self._renew_at and _utcnow is _system_utcnow:
+            return token, generation  # the hot path: open, and not yet due
+        return self._checked_token()
+
+    def _checked_token(self) -> tuple[str, int]:
+        """:meth:`_usable_token` the long way: closed, due, expired, or a test's clock in ``_utcnow``."""
         self._ensure_open()
         token, generation, expires_at = self._token, self._generation, self._expires_at
         if expires_at is None:
@@ -258,6 +290,7 @@ class Connection:
             self._token = credentials["ConnectionToken"]
             self._expires_at = parse_time(credentials.get("Expiry"))
             self._issued_at = _utcnow()
+            self._renew_at = self._renew_deadline()
             if websocket:
                 self._websocket = Websocket.from_response(websocket)
             self._generation += 1
@@ -272,17 +305,28 @@ class Connection:
         self._renew(self._generation, reason="asked for")
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        """Call a connection-token operation: renew if due, retry once after AccessDenied."""
-        method = getattr(self._service.meta.client, xform_name(operation))
+        """Call a connection-token operation: renew if due, retry once after AccessDenied.
+
+        Every call of the library goes through here, so it is kept lean: a float comparison
+        for renewal (see :meth:`_renew_deadline`), and botocore's ``ClientError`` translated
+        in an ``except`` clause (free when nothing is raised) rather than a context manager.
+        """
+        name = _method_names.get(operation)
+        if name is None:
+            name = _method_names.setdefault(operation, xform_name(operation))
+        service = self._service
+        method = getattr(service._client or service._get_client(), name)
         for attempt in (1, 2):
             token, generation = self._usable_token()
             started = time.perf_counter()
             try:
-                with map_client_errors():
-                    response: dict[str, Any] = method(ConnectionToken=token, **params)
-            except AccessDeniedError:
-                if attempt == 2 or self._participant is None:
-                    raise
+                response: dict[str, Any] = method(ConnectionToken=token, **params)
+            except ClientError as exc:
+                error = service_error_from(exc)
+                if not isinstance(error, AccessDeniedError) or attempt == 2 or self._participant is None:
+                    if error is exc:
+                        raise
+                    raise error from exc
                 logger.debug("%s was refused; renewing the connection and retrying once", operation)
                 self._renew(generation, reason="access denied")
                 continue

@@ -31,8 +31,9 @@ exactly one place, :func:`map_client_errors`.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Literal
 
 from botocore.exceptions import ClientError
 
@@ -58,6 +59,7 @@ __all__ = [
     "UnsupportedAttachmentTypeError",
     "ValidationError",
     "map_client_errors",
+    "service_error_from",
 ]
 
 
@@ -187,13 +189,43 @@ def error_class_for(code: str) -> type[ServiceError]:
     return _ERROR_CLASSES.get(code, ServiceError)
 
 
-@contextlib.contextmanager
-def map_client_errors() -> Iterator[None]:
-    """Translate botocore's ``ClientError`` into this library's classes, chaining the original."""
-    try:
-        yield
-    except ServiceError:
-        raise
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        raise error_class_for(code)(exc.response, exc.operation_name) from exc
+def service_error_from(exc: ClientError) -> ServiceError:
+    """The :class:`ServiceError` subclass instance for a botocore ``ClientError`` (not raised).
+
+    Raise it ``from exc`` to keep the original chained, as :func:`map_client_errors` does.
+    """
+    if isinstance(exc, ServiceError):
+        return exc
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return error_class_for(code)(exc.response, exc.operation_name)
+
+
+class _ClientErrorMapper:
+    """The context manager :func:`map_client_errors` returns: stateless, so one is shared.
+
+    A class rather than :func:`contextlib.contextmanager`: entering and leaving it costs two
+    method calls instead of a generator and its wrapper, on every call the library makes.
+    """
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
+        if exc is None or isinstance(exc, ServiceError) or not isinstance(exc, ClientError):
+            return False  # nothing raised, already ours, or not a service error: propagate as is
+        raise service_error_from(exc) from exc
+
+
+_CLIENT_ERROR_MAPPER = _ClientErrorMapper()
+
+
+def map_client_errors() -> AbstractContextManager[None]:
+    """Translate botocore's ``ClientError`` into this library's classes, chaining the original.
+
+    Use as ``with map_client_errors(): client.some_call(...)``.
+    """
+    return _CLIENT_ERROR_MAPPER

@@ -8,14 +8,15 @@ pass through (they are kept in ``raw``) instead of failing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 import attrs
 
 from ._redact import redact_url
-from ._time import parse_time
+from ._time import format_time, parse_time
 from ._validation import EVENT_PREFIX
 from .events import ChatEvent, event_data, event_name, event_of
 
@@ -127,12 +128,20 @@ class SentMessage:
     @classmethod
     def from_response(cls, data: Mapping[str, Any]) -> SentMessage:
         metadata = data.get("MessageMetadata")
-        return cls(
-            id=str(data["Id"]),
-            absolute_time=parse_time(data.get("AbsoluteTime")),
-            message_metadata=MessageMetadata.from_response(metadata) if metadata else None,
-            raw=_without_metadata(data),
-        )
+        message_id = str(data["Id"])
+        absolute_time = parse_time(data.get("AbsoluteTime"))
+        message_metadata = MessageMetadata.from_response(metadata) if metadata else None
+        raw = _without_metadata(data)
+        if cls is not SentMessage:  # a subclass may add fields: its own __init__ sets them
+            return cls(id=message_id, absolute_time=absolute_time, message_metadata=message_metadata, raw=raw)
+        # Every send returns one: the slots are filled directly, which is what attrs'
+        # __init__ does through object.__setattr__, for a third of the cost.
+        sent = _new_object(cls)
+        _SENT_MESSAGE_SLOTS[0](sent, message_id)
+        _SENT_MESSAGE_SLOTS[1](sent, absolute_time)
+        _SENT_MESSAGE_SLOTS[2](sent, message_metadata)
+        _SENT_MESSAGE_SLOTS[3](sent, raw)
+        return sent
 
 
 @attrs.frozen(kw_only=True)
@@ -145,7 +154,16 @@ class SentEvent:
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any]) -> SentEvent:
-        return cls(id=str(data["Id"]), absolute_time=parse_time(data.get("AbsoluteTime")), raw=_without_metadata(data))
+        event_id = str(data["Id"])
+        absolute_time = parse_time(data.get("AbsoluteTime"))
+        raw = _without_metadata(data)
+        if cls is not SentEvent:
+            return cls(id=event_id, absolute_time=absolute_time, raw=raw)
+        sent = _new_object(cls)  # as in SentMessage.from_response
+        _SENT_EVENT_SLOTS[0](sent, event_id)
+        _SENT_EVENT_SLOTS[1](sent, absolute_time)
+        _SENT_EVENT_SLOTS[2](sent, raw)
+        return sent
 
 
 @attrs.frozen(kw_only=True)
@@ -189,62 +207,265 @@ class View:
         )
 
 
-@attrs.frozen(kw_only=True)
+_ITEM_FIELDS = (
+    "id",
+    "type",
+    "content_type",
+    "content",
+    "absolute_time",
+    "participant_id",
+    "participant_role",
+    "display_name",
+    "attachments",
+    "message_metadata",
+    "contact_id",
+    "initial_contact_id",
+    "related_contact_id",
+)
+"""The public fields of a :class:`TranscriptItem`, in ``repr`` order (the order they had as attrs fields)."""
+
+
 class TranscriptItem:
     """One item of a chat: a message, an event, an attachment or a receipt.
 
     ``type`` is the service's string as sent (``MESSAGE``, ``EVENT``, ``ATTACHMENT``,
     ``MESSAGEMETADATA``, or anything a newer service invents); events are told apart by
     ``content_type`` (see :attr:`event`).
+
+    An item is an immutable value: setting or deleting an attribute raises
+    :class:`attrs.exceptions.FrozenInstanceError` (an :class:`AttributeError`); two items are
+    equal, and hash alike, when their fields are equal (``raw`` and the connection are not
+    compared); items pickle (an unpickled item's attachments are not bound to a connection).
+
+    It is built lazily, because a transcript read or a live stream makes one per item: the
+    object holds the service's dict (``raw``) and derives each field when it is read. The
+    timestamp is parsed, and the ``attachments`` and ``message_metadata`` objects are built,
+    on first access and then kept, so reading a field twice gives the same object.
+    ``TranscriptItem`` is not an attrs class (it used to be): ``attrs.evolve``,
+    ``attrs.asdict`` and ``attrs.fields`` do not apply. Use
+    ``TranscriptItem.from_response({**item.raw, "Content": ...})`` for a changed copy, and
+    ``item.raw`` for the item as a dict.
     """
 
-    id: str
-    type: str
-    content_type: Optional[str] = None
-    content: Optional[str] = None
-    absolute_time: Optional[datetime] = None
-    participant_id: Optional[str] = None
-    participant_role: Optional[str] = None
-    display_name: Optional[str] = None
-    attachments: tuple[Attachment, ...] = ()
-    message_metadata: Optional[MessageMetadata] = None
-    contact_id: Optional[str] = None
-    initial_contact_id: Optional[str] = None
-    related_contact_id: Optional[str] = None
-    raw: dict[str, Any] = _raw_field()
+    # _raw and _connection are set when the item is made; the three caches stay empty (reading
+    # them raises AttributeError) until their field is first read, which keeps making an item
+    # down to two slot stores.
+    __slots__ = ("_raw", "_connection", "_time", "_attachments", "_metadata", "__weakref__")
+
+    _raw: dict[str, Any]
+    _connection: Optional[Connection]
+    _time: Optional[datetime]
+    _attachments: tuple[Attachment, ...]
+    _metadata: Optional[MessageMetadata]
+
+    def __init__(
+        self,
+        *,
+        id: str,  # noqa: A002 - the field's public name
+        type: str,  # noqa: A002 - the field's public name
+        content_type: Optional[str] = None,
+        content: Optional[str] = None,
+        absolute_time: Optional[datetime] = None,
+        participant_id: Optional[str] = None,
+        participant_role: Optional[str] = None,
+        display_name: Optional[str] = None,
+        attachments: tuple[Attachment, ...] = (),
+        message_metadata: Optional[MessageMetadata] = None,
+        contact_id: Optional[str] = None,
+        initial_contact_id: Optional[str] = None,
+        related_contact_id: Optional[str] = None,
+        raw: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        """Build an item from its fields (tests, fakes); the service's items use :meth:`from_response`.
+
+        ``raw`` becomes a copy of ``raw`` (if given) with the service's keys of the given
+        fields set, so ``item.raw`` always describes the item; a field left out is read from
+        ``raw``.
+        """
+        data = dict(raw) if raw is not None else {}
+        data["Id"] = id
+        data["Type"] = type
+        for key, value in (
+            ("ContentType", content_type),
+            ("Content", content),
+            ("ParticipantId", participant_id),
+            ("ParticipantRole", participant_role),
+            ("DisplayName", display_name),
+            ("ContactId", contact_id),
+            ("InitialContactId", initial_contact_id),
+            ("RelatedContactId", related_contact_id),
+        ):
+            if value is not None:
+                data[key] = value
+        _set_raw(self, data)
+        _set_connection(self, None)
+        if absolute_time is not None:
+            data["AbsoluteTime"] = format_time(absolute_time)
+            _set_time(self, absolute_time)
+        if attachments:
+            attachments = tuple(attachments)
+            data["Attachments"] = [_attachment_entry(a) for a in attachments]
+            _set_attachments(self, attachments)
+        if message_metadata is not None:
+            data["MessageMetadata"] = _metadata_entry(message_metadata)
+            _set_metadata(self, message_metadata)
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any], *, connection: Connection | None = None) -> TranscriptItem:
         """Build an item from a GetTranscript entry or a websocket ``aws/chat`` payload.
 
         Args:
-            data: the service's item dict.
+            data: the service's item dict (kept as ``raw``, not copied when it is a dict).
             connection: the connection the item was read through; attachments are bound to it
                 so ``item.attachments[0].download(...)`` works.
         """
-        # The hot path of every transcript read and stream: one lookup per field, and no copy
-        # of the dict the service's answer (botocore, json) was just parsed into.
-        get = data.get
-        attachments = get("Attachments")
-        metadata = get("MessageMetadata")
-        return cls(
-            id=str(get("Id") or ""),
-            type=str(get("Type") or ""),
-            content_type=get("ContentType"),
-            content=get("Content"),
-            absolute_time=parse_time(get("AbsoluteTime")),
-            participant_id=get("ParticipantId"),
-            participant_role=get("ParticipantRole"),
-            display_name=get("DisplayName"),
-            attachments=_attachments(attachments, connection) if attachments else (),
-            message_metadata=MessageMetadata.from_response(metadata)
-            if metadata and isinstance(metadata, Mapping)
-            else None,
-            contact_id=get("ContactId"),
-            initial_contact_id=get("InitialContactId"),
-            related_contact_id=get("RelatedContactId"),
-            raw=data if type(data) is dict else dict(data),
-        )
+        return _item(cls, data if type(data) is dict else dict(data), connection)
+
+    @classmethod
+    def from_page(
+        cls, entries: Iterable[Mapping[str, Any]], *, connection: Connection | None = None
+    ) -> list[TranscriptItem]:
+        """Items from a GetTranscript page's ``Transcript`` list, in order (the transcript's hot loop)."""
+        new, set_raw, set_connection = _new_object, _set_raw, _set_connection
+        items: list[TranscriptItem] = []
+        append = items.append
+        for data in entries:  # _item() inlined: this loop runs once per item of every page
+            item = new(cls)
+            set_raw(item, data if type(data) is dict else dict(data))
+            set_connection(item, connection)
+            append(item)
+        return items
+
+    # -- the fields, derived from the service's dict on access ------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The item's id (``Id``)."""
+        return str(self._raw.get("Id") or "")
+
+    @property
+    def type(self) -> str:
+        """The service's item type as sent (``Type``): ``MESSAGE``, ``EVENT``, ``ATTACHMENT``, ..."""
+        return str(self._raw.get("Type") or "")
+
+    @property
+    def content_type(self) -> Optional[str]:
+        """``ContentType``: ``text/plain``, ..., or an event's ``application/vnd.amazonaws.connect.event.*``."""
+        return self._raw.get("ContentType")
+
+    @property
+    def content(self) -> Optional[str]:
+        """The message text or event content (``Content``), if any."""
+        return self._raw.get("Content")
+
+    @property
+    def absolute_time(self) -> Optional[datetime]:
+        """When the item was sent, as an aware UTC datetime (parsed once), or None."""
+        try:
+            return self._time
+        except AttributeError:  # not parsed yet: the slot is empty until the first read
+            value = parse_time(self._raw.get("AbsoluteTime"))
+            _set_time(self, value)
+            return value
+
+    @property
+    def participant_id(self) -> Optional[str]:
+        """``ParticipantId`` of the sender."""
+        return self._raw.get("ParticipantId")
+
+    @property
+    def participant_role(self) -> Optional[str]:
+        """``ParticipantRole``: ``CUSTOMER``, ``AGENT``, ``SYSTEM``, ``CUSTOM_BOT``, ``SUPERVISOR``."""
+        return self._raw.get("ParticipantRole")
+
+    @property
+    def display_name(self) -> Optional[str]:
+        """``DisplayName`` of the sender."""
+        return self._raw.get("DisplayName")
+
+    @property
+    def attachments(self) -> tuple[Attachment, ...]:
+        """The item's attachments as :class:`~connectparticipant_ext.Attachment` objects (built once)."""
+        try:
+            return self._attachments
+        except AttributeError:
+            entries = self._raw.get("Attachments")
+            value = _attachments(entries, self._connection) if entries and isinstance(entries, list) else ()
+            _set_attachments(self, value)
+            return value
+
+    @property
+    def message_metadata(self) -> Optional[MessageMetadata]:
+        """Receipts and processing status (``MessageMetadata``), or None (built once)."""
+        try:
+            return self._metadata
+        except AttributeError:
+            data = self._raw.get("MessageMetadata")
+            value = MessageMetadata.from_response(data) if data and isinstance(data, Mapping) else None
+            _set_metadata(self, value)
+            return value
+
+    @property
+    def contact_id(self) -> Optional[str]:
+        """``ContactId``: the contact the item belongs to."""
+        return self._raw.get("ContactId")
+
+    @property
+    def initial_contact_id(self) -> Optional[str]:
+        """``InitialContactId``: the first contact of the chat (transfers keep it)."""
+        return self._raw.get("InitialContactId")
+
+    @property
+    def related_contact_id(self) -> Optional[str]:
+        """``RelatedContactId``, where it applies (persistent chats)."""
+        return self._raw.get("RelatedContactId")
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The service's dict for the item, unchanged (unknown fields of a newer service included)."""
+        return self._raw
+
+    # -- a value object ---------------------------------------------------------------------------
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _ITEM_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, TranscriptItem)
+        return self._fields() == other._fields()
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash((TranscriptItem, self._fields()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _ITEM_FIELDS)
+        return f"{self.__class__.__name__}({fields})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise attrs.exceptions.FrozenInstanceError()
+
+    def __delattr__(self, name: str) -> None:
+        raise attrs.exceptions.FrozenInstanceError()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # The connection holds a lock and secrets: an unpickled item is not bound to one.
+        return _unpickle_item, (self.__class__, self._raw, self.absolute_time)
+
+    def __copy__(self) -> TranscriptItem:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TranscriptItem:
+        item = _item(self.__class__, copy.deepcopy(self._raw, memo), self._connection)
+        _set_time(item, self.absolute_time)
+        return item
+
+    # -- what kind of item ------------------------------------------------------------------------
 
     @property
     def is_message(self) -> bool:
@@ -296,5 +517,74 @@ class TranscriptItem:
         return not (isinstance(metadata, Mapping) and metadata.get("MessageCompleted") is False)
 
 
+_new_object = object.__new__
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The store of one of a slotted class's slots, bypassing a frozen ``__setattr__``."""
+    return cast("Callable[[Any, Any], None]", cls.__dict__[name].__set__)
+
+
+_set_raw = _slot_setter(TranscriptItem, "_raw")
+_set_connection = _slot_setter(TranscriptItem, "_connection")
+_set_time = _slot_setter(TranscriptItem, "_time")
+_set_attachments = _slot_setter(TranscriptItem, "_attachments")
+_set_metadata = _slot_setter(TranscriptItem, "_metadata")
+
+# The attrs fields of the two send results, in order; a test checks these match attrs.fields.
+_SENT_MESSAGE_SLOTS = tuple(_slot_setter(SentMessage, n) for n in ("id", "absolute_time", "message_metadata", "raw"))
+_SENT_EVENT_SLOTS = tuple(_slot_setter(SentEvent, n) for n in ("id", "absolute_time", "raw"))
+
+
+def _item(cls: type[TranscriptItem], data: dict[str, Any], connection: Connection | None) -> TranscriptItem:
+    """A lazily built item: a handful of slot stores, no parsing (the hot path of every read)."""
+    item = _new_object(cls)
+    _set_raw(item, data)
+    _set_connection(item, connection)
+    return item
+
+
+def _unpickle_item(
+    cls: type[TranscriptItem], data: dict[str, Any], absolute_time: Optional[datetime]
+) -> TranscriptItem:
+    item = _item(cls, data, None)
+    _set_time(item, absolute_time)
+    return item
+
+
+def _attachment_entry(attachment: Attachment) -> dict[str, Any]:
+    entry = {
+        "AttachmentId": attachment.id,
+        "AttachmentName": attachment.name,
+        "ContentType": attachment.content_type,
+        "Status": attachment.status,
+    }
+    return {key: value for key, value in entry.items() if value is not None}
+
+
+def _metadata_entry(metadata: MessageMetadata) -> dict[str, Any]:
+    if metadata.raw:
+        return dict(metadata.raw)
+    entry: dict[str, Any] = {"MessageId": metadata.message_id}
+    if metadata.receipts:
+        entry["Receipts"] = [
+            {
+                key: value
+                for key, value in (
+                    ("RecipientParticipantId", r.recipient_participant_id),
+                    ("DeliveredTimestamp", format_time(r.delivered_at) if r.delivered_at else None),
+                    ("ReadTimestamp", format_time(r.read_at) if r.read_at else None),
+                )
+                if value is not None
+            }
+            for r in metadata.receipts
+        ]
+    if metadata.message_processing_status is not None:
+        entry["MessageProcessingStatus"] = metadata.message_processing_status
+    return {key: value for key, value in entry.items() if value is not None}
+
+
 def _without_metadata(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if key != "ResponseMetadata"}
+    raw = dict(data)  # a C-level copy; then drop botocore's HTTP details
+    raw.pop("ResponseMetadata", None)
+    return raw

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from . import connection as _connection
     from . import participant as _participant
 
-__all__ = ["ChatService", "DEFAULT_RETRIES", "ServiceMeta"]
+__all__ = ["ChatService", "DEFAULT_RETRIES", "ServiceMeta", "shared_session"]
 
 SERVICE_NAME = "connectparticipant"
 
@@ -38,10 +38,25 @@ duplicates a message.
 Timeout = Union[float, int, tuple[float, float]]
 
 _CACHE_SIZE = 32
-# Values keep the options alive: keys hold id() of unhashable ones (a session, a Config), and
-# an id must not be reused by a new object while its entry exists.
-_client_cache: OrderedDict[Hashable, tuple[BaseClient, Mapping[str, Any]]] = OrderedDict()
+
+
+@attrs.frozen
+class _CacheEntry:
+    client: BaseClient
+    options: Mapping[str, Any]
+    session: boto3.session.Session
+    shared: bool  # from shared_session(), not from an explicit session=
+
+
+# Values keep the options and the session alive: keys hold id() of unhashable ones (a
+# session, a Config), and an id must not be reused by a new object while its entry exists.
+_client_cache: OrderedDict[Hashable, _CacheEntry] = OrderedDict()
 _client_cache_lock = threading.Lock()
+
+# Clients are built one at a time: a boto3 session is not thread-safe, and the shared one is
+# used by every thread. Re-entrant, because shared_session() is called with it held.
+_build_lock = threading.RLock()
+_library_session: Optional[boto3.session.Session] = None
 
 _CLIENT_OPTIONS = ("region_name", "endpoint_url", "timeout", "retries", "use_fips", "session", "config")
 
@@ -87,7 +102,9 @@ class ChatService:
 
     The participant calls need no AWS credentials: the client signs nothing
     (``signature_version=UNSIGNED``). Services created with the same settings share one
-    client, so creating a ``ChatService`` per request (a Django view, say) is cheap.
+    client, so creating a ``ChatService`` per request (a Django view, say) is cheap. Without
+    ``session=``, clients come from one shared boto3 session (see :func:`shared_session`):
+    boto3's default session when the application has one, else the library's own.
     """
 
     def __init__(
@@ -271,30 +288,68 @@ def build_config(options: Mapping[str, Any]) -> Config:
     return config.merge(Config(**explicit)) if explicit else config
 
 
+def shared_session() -> boto3.session.Session:
+    """The boto3 session the library builds its clients from when it is not given one.
+
+    That is boto3's default session (``boto3.DEFAULT_SESSION``, the one ``boto3.client()``
+    uses) when the application has one, so the library adds a client to it rather than a
+    second copy of botocore's data (about 8 MB); otherwise one session of the library's own,
+    made on first use and shared by every client it builds. Neither is changed: each client
+    gets its own configuration (unsigned, with the service's options). An explicit
+    ``ChatService(session=...)`` is used as given, never this one.
+
+    The session's region and profile apply as they do to ``boto3.client()``: a
+    ``ChatService`` without ``region_name`` takes the default session's region.
+    """
+    default = boto3.DEFAULT_SESSION
+    if default is not None:
+        return default
+    global _library_session
+    with _build_lock:
+        if _library_session is None:
+            _library_session = boto3.session.Session()
+        return _library_session
+
+
 def _shared_client(options: Mapping[str, Any]) -> BaseClient:
-    key = tuple((name, _freeze(options.get(name))) for name in _CLIENT_OPTIONS)
+    explicit = options.get("session")
+    session = explicit if explicit is not None else shared_session()
+    # The session is part of the key: when the application replaces boto3's default session
+    # (boto3.setup_default_session), new services use the new one, as boto3.client() does.
+    key = (id(session),) + tuple((name, _freeze(options.get(name))) for name in _CLIENT_OPTIONS if name != "session")
     with _client_cache_lock:
         cached = _client_cache.get(key)
         if cached is not None:
             _client_cache.move_to_end(key)
-            return cached[0]
-    session = options.get("session") or boto3.session.Session()
-    client = session.client(
-        SERVICE_NAME,
-        region_name=options.get("region_name"),
-        endpoint_url=options.get("endpoint_url"),
-        config=build_config(options),
-    )
-    with _client_cache_lock:
-        # Another thread may have built one meanwhile: keep the first, so all share it.
-        client = _client_cache.setdefault(key, (client, dict(options)))[0]
-        _client_cache.move_to_end(key)
-        while len(_client_cache) > _CACHE_SIZE:
-            _client_cache.popitem(last=False)
+            return cached.client
+    with _build_lock:
+        with _client_cache_lock:  # another thread may have built it while this one waited
+            cached = _client_cache.get(key)
+        if cached is not None:
+            return cached.client
+        client = session.client(
+            SERVICE_NAME,
+            region_name=options.get("region_name"),
+            endpoint_url=options.get("endpoint_url"),
+            config=build_config(options),
+        )
+        with _client_cache_lock:
+            if explicit is None:
+                # A shared session that is no longer the one in use (the application replaced
+                # boto3's default session; a test's mock_aws made a new one) pins ~8 MB of
+                # botocore data: forget its clients. Services holding one keep it working.
+                for stale in [k for k, e in _client_cache.items() if e.shared and e.session is not session]:
+                    del _client_cache[stale]
+            _client_cache[key] = _CacheEntry(client, dict(options), session, explicit is None)
+            _client_cache.move_to_end(key)
+            while len(_client_cache) > _CACHE_SIZE:
+                _client_cache.popitem(last=False)
     return client
 
 
 def clear_client_cache() -> None:
-    """Forget every shared client (tests use this between mock environments)."""
-    with _client_cache_lock:
+    """Forget every shared client and the library's own session (tests use this between mock environments)."""
+    global _library_session
+    with _build_lock, _client_cache_lock:
         _client_cache.clear()
+        _library_session = None

@@ -187,9 +187,7 @@ class TranscriptCollection:
         while True:
             page_size = self._page_size if remaining is None else min(self._page_size, remaining)
             response = self._connection._call("GetTranscript", MaxResults=page_size, **params)
-            items = [
-                TranscriptItem.from_response(d, connection=self._connection) for d in response.get("Transcript") or ()
-            ]
+            items = TranscriptItem.from_page(response.get("Transcript") or (), connection=self._connection)
             if remaining is not None:
                 items = items[:remaining]
                 remaining -= len(items)
