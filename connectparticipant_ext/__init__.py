@@ -12,6 +12,13 @@ __version__ = "0.1.0"
 
 from ._logging import install_redaction
 from .attachments import Attachment, AttachmentLimits, AttachmentUpload, AttachmentUploadState
+from .authentication import (
+    AuthenticationError,
+    AuthenticationResult,
+    AuthenticationSession,
+    AuthenticationStatus,
+    AuthenticationTimeoutError,
+)
 from .connection import Connection, ConnectionState
 from .exceptions import (
     AccessDeniedError,
@@ -34,10 +41,12 @@ from .exceptions import (
     UnsupportedAttachmentTypeError,
     ValidationError,
 )
+from .interactive import Carousel, InteractiveTemplate, ListPicker, Panel, QuickReply, TimePicker, ViewResource
 from .models import MessageMetadata, Receipt, SentEvent, SentMessage, TranscriptItem, View, ViewContent, Websocket
 from .participant import Participant
 from .service import ChatService
 from .transcript import TranscriptCollection, TranscriptCollectionManager
+from .webrtc import WebRTCConnection
 
 install_redaction()
 
@@ -51,6 +60,12 @@ __all__ = [
     "AttachmentUpload",
     "AttachmentUploadError",
     "AttachmentUploadState",
+    "AuthenticationError",
+    "AuthenticationResult",
+    "AuthenticationSession",
+    "AuthenticationStatus",
+    "AuthenticationTimeoutError",
+    "Carousel",
     "ChatService",
     "ConflictError",
     "ConnectParticipantError",
@@ -58,11 +73,15 @@ __all__ = [
     "ConnectionClosedError",
     "ConnectionExpiredError",
     "ConnectionState",
+    "InteractiveTemplate",
     "InternalServerError",
     "InvalidArgumentError",
     "InvalidArgumentTypeError",
+    "ListPicker",
     "MessageMetadata",
+    "Panel",
     "Participant",
+    "QuickReply",
     "Receipt",
     "ResourceNotFoundError",
     "SentEvent",
@@ -71,6 +90,7 @@ __all__ = [
     "ServiceQuotaExceededError",
     "StreamError",
     "ThrottlingError",
+    "TimePicker",
     "TranscriptCollection",
     "TranscriptCollectionManager",
     "TranscriptItem",
@@ -78,6 +98,8 @@ __all__ = [
     "ValidationError",
     "View",
     "ViewContent",
+    "ViewResource",
+    "WebRTCConnection",
     "Websocket",
     "__version__",
 ]

@@ -21,6 +21,7 @@ from ._validation import EVENT_PREFIX
 if TYPE_CHECKING:
     from .attachments import Attachment
     from .connection import Connection
+    from .interactive import InteractiveTemplate
 
 __all__ = [
     "MessageMetadata",
@@ -37,6 +38,7 @@ CHAT_ENDED = EVENT_PREFIX + "chat.ended"
 PARTICIPANT_JOINED = EVENT_PREFIX + "participant.joined"
 PARTICIPANT_LEFT = EVENT_PREFIX + "participant.left"
 MESSAGE_METADATA = EVENT_PREFIX + "message.metadata"
+INTERACTIVE_CONTENT_TYPE = "application/vnd.amazonaws.connect.message.interactive"
 LEGACY_EVENT_TYPES = frozenset(
     {
         "TYPING",
@@ -275,6 +277,21 @@ class TranscriptItem:
     def is_chat_ended(self) -> bool:
         """True for the event that ends the chat."""
         return self.content_type == CHAT_ENDED or self.type == "CHAT_ENDED"
+
+    @property
+    def interactive(self) -> Optional[InteractiveTemplate]:
+        """The typed template of an interactive message, or None for anything else.
+
+        A :class:`~connectparticipant_ext.interactive.ListPicker`, ``TimePicker``, ``Panel``,
+        ``Carousel``, ``QuickReply``, ``ViewResource``, or an
+        :class:`~connectparticipant_ext.interactive.InteractiveTemplate` for a template type
+        this library does not know. Parsed on each access; see :mod:`connectparticipant_ext.interactive`.
+        """
+        if self.content_type != INTERACTIVE_CONTENT_TYPE or not self.content:
+            return None
+        from .interactive import parse_template
+
+        return parse_template(self.content)
 
 
 def _without_metadata(data: Mapping[str, Any]) -> dict[str, Any]:
