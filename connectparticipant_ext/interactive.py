@@ -530,7 +530,7 @@ def _reply_to_picker(template: ListPicker, element: Element) -> InteractiveReply
             },
             "action": element.action_detail,
         }
-        return InteractiveReply(json.dumps(body), INTERACTIVE_RESPONSE_CONTENT_TYPE)
+        return InteractiveReply(json.dumps(body, separators=(",", ":")), INTERACTIVE_RESPONSE_CONTENT_TYPE)
     return _plain(element.title)
 
 
@@ -588,7 +588,7 @@ def _reply_to_carousel(template: Carousel, choice: Any) -> InteractiveReply:
         raise InvalidArgumentError(f"choice {element.title!r} is a hyperlink: AWS's widget sends no answer for it")
     # helper.js createInteractiveMessagePayload(isCarouselElem=true): a JSON string sent as text/plain.
     body = {"templateIdentifier": nested.template_identifier, "listTitle": nested.title, "selectionText": element.title}
-    return InteractiveReply(json.dumps(body), "text/plain")
+    return InteractiveReply(json.dumps(body, separators=(",", ":")), "text/plain")
 
 
 def _holds(template: Union[ListPicker, QuickReply], choice: Any) -> bool:
@@ -620,4 +620,4 @@ def _reply_to_view(template: ViewResource, choice: Any) -> InteractiveReply:
         )
     # InteractiveMessage.js viewOnActionCallback.
     body = {"action": action, "data": dict(output), "templateType": "ViewResource", "version": TEMPLATE_VERSION}
-    return InteractiveReply(json.dumps(body), INTERACTIVE_RESPONSE_CONTENT_TYPE)
+    return InteractiveReply(json.dumps(body, separators=(",", ":")), INTERACTIVE_RESPONSE_CONTENT_TYPE)
