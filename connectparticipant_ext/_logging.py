@@ -4,7 +4,8 @@ botocore logs request headers (``X-Amz-Bearer``: the connection token) and respo
 (``ConnectionToken``, ``ParticipantToken``, a WebRTC attendee's ``JoinToken``, presigned URLs)
 at DEBUG; urllib3 and werkzeug log request lines with their query strings (presigned URL
 signatures). A user who turns DEBUG on for everything must not find a secret in their logs, so
-importing this package installs a filter on those loggers that masks the secrets and leaves the rest of each line alone.
+importing this package installs a filter on those loggers that masks the secrets and leaves
+the rest of each line alone.
 """
 
 from __future__ import annotations
