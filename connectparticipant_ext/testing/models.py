@@ -1,298 +1,102 @@
 """The in-memory Amazon Connect chat: one backend per account and region, moto style.
 
 Chats are created on the Connect side (``start_chat_contact``, ``create_participant``,
-``stop_contact``) and used through the eleven Participant Service operations. Tokens encode
-the account and region they belong to, so a call finds its chat whatever region the client
-was made for. Items are kept in time order with an id index, so a GetTranscript page costs
-O(page size) however long the chat is.
-
-Test switches live on the backend (see :class:`ChatBackend`): token lifetimes, attachment
-limits and verdicts, seeded fault injection, failing uploads, revoked tokens, views.
+``stop_contact``) and used through the eleven Participant Service operations. This module holds
+:class:`ChatBackend` with those operations and moto's :data:`chat_backends`; the chat's state is
+in :mod:`.state`, tokens in :mod:`.tokens`, and the test switches (token lifetimes, attachment
+limits and verdicts, seeded fault injection, failing uploads, revoked tokens, views, the agent)
+in :mod:`.controls`, mixed into the backend.
 """
 
 from __future__ import annotations
 
 import base64
-import bisect
 import hashlib
 import hmac
 import json
 import os
-import random
 import threading
 import uuid
 from collections.abc import Callable, Hashable
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Optional
+from datetime import timedelta
+from typing import Any, Optional
 
 from moto.core.base_backend import BackendDict, BaseBackend
-from moto.core.common_models import BaseModel
 
-if TYPE_CHECKING:
-    from .agent import BackendAgent
-
+from .controls import ChatControls, _FaultPlan
 from .exceptions import (
     AccessDeniedException,
     ConflictException,
-    InternalServerException,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
-    ThrottlingException,
     ValidationException,
 )
-
-__all__ = ["Chat", "ChatBackend", "ChatSettings", "chat_backends", "find_backend"]
-
-EVENT = "application/vnd.amazonaws.connect.event."
-PARTICIPANT_JOINED = EVENT + "participant.joined"
-PARTICIPANT_LEFT = EVENT + "participant.left"
-CHAT_ENDED = EVENT + "chat.ended"
-TYPING = EVENT + "typing"
-MESSAGE_DELIVERED = EVENT + "message.delivered"
-MESSAGE_READ = EVENT + "message.read"
-CONNECTION_ACKNOWLEDGED = EVENT + "connection.acknowledged"
-MESSAGE_METADATA = EVENT + "message.metadata"
-
-MESSAGE_CONTENT_TYPES = frozenset(
-    {
-        "text/plain",
-        "text/markdown",
-        "application/json",
-        "application/vnd.amazonaws.connect.message.interactive.response",
-    }
+from .state import (
+    CHAT_ENDED,
+    CONNECTION_ACKNOWLEDGED,
+    DEFAULT_ALLOWED_EXTENSIONS,
+    EVENT,
+    EVENT_CONTENT_TYPES,
+    MAX_CONTENT_LENGTH,
+    MESSAGE_CONTENT_TYPES,
+    MESSAGE_DELIVERED,
+    MESSAGE_METADATA,
+    MESSAGE_READ,
+    PARTICIPANT_JOINED,
+    PARTICIPANT_LEFT,
+    TYPING,
+    Chat,
+    ChatParticipant,
+    ChatSettings,
+    ConnectionGrant,
+    Listener,
+    UploadRecord,
+    iso,
+    parse_iso,
+    utcnow,
 )
-EVENT_CONTENT_TYPES = frozenset({TYPING, MESSAGE_DELIVERED, MESSAGE_READ, CONNECTION_ACKNOWLEDGED})
-MAX_CONTENT_LENGTH = 16384
+from .tokens import CONNECTION_TOKEN, PARTICIPANT_TOKEN, decode_token, encode_token, find_backend
 
-DEFAULT_ALLOWED_EXTENSIONS = frozenset(
-    {".csv", ".doc", ".docx", ".jpeg", ".jpg", ".pdf", ".png", ".ppt", ".pptx", ".txt", ".wav", ".xls", ".xlsx"}
-)
-
-PARTICIPANT_TOKEN = "CPT"
-CONNECTION_TOKEN = "CCT"
-
-Listener = Callable[[dict[str, Any]], None]
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    """The service's timestamp format: ``2024-01-02T03:04:05.678Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_iso(value: str) -> datetime:
-    text = value[:-1] + "+00:00" if value.endswith("Z") else value
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-class ChatSettings:
-    """The switches a test can turn on a backend (``get_chat_backend().settings``)."""
-
-    def __init__(self) -> None:
-        self.connection_lifetime = timedelta(hours=24)
-        """How long a connection token lives (about a day in the real service)."""
-        self.websocket_lifetime: Optional[timedelta] = None
-        """How long a websocket URL (and its socket) lives; None means as long as the connection token."""
-        self.participant_token_lifetime: Optional[timedelta] = None
-        """How long a participant token may be exchanged; None means for the whole chat."""
-        self.max_attachment_size = 20 * 1024 * 1024
-        self.allowed_extensions = DEFAULT_ALLOWED_EXTENSIONS
-        self.attachment_verdict = "APPROVED"
-        """What completed attachments become, ``APPROVED`` or ``REJECTED``."""
-        self.attachment_pending_reads = 0
-        """Transcript reads that show a new attachment as ``IN_PROGRESS`` before its verdict."""
+__all__ = [
+    "CHAT_ENDED",
+    "CONNECTION_ACKNOWLEDGED",
+    "CONNECTION_TOKEN",
+    "DEFAULT_ALLOWED_EXTENSIONS",
+    "EVENT",
+    "EVENT_CONTENT_TYPES",
+    "MAX_CONTENT_LENGTH",
+    "MESSAGE_CONTENT_TYPES",
+    "MESSAGE_DELIVERED",
+    "MESSAGE_METADATA",
+    "MESSAGE_READ",
+    "PARTICIPANT_JOINED",
+    "PARTICIPANT_LEFT",
+    "PARTICIPANT_TOKEN",
+    "TYPING",
+    "Chat",
+    "ChatBackend",
+    "ChatControls",
+    "ChatParticipant",
+    "ChatSettings",
+    "ConnectionGrant",
+    "Listener",
+    "UploadRecord",
+    "chat_backends",
+    "decode_token",
+    "encode_token",
+    "find_backend",
+    "iso",
+    "parse_iso",
+    "utcnow",
+]
 
 
-class ChatParticipant(BaseModel):
-    def __init__(self, contact_id: str, role: str, display_name: str, token: str, token_expires_at: datetime) -> None:
-        self.participant_id = str(uuid.uuid4())
-        self.contact_id = contact_id
-        self.role = role
-        self.display_name = display_name
-        self.token = token
-        self.token_expires_at = token_expires_at
-        self.joined = False
-        self.left = False
-
-
-class ConnectionGrant(BaseModel):
-    """A connection token: one participant of one chat, until it expires or is revoked."""
-
-    def __init__(self, token: str, contact_id: str, participant_id: str, expires_at: datetime) -> None:
-        self.token = token
-        self.contact_id = contact_id
-        self.participant_id = participant_id
-        self.expires_at = expires_at
-        self.revoked = False
-
-
-class UploadRecord(BaseModel):
-    def __init__(
-        self, attachment_id: str, contact_id: str, participant_id: str, name: str, size: int, content_type: str
-    ):
-        self.attachment_id = attachment_id
-        self.contact_id = contact_id
-        self.participant_id = participant_id
-        self.name = name
-        self.size = size
-        self.content_type = content_type
-        self.completed = False
-        self.status = "IN_PROGRESS"
-        self.pending_reads = 0
-
-
-class Chat(BaseModel):
-    """One contact's chat: participants and its items in time order."""
-
-    def __init__(self, backend: ChatBackend, contact_id: str, instance_id: str, duration: timedelta) -> None:
-        self.backend = backend
-        self.contact_id = contact_id
-        self.instance_id = instance_id
-        self.initial_contact_id = contact_id
-        self.previous_contact_ids: list[str] = []
-        self.participants: dict[str, ChatParticipant] = {}
-        self.items: list[dict[str, Any]] = []
-        self._times: list[datetime] = []
-        self._index: dict[str, int] = {}
-        self._last_time: Optional[datetime] = None
-        self.attributes: dict[str, str] = {}
-        self.started_at = utcnow()
-        self.expires_at = self.started_at + duration
-        self.ended = False
-        self.listeners: list[Listener] = []
-        self.lock = threading.RLock()
-
-    @property
-    def key(self) -> Hashable:
-        return (self.backend.account_id, self.backend.region_name, self.contact_id)
-
-    def add_listener(self, listener: Listener) -> None:
-        """Call ``listener(item)`` with every new item (transcript and live-only), in order."""
-        with self.lock:
-            if listener not in self.listeners:
-                self.listeners.append(listener)
-
-    def remove_listener(self, listener: Listener) -> None:
-        with self.lock:
-            if listener in self.listeners:
-                self.listeners.remove(listener)
-
-    def _next_time(self) -> datetime:
-        now = utcnow()
-        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        if self._last_time is not None and now <= self._last_time:
-            now = self._last_time + timedelta(milliseconds=1)
-        self._last_time = now
-        return now
-
-    def add_item(
-        self,
-        item_type: str,
-        content_type: str,
-        participant: Optional[ChatParticipant],
-        content: Optional[str] = None,
-        *,
-        store: bool = True,
-        **extra: Any,
-    ) -> dict[str, Any]:
-        """Write an item (stored in the transcript unless ``store=False``) and tell listeners."""
-        with self.lock:
-            moment = self._next_time()
-            item: dict[str, Any] = {
-                "Id": str(uuid.uuid4()),
-                "AbsoluteTime": iso(moment),
-                "Type": item_type,
-                "ContentType": content_type,
-                "ContactId": self.contact_id,
-                "InitialContactId": self.initial_contact_id,
-            }
-            if content is not None:
-                item["Content"] = content
-            if participant is not None:
-                item.update(
-                    ParticipantId=participant.participant_id,
-                    DisplayName=participant.display_name,
-                    ParticipantRole=participant.role,
-                )
-            else:
-                item.update(ParticipantRole="SYSTEM", DisplayName="SYSTEM_MESSAGE")
-            item.update(extra)
-            if store:
-                self._index[item["Id"]] = len(self.items)
-                self.items.append(item)
-                self._times.append(moment)
-            for listener in list(self.listeners):
-                listener(item)
-            return item
-
-    def position_of(self, item_id: str) -> Optional[int]:
-        return self._index.get(item_id)
-
-    def first_at_or_after(self, moment: datetime) -> int:
-        return bisect.bisect_left(self._times, moment)
-
-    def last_at_or_before(self, moment: datetime) -> int:
-        return bisect.bisect_right(self._times, moment) - 1
-
-    def message(self, item_id: str) -> Optional[dict[str, Any]]:
-        position = self._index.get(item_id)
-        return self.items[position] if position is not None else None
-
-
-class _FaultPlan:
-    def __init__(self, throttling: float, internal: float, seed: Optional[int], operations: Optional[set[str]]) -> None:
-        self.throttling = throttling
-        self.internal = internal
-        self.operations = operations
-        self.random = random.Random(seed)
-        self.lock = threading.Lock()
-
-    def check(self, operation: str) -> None:
-        if self.operations is not None and operation not in self.operations:
-            return
-        with self.lock:
-            roll = self.random.random()
-        if roll < self.throttling:
-            raise ThrottlingException()
-        if roll < self.throttling + self.internal:
-            raise InternalServerException()
-
-
-def _encode_token(kind: str, account_id: str, region: str) -> str:
-    where = base64.urlsafe_b64encode(f"{account_id}:{region}".encode()).decode().rstrip("=")
-    return f"{kind}.{where}.{base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip('=')}"
-
-
-def _decode_token(token: str) -> Optional[tuple[str, str, str]]:
-    try:
-        kind, where, _ = token.split(".", 2)
-        account_id, region = base64.urlsafe_b64decode(where + "=" * (-len(where) % 4)).decode().split(":", 1)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return kind, account_id, region
-
-
-def find_backend(token: Optional[str], kind: str) -> ChatBackend:
-    """The backend a token belongs to, or AccessDeniedException for anything else."""
-    decoded = _decode_token(token or "")
-    if decoded is None or decoded[0] != kind:
-        raise AccessDeniedException()
-    _, account_id, region = decoded
-    try:
-        return chat_backends[account_id][region]
-    except KeyError:
-        raise AccessDeniedException() from None
-
-
-class ChatBackend(BaseBackend):
+class ChatBackend(ChatControls, BaseBackend):
     """Amazon Connect chats of one account and region.
 
     The Connect-side operations (``start_chat_contact``, ``create_participant``,
-    ``stop_contact``), the eleven Participant Service operations, and the switches tests use.
+    ``stop_contact``) and the eleven Participant Service operations; the switches tests use
+    come from :class:`~connectparticipant_ext.testing.controls.ChatControls`.
     """
 
     def __init__(self, region_name: str, account_id: str) -> None:
@@ -316,134 +120,12 @@ class ChatBackend(BaseBackend):
         shutdown_hub()
         super().reset()
 
-    # == test switches =========================================================================
-
-    @property
-    def attachment_verdict(self) -> str:
-        """What completed attachments become, ``"APPROVED"`` (the default) or ``"REJECTED"``."""
-        return self.settings.attachment_verdict
-
-    @attachment_verdict.setter
-    def attachment_verdict(self, verdict: str) -> None:
-        if verdict not in ("APPROVED", "REJECTED"):
-            raise ValueError("attachment_verdict must be APPROVED or REJECTED")
-        self.settings.attachment_verdict = verdict
-
-    def inject_faults(
-        self,
-        throttling: float = 0.0,
-        internal: float = 0.0,
-        seed: Optional[int] = None,
-        operations: Optional[list[str]] = None,
-    ) -> None:
-        """Make a fraction of participant calls fail before they take effect.
-
-        Args:
-            throttling: fraction answered with ThrottlingException (429).
-            internal: fraction answered with InternalServerException (500).
-            seed: makes the sequence of failures repeatable.
-            operations: limit faults to these operation names (e.g. ``["SendMessage"]``).
-        """
-        if not 0 <= throttling <= 1 or not 0 <= internal <= 1 or throttling + internal > 1:
-            raise ValueError("fault fractions must be between 0 and 1 and add up to at most 1")
-        self._faults = _FaultPlan(throttling, internal, seed, set(operations) if operations else None)
-
-    def clear_faults(self) -> None:
-        """Stop injecting faults."""
-        self._faults = None
-
-    def check_faults(self, operation: str) -> None:
-        faults = self._faults
-        if faults is not None:
-            faults.check(operation)
-
-    def fail_next_uploads(self, count: int = 1, status: int = 500) -> None:
-        """Make the next ``count`` PUTs to attachment upload URLs fail with ``status``."""
-        with self._lock:
-            self._upload_failures.extend([status] * count)
-
-    def take_upload_failure(self) -> Optional[int]:
-        with self._lock:
-            return self._upload_failures.pop(0) if self._upload_failures else None
-
-    def revoke_connection_token(self, token: str) -> None:
-        """Make a connection token be refused (AccessDeniedException) from now on."""
-        with self._lock:
-            grant = self.connection_tokens.get(token)
-            if grant is None:
-                raise KeyError("no such connection token in this backend")
-            grant.revoked = True
-
-    def register_view(
-        self,
-        name: str = "View",
-        template: str = "<p>view</p>",
-        actions: Optional[list[str]] = None,
-        input_schema: str = "{}",
-        version: int = 1,
-    ) -> str:
-        """Register a step-by-step guide view; returns the view token DescribeView takes."""
-        view_id = str(uuid.uuid4())
-        token = f"view-{uuid.uuid4().hex}"
-        self.views[token] = {
-            "Id": view_id,
-            "Arn": f"arn:aws:connect:{self.region_name}:{self.account_id}:instance/views/{view_id}",
-            "Name": name,
-            "Version": version,
-            "Content": {"InputSchema": input_schema, "Template": template, "Actions": list(actions or [])},
-        }
-        return token
-
-    def get_chat(self, contact_id: str) -> Chat:
-        """A chat by contact id (``chat.items`` are the stored items in wire format)."""
-        try:
-            return self.chats[contact_id]
-        except KeyError:
-            raise KeyError(f"no chat with contact id {contact_id!r}") from None
-
-    def bulk_add_messages(
-        self, contact_id: str, count: int, *, participant_id: Optional[str] = None, content: str = "message {n}"
-    ) -> None:
-        """Append ``count`` text messages quickly (for benchmarks and paging tests)."""
-        chat = self.get_chat(contact_id)
-        participant = chat.participants[participant_id] if participant_id else next(iter(chat.participants.values()))
-        for n in range(count):
-            chat.add_item("MESSAGE", "text/plain", participant, content.format(n=n))
-
-    def join_as_agent(self, contact_id: str, display_name: str = "Agent", role: str = "AGENT") -> BackendAgent:
-        """Add a participant to a chat and connect it, for a test to act as the other side.
-
-        The same steps as ``connect.create_participant`` and ``CreateParticipantConnection``
-        (``ConnectParticipant=True``), straight on the backend; see :class:`BackendAgent`.
-        """
-        from .agent import BackendAgent
-
-        created = self.create_participant("", contact_id, {"ParticipantRole": role, "DisplayName": display_name})
-        token = created["ParticipantCredentials"]["ParticipantToken"]
-        connection = self.create_participant_connection(token, ["CONNECTION_CREDENTIALS"], True)
-        return BackendAgent(
-            self, contact_id, created["ParticipantId"], connection["ConnectionCredentials"]["ConnectionToken"]
-        )
-
-    def drop_websockets(self, contact_id: Optional[str] = None) -> int:
-        """Abruptly close open websockets (of one chat, or of every chat). Returns how many."""
-        from .websocket import get_hub
-
-        key = self.get_chat(contact_id).key if contact_id else None
-        return get_hub().drop_sockets(key)
-
-    def answer_heartbeats(self, answer: bool) -> None:
-        """Switch the websocket server's heartbeat answers on or off."""
-        from .websocket import get_hub
-
-        get_hub().answer_heartbeats = answer
-
     # == Connect side ==========================================================================
 
     def _participant_token(self, chat: Chat, role: str, display_name: str) -> ChatParticipant:
         lifetime = self.settings.participant_token_lifetime
         expires_at = chat.expires_at if lifetime is None else min(chat.expires_at, utcnow() + lifetime)
-        token = _encode_token(PARTICIPANT_TOKEN, self.account_id, self.region_name)
+        token = encode_token(PARTICIPANT_TOKEN, self.account_id, self.region_name)
         participant = ChatParticipant(chat.contact_id, role, display_name, token, expires_at)
         chat.participants[participant.participant_id] = participant
         self.participant_tokens[token] = participant
@@ -585,7 +267,7 @@ class ChatBackend(BaseBackend):
         now = utcnow()
         expires_at = now + self.settings.connection_lifetime
         if "CONNECTION_CREDENTIALS" in types:
-            token = _encode_token(CONNECTION_TOKEN, self.account_id, self.region_name)
+            token = encode_token(CONNECTION_TOKEN, self.account_id, self.region_name)
             self.connection_tokens[token] = ConnectionGrant(
                 token, chat.contact_id, participant.participant_id, expires_at
             )
