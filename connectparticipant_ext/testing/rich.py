@@ -22,7 +22,12 @@ Where the public sources are silent the backend chooses, and says so here:
   documents AccessDenied, InternalServer, Throttling and Validation; the real message is
   unknown). ``CancelParticipantAuthentication`` for such a session too.
 * The outcome events carry ``{"SessionId": ...}`` like the initiated event; AWS's widget reads
-  no content from them.
+  no content from them. An outcome event without one (``emit_event``) ends the chat's latest
+  open session.
+* Authentication events are pushed on the websocket and not kept in the transcript (the
+  GetTranscript reference lists the event types a transcript keeps; these are not among them).
+* Sessions are read from the events, so ``emit_event(contact_id, "authentication.initiated",
+  '{"SessionId": "<36 characters>"}')`` opens one too.
 * Nothing ends a session by itself when its window passes: a test says how it ends with
   :meth:`~RichControls.finish_authentication` (``"timeout"``/``"expired"`` included).
 * A chat contact answers ``WEBRTC_CONNECTION`` as a WebRTC contact would; the service's
@@ -43,7 +48,7 @@ from urllib.parse import urlencode
 from .exceptions import ValidationException
 
 if TYPE_CHECKING:
-    from .models import Chat, ChatParticipant
+    from .state import Chat, ChatParticipant
 
 __all__ = ["AUTHENTICATION_OUTCOMES", "INTERACTIVE_CONTENT_TYPE", "RichControls"]
 
@@ -75,8 +80,65 @@ class _RichState:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.auth: dict[str, _AuthSession] = {}
+        self.windows: dict[str, timedelta] = {}  # contact id -> the window of its next session
         self.meetings: dict[str, dict[str, Any]] = {}
         self.attendees: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+class _AuthenticationWatcher:
+    """A chat listener that keeps the authentication sessions the chat's events start and end.
+
+    Sessions are read from the events themselves, so an ``authentication.initiated`` sent with
+    ``emit_event`` (content ``{"SessionId": ...}``) opens a session just as
+    :meth:`RichControls.start_authentication` does. Equal per state and chat, so added once.
+    """
+
+    def __init__(self, state: _RichState, contact_id: str) -> None:
+        self.state = state
+        self.contact_id = contact_id
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _AuthenticationWatcher)
+            and other.state is self.state
+            and other.contact_id == self.contact_id
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self.state), self.contact_id))
+
+    def __call__(self, item: dict[str, Any]) -> None:
+        content_type = item.get("ContentType") or ""
+        if not content_type.startswith(EVENT_PREFIX + "authentication."):
+            return
+        session_id = _session_id(item.get("Content"))
+        name = content_type[len(EVENT_PREFIX + "authentication.") :]
+        with self.state.lock:
+            if name == "initiated":
+                if session_id is not None:
+                    window = self.state.windows.pop(self.contact_id, GET_URL_WINDOW)
+                    self.state.auth[session_id] = _AuthSession(session_id, self.contact_id, window)
+                return
+            if name not in AUTHENTICATION_OUTCOMES:
+                return
+            if session_id is None:  # an outcome that names no session ends the chat's latest open one
+                open_sessions = [
+                    s for s in self.state.auth.values() if s.contact_id == self.contact_id and s.outcome is None
+                ]
+                session = open_sessions[-1] if open_sessions else None
+            else:
+                session = self.state.auth.get(session_id)
+            if session is not None and session.outcome is None:
+                session.outcome = name
+
+
+def _session_id(content: Any) -> Optional[str]:
+    try:
+        data = json.loads(content) if isinstance(content, str) else None
+    except ValueError:
+        return None
+    session_id = data.get("SessionId") if isinstance(data, dict) else None
+    return session_id if isinstance(session_id, str) and session_id else None
 
 
 class RichControls:
@@ -93,6 +155,10 @@ class RichControls:
         if state is None:
             state = self.__dict__.setdefault("_rich_state", _RichState())
         return state  # type: ignore[no-any-return]
+
+    def watch_authentication(self, chat: Chat) -> None:
+        """Keep the chat's authentication sessions from its events (called when a participant connects)."""
+        chat.add_listener(_AuthenticationWatcher(self._rich, chat.contact_id))
 
     def _chat_for_control(self, contact_id: str) -> Chat:
         try:
@@ -147,11 +213,14 @@ class RichControls:
         if window <= timedelta(0):
             raise ValueError("url_window must be positive")
         chat = self._chat_for_control(contact_id)
-        session = _AuthSession(str(uuid.uuid4()), contact_id, window)
+        self.watch_authentication(chat)
+        session_id = str(uuid.uuid4())
         with self._rich.lock:
-            self._rich.auth[session.session_id] = session
-        chat.add_item("EVENT", AUTHENTICATION_INITIATED, None, json.dumps({"SessionId": session.session_id}))
-        return session.session_id
+            self._rich.windows[contact_id] = window
+        # Pushed live, not kept: GetTranscript's reference lists the event types a transcript keeps,
+        # and authentication events are not among them.
+        chat.add_item("EVENT", AUTHENTICATION_INITIATED, None, json.dumps({"SessionId": session_id}), store=False)
+        return session_id
 
     def finish_authentication(self, session_id: str, outcome: str) -> str:
         """End an authentication session with an outcome event; returns the event's item id.
@@ -170,11 +239,9 @@ class RichControls:
                 raise KeyError(f"no authentication session {session_id!r}")
             if session.outcome is not None:
                 raise ValueError(f"authentication session {session_id!r} already ended ({session.outcome})")
-            session.outcome = name
         chat = self._chat_for_control(session.contact_id)
-        item = chat.add_item(
-            "EVENT", EVENT_PREFIX + "authentication." + name, None, json.dumps({"SessionId": session_id})
-        )
+        content = json.dumps({"SessionId": session_id})
+        item = chat.add_item("EVENT", EVENT_PREFIX + "authentication." + name, None, content, store=False)
         return str(item["Id"])
 
     def authentication_sessions(self, contact_id: str) -> list[dict[str, Any]]:
@@ -219,9 +286,9 @@ class RichControls:
     def cancel_authentication(self, chat: Chat, session_id: str) -> None:
         """``CancelParticipantAuthentication``: the flow's opted-out branch, a ``cancelled`` event."""
         with self._rich.lock:
-            session = self._open_auth_session(chat, session_id)
-            session.outcome = "cancelled"
-        chat.add_item("EVENT", EVENT_PREFIX + "authentication.cancelled", None, json.dumps({"SessionId": session_id}))
+            self._open_auth_session(chat, session_id)
+        content = json.dumps({"SessionId": session_id})
+        chat.add_item("EVENT", EVENT_PREFIX + "authentication.cancelled", None, content, store=False)
 
     # -- WebRTC ------------------------------------------------------------------------------
 
