@@ -278,12 +278,12 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             chat.add_listener(_HubPublisher(chat.key))
             url = hub.register(chat.key, participant.participant_id, socket_expiry)
             response["Websocket"] = {"Url": url, "ConnectionExpiry": iso(socket_expiry)}
-        if "WEBRTC_CONNECTION" in types:
-            response["WebRTCConnection"] = self.webrtc_connection(chat, participant)
-        self.watch_authentication(chat)
         if connect_participant and not participant.joined:
             participant.joined = True
             chat.add_item("EVENT", PARTICIPANT_JOINED, participant)
+        if "WEBRTC_CONNECTION" in types:
+            response["WebRTCConnection"] = self.webrtc_connection(chat, participant)
+        self.watch_authentication(chat)
         return response
 
     def send_message(
