@@ -20,6 +20,7 @@ from .authentication import (
     AuthenticationTimeoutError,
 )
 from .connection import Connection, ConnectionState
+from .events import ChatEvent
 from .exceptions import (
     AccessDeniedError,
     AttachmentError,
@@ -45,6 +46,7 @@ from .interactive import Carousel, InteractiveTemplate, ListPicker, Panel, Quick
 from .models import MessageMetadata, Receipt, SentEvent, SentMessage, TranscriptItem, View, ViewContent, Websocket
 from .participant import Participant
 from .service import ChatService
+from .stream import ChatStream, StreamState
 from .transcript import TranscriptCollection, TranscriptCollectionManager
 from .webrtc import WebRTCConnection
 
@@ -66,7 +68,9 @@ __all__ = [
     "AuthenticationStatus",
     "AuthenticationTimeoutError",
     "Carousel",
+    "ChatEvent",
     "ChatService",
+    "ChatStream",
     "ConflictError",
     "ConnectParticipantError",
     "Connection",
@@ -89,6 +93,7 @@ __all__ = [
     "ServiceError",
     "ServiceQuotaExceededError",
     "StreamError",
+    "StreamState",
     "ThrottlingError",
     "TimePicker",
     "TranscriptCollection",

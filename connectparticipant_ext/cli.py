@@ -27,6 +27,7 @@ from ._export import FORMATS, describe, printable, write_transcript
 from ._progress import Progress
 from ._time import parse_time
 from .connection import Connection
+from .events import ChatEvent
 from .exceptions import ConnectParticipantError
 from .models import TranscriptItem
 from .service import ChatService
@@ -231,7 +232,7 @@ def _start_local_chat(args: argparse.Namespace, secrets: _Secrets) -> Connection
 
 
 def _print_item(item: TranscriptItem, out: TextIO) -> None:
-    if item.event == "typing" or item.type == "MESSAGEMETADATA":
+    if item.event is ChatEvent.TYPING or item.type == "MESSAGEMETADATA":
         return
     when = item.absolute_time.strftime("%H:%M:%S") if item.absolute_time else "--:--:--"
     who = printable(item.display_name or item.participant_role or "")

@@ -14,7 +14,16 @@ import uuid
 from typing import TYPE_CHECKING, Any, Optional, cast
 
 from .exceptions import InternalServerException, ThrottlingException
-from .state import Chat, ChatSettings, ConnectionGrant
+from .state import (
+    CHAT_ENDED,
+    EVENT,
+    MAX_CONTENT_LENGTH,
+    SERVICE_EVENT_CONTENT_TYPES,
+    STORED_EVENT_CONTENT_TYPES,
+    Chat,
+    ChatSettings,
+    ConnectionGrant,
+)
 
 if TYPE_CHECKING:
     from .agent import BackendAgent
@@ -155,18 +164,120 @@ class ChatControls:
     def join_as_agent(self, contact_id: str, display_name: str = "Agent", role: str = "AGENT") -> BackendAgent:
         """Add a participant to a chat and connect it, for a test to act as the other side.
 
-        The same steps as ``connect.create_participant`` and ``CreateParticipantConnection``
-        (``ConnectParticipant=True``), straight on the backend; see :class:`BackendAgent`.
+        An agent reaches a chat through routing, not through ``connect.create_participant``
+        (which adds only CUSTOM_BOT participants to a chat); this control is that route.
+        It then connects the way ``CreateParticipantConnection`` (``ConnectParticipant=True``)
+        would, straight on the backend; see :class:`BackendAgent`.
         """
         from .agent import BackendAgent
 
+        token = self.add_participant(contact_id, role, display_name)["ParticipantCredentials"]["ParticipantToken"]
         backend = self._backend
-        created = backend.create_participant("", contact_id, {"ParticipantRole": role, "DisplayName": display_name})
-        token = created["ParticipantCredentials"]["ParticipantToken"]
+        participant = backend.participant_tokens[token]
         connection = backend.create_participant_connection(token, ["CONNECTION_CREDENTIALS"], True)
         return BackendAgent(
-            backend, contact_id, created["ParticipantId"], connection["ConnectionCredentials"]["ConnectionToken"]
+            backend, contact_id, participant.participant_id, connection["ConnectionCredentials"]["ConnectionToken"]
         )
+
+    def add_participant(self, contact_id: str, role: str = "AGENT", display_name: str = "Agent") -> dict[str, Any]:
+        """Add an AGENT (or SUPERVISOR, CUSTOM_BOT) to a chat; the answer is shaped like CreateParticipant's.
+
+        For a test that drives the agent's side with the library itself (``chat.Participant(token)``):
+        the service gives agents their participant token through routing, which public calls
+        cannot reach.
+        """
+        if role not in ("AGENT", "SUPERVISOR", "CUSTOM_BOT"):
+            raise ValueError("role must be AGENT, SUPERVISOR or CUSTOM_BOT")
+        chat = self._backend._connect_chat(contact_id)
+        return self._backend._add_participant(chat, role, display_name)
+
+    def stream_bot_reply(self, contact_id: str, chunks: list[str] | tuple[str, ...]) -> str:
+        """Send a Lex streamed reply ("chat message streaming"); returns its Id.
+
+        Each chunk is pushed live as a ``MESSAGE`` item with the same Id, role SYSTEM,
+        ``MessageMetadata: {"MessageCompleted": false, "ChunkNumber": n}`` (n from 1), carrying
+        the next piece; then one item with ``MessageCompleted: true`` carrying the whole text,
+        which is the one GetTranscript keeps. The wire shape is the one amazon-connect-chatjs 5
+        stitches (src/core/PartialMessageUtil.js and its spec).
+        """
+        pieces = [str(chunk) for chunk in chunks]
+        if not pieces or not all(pieces):
+            raise ValueError("chunks must be a non-empty list of non-empty strings")
+        chat = self._live_chat(contact_id)
+        reply_id = str(uuid.uuid4())
+        for number, piece in enumerate(pieces, start=1):
+            chat.add_item(
+                "MESSAGE",
+                "text/plain",
+                None,
+                piece,
+                store=False,
+                item_id=reply_id,
+                sender="system",
+                MessageMetadata={"MessageId": reply_id, "MessageCompleted": False, "ChunkNumber": number},
+            )
+        chat.add_item(
+            "MESSAGE",
+            "text/plain",
+            None,
+            "".join(pieces),
+            item_id=reply_id,
+            sender="system",
+            MessageMetadata={"MessageId": reply_id, "MessageCompleted": True},
+        )
+        return reply_id
+
+    def send_flow_message(self, contact_id: str, content: str, content_type: str = "text/plain") -> str:
+        """A message from the contact flow (or a bot): role SYSTEM, display name SYSTEM_MESSAGE. Returns its Id.
+
+        Works after the customer has left a chat that runs a disconnect flow (a survey).
+        """
+        chat = self._live_chat(contact_id)
+        if not content or len(content.encode("utf-8")) > MAX_CONTENT_LENGTH:
+            raise ValueError("content must have 1 to 16384 bytes")
+        return str(chat.add_item("MESSAGE", content_type, None, content, sender="system")["Id"])
+
+    def emit_event(
+        self, contact_id: str, content_type: str, content: Optional[str] = None, *, participant_id: Optional[str] = None
+    ) -> str:
+        """A service event (idle, returned, auto-disconnection, transfer, rehydrated, authentication.*); its Id.
+
+        ``content_type`` is the full content type or its suffix (``"participant.idle"``); it must
+        be one amazon-connect-chatjs 5 names (src/constants.js). Events the GetTranscript
+        reference lists as kept (participant.invited/joined/left, chat.ended, transfer.*) are
+        stored; the others are pushed on the websocket only. ``chat.ended`` ends the chat.
+
+        With ``participant_id`` the event carries that participant's ``ParticipantId``,
+        ``DisplayName`` and ``ParticipantRole`` (who went idle, came back, was renamed);
+        otherwise it comes from SYSTEM.
+        """
+        full = content_type if content_type.startswith(EVENT) else EVENT + content_type
+        if full not in SERVICE_EVENT_CONTENT_TYPES:
+            raise ValueError(f"{content_type!r} is not an event the service sends")
+        chat = self._live_chat(contact_id)
+        about = None
+        if participant_id is not None:
+            about = chat.participants.get(participant_id)
+            if about is None:
+                raise ValueError(f"no participant {participant_id!r} in the chat")
+        if full == CHAT_ENDED:
+            self._backend._end_chat(chat)
+            return str(chat.items[-1]["Id"])
+        kept = full in STORED_EVENT_CONTENT_TYPES
+        item = chat.add_item("EVENT", full, about, content, store=kept, sender="participant" if about else "system")
+        return str(item["Id"])
+
+    def set_disconnect_flow(self, contact_id: str, enabled: bool = True) -> None:
+        """Give a chat a disconnect flow: when the customer leaves, the agents are disconnected and
+        the chat goes on (flow messages, a survey) until ``connect.stop_contact``. The same as
+        starting it with ``DisconnectOnCustomerExit=["AGENT"]``."""
+        self._live_chat(contact_id).disconnect_flow = enabled
+
+    def _live_chat(self, contact_id: str) -> Chat:
+        chat = self.get_chat(contact_id)
+        if chat.ended:
+            raise ValueError(f"the chat {contact_id} has ended")
+        return chat
 
     def drop_websockets(self, contact_id: Optional[str] = None) -> int:
         """Abruptly close open websockets (of one chat, or of every chat). Returns how many."""

@@ -18,7 +18,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Hashable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from moto.core.base_backend import BackendDict, BaseBackend
@@ -27,6 +27,8 @@ from .controls import ChatControls, _FaultPlan
 from .exceptions import (
     AccessDeniedException,
     ConflictException,
+    InvalidParameterException,
+    InvalidRequestException,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
     ValidationException,
@@ -34,6 +36,7 @@ from .exceptions import (
 from .rich import RichControls
 from .state import (
     CHAT_ENDED,
+    CHAT_REHYDRATED,
     CONNECTION_ACKNOWLEDGED,
     DEFAULT_ALLOWED_EXTENSIONS,
     EVENT,
@@ -45,6 +48,8 @@ from .state import (
     MESSAGE_READ,
     PARTICIPANT_JOINED,
     PARTICIPANT_LEFT,
+    STORED_EVENT_CONTENT_TYPES,
+    SUPPORTED_MESSAGING_CONTENT_TYPES,
     TYPING,
     Chat,
     ChatParticipant,
@@ -73,6 +78,7 @@ __all__ = [
     "PARTICIPANT_JOINED",
     "PARTICIPANT_LEFT",
     "PARTICIPANT_TOKEN",
+    "STORED_EVENT_CONTENT_TYPES",
     "TYPING",
     "Chat",
     "ChatBackend",
@@ -147,57 +153,125 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         chat_duration_in_minutes: Optional[int] = None,
         persistent_chat: Optional[dict[str, Any]] = None,
         client_token: Optional[str] = None,
+        supported_messaging_content_types: Optional[list[str]] = None,
+        disconnect_on_customer_exit: Optional[list[str]] = None,
+        related_contact_id: Optional[str] = None,
+        connection_types: Optional[list[str]] = None,
     ) -> dict[str, Any]:
-        if not instance_id or not contact_flow_id:
-            raise ValidationException("InstanceId and ContactFlowId are required")
+        # The Connect API answers bad input with InvalidParameterException/InvalidRequestException
+        # (its model has no ValidationException).
+        if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= 100:
+            raise InvalidParameterException("InstanceId must have 1 to 100 characters")
+        if not isinstance(contact_flow_id, str) or not 1 <= len(contact_flow_id) <= 500:
+            raise InvalidParameterException("ContactFlowId must have 1 to 500 characters")
+        self._check_instance(instance_id)
         display_name = (participant_details or {}).get("DisplayName")
-        if not display_name:
-            raise ValidationException("ParticipantDetails.DisplayName is required")
-        minutes = chat_duration_in_minutes or 25 * 60
+        if not isinstance(display_name, str) or not 1 <= len(display_name) <= 256:
+            raise InvalidParameterException("ParticipantDetails.DisplayName must have 1 to 256 characters")
+        minutes = 25 * 60 if chat_duration_in_minutes is None else chat_duration_in_minutes
         if not 60 <= minutes <= 10080:
-            raise ValidationException("ChatDurationInMinutes must be between 60 and 10080")
+            raise InvalidParameterException("ChatDurationInMinutes must be between 60 and 10080")
+        supported = frozenset(supported_messaging_content_types or ["text/plain"])
+        if "text/plain" not in supported or not supported <= SUPPORTED_MESSAGING_CONTENT_TYPES:
+            raise InvalidParameterException(
+                "SupportedMessagingContentTypes must contain text/plain and only supported types"
+            )
         if initial_message is not None:
             content = initial_message.get("Content", "")
             if (
                 initial_message.get("ContentType") not in MESSAGE_CONTENT_TYPES
-                or not 1 <= len(content) <= MAX_CONTENT_LENGTH
+                or not isinstance(content, str)
+                or not 1 <= len(content.encode("utf-8")) <= MAX_CONTENT_LENGTH
             ):
-                raise ValidationException("InitialMessage must have a valid ContentType and 1 to 16384 characters")
+                raise InvalidParameterException("InitialMessage must have a valid ContentType and 1 to 16384 bytes")
+        if disconnect_on_customer_exit is not None and list(disconnect_on_customer_exit) != ["AGENT"]:
+            raise InvalidParameterException("DisconnectOnCustomerExit takes exactly one value, AGENT")
+        if persistent_chat and related_contact_id:
+            raise InvalidRequestException("You cannot provide both RelatedContactId and PersistentChat")
+        source: Optional[Chat] = None
+        if persistent_chat:
+            rehydration = persistent_chat.get("RehydrationType")
+            if rehydration not in ("ENTIRE_PAST_SESSION", "FROM_SEGMENT"):
+                raise InvalidParameterException("PersistentChat.RehydrationType is required for persistent chat")
+            source = self._rehydration_source(rehydration, persistent_chat.get("SourceContactId"))
 
         def create() -> dict[str, Any]:
             chat = Chat(self, str(uuid.uuid4()), instance_id, timedelta(minutes=minutes))
             chat.attributes = dict(attributes or {})
+            chat.supported_content_types = supported
+            chat.disconnect_flow = bool(disconnect_on_customer_exit)
             response: dict[str, Any] = {}
-            if persistent_chat:
-                source = self.chats.get(persistent_chat.get("SourceContactId", ""))
-                if source is None:
-                    raise ResourceNotFoundException("SourceContactId does not name a chat in this instance")
-                if not source.ended:
-                    raise ValidationException("the source contact of a persistent chat must have ended")
+            if source is not None:
                 chat.initial_contact_id = source.initial_contact_id
                 chat.previous_contact_ids = [source.contact_id, *source.previous_contact_ids]
+                chat.copy_past_items(source.items)
                 response["ContinuedFromContactId"] = source.contact_id
             customer = self._participant_token(chat, "CUSTOMER", display_name)
             self.chats[chat.contact_id] = chat
+            # The customer joins when the chat starts, whatever its client later sends as
+            # ConnectParticipant (AWS's clients' fixtures; see tests/fidelity).
+            customer.joined = True
+            chat.add_item("EVENT", PARTICIPANT_JOINED, customer)
+            chat.rehydration_pending = source is not None
             if initial_message is not None:
                 chat.add_item("MESSAGE", initial_message["ContentType"], customer, initial_message["Content"])
             response.update(
                 ContactId=chat.contact_id, ParticipantId=customer.participant_id, ParticipantToken=customer.token
             )
+            # ConnectionTypes: "WEBSOCKET and CONNECTION_CREDENTIALS are the values this operation
+            # acts on. No other value returns connection information" (StartChatContact).
+            wanted = [t for t in connection_types or [] if t in ("WEBSOCKET", "CONNECTION_CREDENTIALS")]
+            if wanted:
+                response.update(self.create_participant_connection(customer.token, wanted, False))
             return response
 
         if client_token:
             return dict(self._once(("start_chat_contact", client_token), create))
         return create()
 
+    def _check_instance(self, instance_id: str) -> None:
+        """Refuse an InstanceId that moto's connect backend does not know (see ChatSettings)."""
+        strict = self.settings.require_known_instance
+        if strict is False:
+            return
+        from moto.connect.models import connect_backends
+
+        instances = getattr(connect_backends[self.account_id][self.region_name], "instances", {})
+        bare = instance_id.rsplit("instance/", 1)[-1]  # an instance ARN names it too
+        if (strict or instances) and bare not in instances:
+            raise ResourceNotFoundException(f"instance {instance_id} does not exist")
+
+    def _rehydration_source(self, rehydration: str, source_contact_id: Optional[str]) -> Chat:
+        """The past contact a persistent chat continues (PersistentChat in the StartChatContact reference)."""
+        source = self.chats.get(source_contact_id or "")
+        if source is None:
+            raise ResourceNotFoundException("SourceContactId does not name a chat contact of this instance")
+        if rehydration == "ENTIRE_PAST_SESSION":
+            if source.initial_contact_id != source.contact_id:
+                raise InvalidRequestException("ENTIRE_PAST_SESSION takes the initial contact id of the past session")
+            session = [c for c in self.chats.values() if c.initial_contact_id == source.contact_id and c.ended]
+            if not session:
+                raise InvalidRequestException("the past chat session has no ended contact")
+            source = max(session, key=lambda c: c.started_at)
+        if not source.ended:
+            raise InvalidRequestException("the source contact of a persistent chat must have ended")
+        return source
+
     def create_participant(
         self, instance_id: str, contact_id: str, participant_details: dict[str, Any], client_token: Optional[str] = None
     ) -> dict[str, Any]:
         chat = self._connect_chat(contact_id)
         role = (participant_details or {}).get("ParticipantRole") or "CUSTOM_BOT"
-        if role not in ("AGENT", "CUSTOM_BOT", "SUPERVISOR", "CUSTOMER"):
-            raise ValidationException(f"unsupported ParticipantRole {role!r}")
+        if role != "CUSTOM_BOT":
+            # "The only valid value for ParticipantRole is CUSTOM_BOT for chat contact" (connect model).
+            raise InvalidRequestException(f"ParticipantRole {role} cannot be added to a chat contact; only CUSTOM_BOT")
         display_name = (participant_details or {}).get("DisplayName") or role.title()
+        return self._add_participant(chat, role, display_name, client_token)
+
+    def _add_participant(
+        self, chat: Chat, role: str, display_name: str, client_token: Optional[str] = None
+    ) -> dict[str, Any]:
+        contact_id = chat.contact_id
 
         def create() -> dict[str, Any]:
             participant = self._participant_token(chat, role, display_name)
@@ -224,7 +298,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         if chat is None:
             raise ResourceNotFoundException(f"contact {contact_id} does not exist")
         if chat.ended:
-            raise ValidationException(f"contact {contact_id} has ended")
+            raise InvalidRequestException(f"contact {contact_id} has ended")
         return chat
 
     def _end_chat(self, chat: Chat) -> None:
@@ -233,7 +307,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         with chat.lock:
             if chat.ended:
                 return
-            chat.add_item("EVENT", CHAT_ENDED, None)
+            chat.add_item("EVENT", CHAT_ENDED, None, sender="none")
             chat.ended = True
         if chat.listeners:
             get_hub().end_chat(chat.key)
@@ -261,8 +335,9 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         chat = self.chats[participant.contact_id]
         if chat.ended or participant.left:
             raise AccessDeniedException("The chat has ended or the participant has left.")
-        if not types or any(t not in ("WEBSOCKET", "CONNECTION_CREDENTIALS", "WEBRTC_CONNECTION") for t in types):
-            raise ValidationException("Type must list WEBSOCKET and/or CONNECTION_CREDENTIALS")
+        # Type is optional (chatjs agent sessions send Type=null, ConnectParticipant=true).
+        if any(t not in ("WEBSOCKET", "CONNECTION_CREDENTIALS", "WEBRTC_CONNECTION") for t in types):
+            raise ValidationException("Type takes WEBSOCKET, CONNECTION_CREDENTIALS and WEBRTC_CONNECTION")
         response: dict[str, Any] = {}
         now = utcnow()
         expires_at = now + self.settings.connection_lifetime
@@ -273,11 +348,16 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             )
             response["ConnectionCredentials"] = {"ConnectionToken": token, "Expiry": iso(expires_at)}
         if "WEBSOCKET" in types:
-            socket_expiry = now + (self.settings.websocket_lifetime or self.settings.connection_lifetime)
+            connect_by = now + self.settings.websocket_connect_timeout
             hub = get_hub()
             chat.add_listener(_HubPublisher(chat.key))
-            url = hub.register(chat.key, participant.participant_id, socket_expiry)
-            response["Websocket"] = {"Url": url, "ConnectionExpiry": iso(socket_expiry)}
+            url = _register_websocket(hub, chat.key, participant.participant_id, connect_by, self.settings)
+            response["Websocket"] = {"Url": url, "ConnectionExpiry": iso(connect_by)}
+            if chat.rehydration_pending and participant.role == "CUSTOMER":
+                # A persistent chat tells the customer's first socket it was rehydrated
+                # (chat.rehydrated: pushed, not one of the events GetTranscript keeps).
+                chat.rehydration_pending = False
+                chat.add_item("EVENT", CHAT_REHYDRATED, None, store=False, sender="system")
         if connect_participant and not participant.joined:
             participant.joined = True
             chat.add_item("EVENT", PARTICIPANT_JOINED, participant)
@@ -292,8 +372,11 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         _, chat, participant = self._grant(connection_token)
         if content_type not in MESSAGE_CONTENT_TYPES:
             raise ValidationException(f"ContentType {content_type!r} is not supported for messages")
-        if not isinstance(content, str) or not 1 <= len(content) <= MAX_CONTENT_LENGTH:
-            raise ValidationException("Content must have 1 to 16384 characters")
+        if content_type not in chat.supported_content_types:
+            raise ValidationException(
+                f"ContentType {content_type!r} is not in the contact's SupportedMessagingContentTypes"
+            )
+        _check_content(content, required=True)
         if content_type == "application/json":
             try:
                 json.loads(content)
@@ -324,10 +407,14 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         _, chat, participant = self._grant(connection_token)
         if content_type not in EVENT_CONTENT_TYPES:
             raise ValidationException(f"ContentType {content_type!r} is not a supported event")
-        if content is not None and not 1 <= len(content) <= MAX_CONTENT_LENGTH:
-            raise ValidationException("Content must have 1 to 16384 characters")
+        if content is not None:
+            _check_content(content, required=False)
         target: Optional[dict[str, Any]] = None
         if content_type in (MESSAGE_DELIVERED, MESSAGE_READ):
+            if len(chat.active_participants()) > 2:
+                # "Message receipts are not supported when there are more than two active
+                # participants in the chat" (SendEvent API reference).
+                raise ConflictException("Message receipts are not supported with more than two active participants")
             try:
                 message_id = json.loads(content or "")["messageId"]
             except (ValueError, KeyError, TypeError):
@@ -337,8 +424,8 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 raise ValidationException("messageId does not name a message of this chat")
 
         def send() -> dict[str, Any]:
-            if content_type == TYPING:
-                item = chat.add_item("EVENT", TYPING, participant, content)
+            if content_type == TYPING:  # pushed live, not kept (GetTranscript lists the kept events)
+                item = chat.add_item("EVENT", TYPING, participant, content, store=False)
             elif target is not None:
                 item = self._record_receipt(chat, participant, target, content_type)
             else:  # connection.acknowledged: accepted, kept out of the transcript
@@ -365,19 +452,33 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 receipt.setdefault("DeliveredTimestamp", moment)
             snapshot = json.loads(json.dumps(metadata))
             return chat.add_item(
-                "MESSAGEMETADATA", MESSAGE_METADATA, participant, store=False, MessageMetadata=snapshot
+                "MESSAGEMETADATA", MESSAGE_METADATA, participant, store=False, sender="none", MessageMetadata=snapshot
             )
 
     def disconnect_participant(self, connection_token: Optional[str], client_token: Optional[str]) -> None:
-        from .websocket import get_hub
-
+        """The participant leaves. Its websocket is not closed: the chat goes on pushing to it
+        until ``chat.ended`` (amazon-connect-chatjs 4.0 CHANGELOG: the connection ends when the
+        server sends chatEnded, so disconnect flows can send surveys)."""
         _, chat, participant = self._grant(connection_token)
+        self._leave(chat, participant)
+
+    def _leave(self, chat: Chat, participant: ChatParticipant) -> None:
         with chat.lock:
+            if participant.left:
+                return
             participant.left = True
             chat.add_item("EVENT", PARTICIPANT_LEFT, participant)
-        if chat.listeners:
-            get_hub().disconnect_participant(chat.key, participant.participant_id)
         if participant.role == "CUSTOMER":
+            if chat.disconnect_flow:
+                # DisconnectOnCustomerExit: the agents are disconnected, the chat goes on in
+                # the disconnect flow until it stops the contact.
+                for other in list(chat.participants.values()):
+                    if other.role == "AGENT" and other.joined and not other.left:
+                        self._leave(chat, other)
+            else:
+                self._end_chat(chat)
+        elif participant.role == "AGENT" and not chat.disconnect_flow:
+            # The agent leaving ends the chat by default: participant.left, then chat.ended.
             self._end_chat(chat)
 
     # -- transcript ----------------------------------------------------------------------------
@@ -414,7 +515,9 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         size = 10 if max_results is None else max_results
         if not 0 <= size <= 100:
             raise ValidationException("MaxResults must be between 0 and 100")
-        direction = scan_direction or "BACKWARD"
+        # "Default: BACKWARD when no StartPosition is provided, FORWARD with StartPosition."
+        given = {k: v for k, v in (start_position or {}).items() if v is not None}
+        direction = scan_direction or ("FORWARD" if given else "BACKWARD")
         sort = sort_order or "DESCENDING"
         if direction not in ("FORWARD", "BACKWARD") or sort not in ("ASCENDING", "DESCENDING"):
             raise ValidationException("ScanDirection must be FORWARD or BACKWARD; SortOrder ASCENDING or DESCENDING")
@@ -426,7 +529,10 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                     raise ValidationException("NextToken does not belong to this request")
                 start = int(state["p"])
             else:
-                start = self._start_index(chat, direction, start_position)
+                found = self._start_index(chat, direction, start_position)
+                if found is None:  # an unknown StartPosition: an empty page, not an error
+                    return {"InitialContactId": chat.initial_contact_id, "Transcript": []}
+                start = found
             if direction == "FORWARD":
                 positions = list(range(max(start, 0), min(start + size, count)))
                 following = start + size if start + size < count else None
@@ -442,7 +548,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             response["NextToken"] = self._sign({"c": chat.contact_id, "d": direction, "p": following})
         return response
 
-    def _start_index(self, chat: Chat, direction: str, start_position: Optional[dict[str, Any]]) -> int:
+    def _start_index(self, chat: Chat, direction: str, start_position: Optional[dict[str, Any]]) -> Optional[int]:
         given = {k: v for k, v in (start_position or {}).items() if v is not None}
         if len(given) > 1:
             raise ValidationException("StartPosition takes exactly one of Id, AbsoluteTime, MostRecent")
@@ -452,10 +558,9 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 raise ValidationException("ScanDirection FORWARD needs a StartPosition")
             return count - 1
         if "Id" in given:
-            position = chat.position_of(given["Id"])
-            if position is None:
-                raise ValidationException("StartPosition Id does not name an item of this chat")
-            return position
+            # An unknown Id gives an empty page (the AWS iOS SDK's ChatService reads an empty
+            # response as "invalid StartPosition").
+            return chat.position_of(str(given["Id"]))
         if "AbsoluteTime" in given:
             try:
                 moment = parse_iso(str(given["AbsoluteTime"]))
@@ -509,9 +614,14 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         if not isinstance(size, int) or size < 1:
             raise ValidationException("AttachmentSizeInBytes must be at least 1")
         if size > self.settings.max_attachment_size:
-            raise ServiceQuotaExceededException(
+            # An oversize file is a ValidationException; ServiceQuotaExceededException means too
+            # many attachments on the contact.
+            raise ValidationException(
                 f"the attachment is larger than the limit of {self.settings.max_attachment_size} bytes"
             )
+        limit = self.settings.max_attachments_per_contact
+        if limit is not None and sum(1 for u in self.uploads.values() if u.contact_id == chat.contact_id) >= limit:
+            raise ServiceQuotaExceededException(f"the contact has reached its limit of {limit} attachments")
 
         def start() -> dict[str, Any]:
             attachment_id = str(uuid.uuid4())
@@ -562,7 +672,8 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 "AttachmentName": record.name,
                 "Status": record.status,
             }
-            chat.add_item("ATTACHMENT", record.content_type, participant, Attachments=[entry])
+            # ATTACHMENT items have no top-level ContentType (AWS's clients' fixtures).
+            chat.add_item("ATTACHMENT", "", participant, Attachments=[entry])
             return True
 
         self._idempotently(chat, participant, "CompleteAttachmentUpload", client_token, complete)
@@ -576,7 +687,10 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
     ) -> dict[str, Any]:
         from . import storage
 
-        _, chat, _ = self._grant(connection_token)
+        _, chat, participant = self._grant(connection_token)
+        if participant.role == "CUSTOM_BOT":
+            # "The participant role CUSTOM_BOT is not permitted to access attachments" (GetAttachment).
+            raise AccessDeniedException("A CUSTOM_BOT participant cannot access attachments.")
         record = self.uploads.get(attachment_id)
         chats = {chat.contact_id, *chat.previous_contact_ids}
         if record is None or not record.completed or record.contact_id not in chats:
@@ -637,6 +751,37 @@ class _HubPublisher:
 
     def __hash__(self) -> int:
         return hash(self.key)
+
+
+def _check_content(content: Any, *, required: bool) -> None:
+    """Content is 1 to 16,384 bytes of UTF-8 (SendMessage/SendEvent model: "Maximum of 16,384 bytes")."""
+    if not isinstance(content, str) or (required and not content):
+        raise ValidationException("Content must have 1 to 16384 bytes")
+    if not 1 <= len(content.encode("utf-8")) <= MAX_CONTENT_LENGTH:
+        raise ValidationException("Content must have 1 to 16384 bytes of UTF-8")
+
+
+def _register_websocket(
+    hub: Any, chat_key: Hashable, participant_id: str, connect_by: datetime, settings: ChatSettings
+) -> str:
+    """A websocket URL from the hub: openable until ``connect_by``, each socket closed after the
+    max lifetime, or sooner when idle (API Gateway's limits, see ChatSettings).
+
+    The hub gets the limits it takes (``max_lifetime``, ``idle_timeout``); an older hub only the
+    connect deadline.
+    """
+    import inspect
+
+    parameters = inspect.signature(hub.register).parameters
+    limits = {
+        name: value
+        for name, value in (
+            ("max_lifetime", settings.websocket_max_lifetime),
+            ("idle_timeout", settings.websocket_idle_timeout),
+        )
+        if name in parameters
+    }
+    return str(hub.register(chat_key, participant_id, connect_by, **limits))
 
 
 chat_backends = BackendDict(ChatBackend, "connect")
