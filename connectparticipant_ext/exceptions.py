@@ -15,6 +15,7 @@ so one ``except`` clause catches them all; callers can catch at any level::
     ├── ConnectionClosedError
     ├── ConnectionExpiredError
     ├── StreamError
+    ├── StreamingPayloadError (also ValueError)
     ├── AttachmentError
     │   ├── AttachmentTooLargeError (also ValueError)
     │   ├── UnsupportedAttachmentTypeError (also ValueError)
@@ -52,6 +53,7 @@ __all__ = [
     "ServiceError",
     "ServiceQuotaExceededError",
     "StreamError",
+    "StreamingPayloadError",
     "ThrottlingError",
     "UnsupportedAttachmentTypeError",
     "ValidationError",
@@ -120,6 +122,15 @@ class ConnectionExpiredError(ConnectParticipantError):
 
 class StreamError(ConnectParticipantError):
     """Raised when the live stream could not be kept up after its reconnect attempts."""
+
+
+class StreamingPayloadError(ConnectParticipantError, ValueError):
+    """Raised when a message-streaming payload (an SQS message, a Lambda event or an SNS
+    message given to :func:`connectparticipant_ext.streaming.parse`) is malformed.
+
+    The message names the part that is wrong (``Records[2].Sns.Message is not valid JSON``),
+    never the chat's content.
+    """
 
 
 class AttachmentError(ConnectParticipantError):
