@@ -439,8 +439,10 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
     ) -> dict[str, Any]:
         with chat.lock:
             moment = iso(utcnow())
-            metadata = target.setdefault("MessageMetadata", {"MessageId": target["Id"], "Receipts": []})
-            receipts = metadata["Receipts"]
+            # A streamed (Lex) reply already has MessageMetadata (MessageCompleted, ...)
+            metadata = target.setdefault("MessageMetadata", {})
+            metadata.setdefault("MessageId", target["Id"])
+            receipts = metadata.setdefault("Receipts", [])
             receipt = next((r for r in receipts if r["RecipientParticipantId"] == participant.participant_id), None)
             if receipt is None:
                 receipt = {"RecipientParticipantId": participant.participant_id}
@@ -450,7 +452,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 receipt["ReadTimestamp"] = moment
             else:
                 receipt.setdefault("DeliveredTimestamp", moment)
-            snapshot = json.loads(json.dumps(metadata))
+            snapshot = json.loads(json.dumps({"MessageId": metadata["MessageId"], "Receipts": receipts}))
             return chat.add_item(
                 "MESSAGEMETADATA", MESSAGE_METADATA, participant, store=False, sender="none", MessageMetadata=snapshot
             )

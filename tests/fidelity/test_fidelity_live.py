@@ -114,3 +114,21 @@ def test_a_persistent_chat_pushes_chat_rehydrated(wire: Wire) -> None:
         rehydrated = wire.backend.emit_event(contact["ContactId"], "chat.rehydrated")
         assert any(i["Id"] == rehydrated for i in socket.until(lambda i: i["Id"] == rehydrated))
     assert all(i.get("ContentType") != EVENT + "chat.rehydrated" for i in wire.transcript(token))
+
+
+def test_a_receipt_for_a_streamed_reply_names_the_message(wire: Wire) -> None:
+    """SendEvent API reference (a receipt's Content is ``{"messageId": ...}``) and the
+    MESSAGEMETADATA shape of amazon-connect-chat-ios WebSocketManagerTests.swift: the receipt for
+    a completed Lex reply (which already carries MessageMetadata.MessageCompleted) is pushed as
+    ``{MessageId, Receipts}`` like any other."""
+    contact, token, socket = _customer_socket(wire)
+    with socket:
+        reply = wire.backend.stream_bot_reply(contact["ContactId"], ["Hel", "lo"])
+        socket.until(lambda i: i.get("MessageMetadata", {}).get("MessageCompleted") is True)
+        receipt = json.dumps({"messageId": reply})
+        wire.participant.send_event(ConnectionToken=token, ContentType=EVENT + "message.read", Content=receipt)
+        metadata = socket.until(of_type(EVENT + "message.metadata"))[-1]
+    assert metadata["Type"] == "MESSAGEMETADATA"
+    assert set(metadata["MessageMetadata"]) == {"MessageId", "Receipts"}
+    assert metadata["MessageMetadata"]["MessageId"] == reply
+    assert metadata["MessageMetadata"]["Receipts"][0]["ReadTimestamp"]
