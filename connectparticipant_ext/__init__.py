@@ -12,6 +12,13 @@ __version__ = "0.1.0"
 
 from ._logging import install_redaction
 from .attachments import Attachment, AttachmentLimits, AttachmentUpload, AttachmentUploadState
+from .authentication import (
+    AuthenticationError,
+    AuthenticationResult,
+    AuthenticationSession,
+    AuthenticationStatus,
+    AuthenticationTimeoutError,
+)
 from .connection import Connection, ConnectionState
 from .events import ChatEvent
 from .exceptions import (
@@ -36,11 +43,13 @@ from .exceptions import (
     UnsupportedAttachmentTypeError,
     ValidationError,
 )
+from .interactive import Carousel, InteractiveTemplate, ListPicker, Panel, QuickReply, TimePicker, ViewResource
 from .models import MessageMetadata, Receipt, SentEvent, SentMessage, TranscriptItem, View, ViewContent, Websocket
 from .participant import Participant
 from .service import ChatService
 from .stream import ChatStream, StreamState
 from .transcript import TranscriptCollection, TranscriptCollectionManager
+from .webrtc import WebRTCConnection
 
 install_redaction()
 
@@ -54,6 +63,12 @@ __all__ = [
     "AttachmentUpload",
     "AttachmentUploadError",
     "AttachmentUploadState",
+    "AuthenticationError",
+    "AuthenticationResult",
+    "AuthenticationSession",
+    "AuthenticationStatus",
+    "AuthenticationTimeoutError",
+    "Carousel",
     "ChatEvent",
     "ChatService",
     "ChatStream",
@@ -63,11 +78,15 @@ __all__ = [
     "ConnectionClosedError",
     "ConnectionExpiredError",
     "ConnectionState",
+    "InteractiveTemplate",
     "InternalServerError",
     "InvalidArgumentError",
     "InvalidArgumentTypeError",
+    "ListPicker",
     "MessageMetadata",
+    "Panel",
     "Participant",
+    "QuickReply",
     "Receipt",
     "ResourceNotFoundError",
     "SentEvent",
@@ -78,6 +97,7 @@ __all__ = [
     "StreamState",
     "StreamingPayloadError",
     "ThrottlingError",
+    "TimePicker",
     "TranscriptCollection",
     "TranscriptCollectionManager",
     "TranscriptItem",
@@ -85,6 +105,8 @@ __all__ = [
     "ValidationError",
     "View",
     "ViewContent",
+    "ViewResource",
+    "WebRTCConnection",
     "Websocket",
     "__version__",
 ]

@@ -1,10 +1,11 @@
 """Keeping tokens out of other libraries' DEBUG logs.
 
 botocore logs request headers (``X-Amz-Bearer``: the connection token) and response bodies
-(``ConnectionToken``, ``ParticipantToken``, presigned URLs) at DEBUG; urllib3 and werkzeug log
-request lines with their query strings (presigned URL signatures). A user who turns DEBUG on
-for everything must not find a secret in their logs, so importing this package installs a
-filter on those loggers that masks the secrets and leaves the rest of each line alone.
+(``ConnectionToken``, ``ParticipantToken``, a WebRTC attendee's ``JoinToken``, presigned URLs)
+at DEBUG; urllib3 and werkzeug log request lines with their query strings (presigned URL
+signatures). A user who turns DEBUG on for everything must not find a secret in their logs, so
+importing this package installs a filter on those loggers that masks the secrets and leaves
+the rest of each line alone.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 _PATTERNS = [
     # 'X-Amz-Bearer': b'...'  /  "X-Amz-Bearer": "..."  /  X-Amz-Bearer: ...
     (re.compile(r"""(X-Amz-Bearer['"]?\s*[:=]\s*b?['"]?)[^'",}\s]+""", re.IGNORECASE), r"\1***"),
-    (re.compile(r"""((?:Connection|Participant)Token\\?['"]\s*:\s*\\?['"])[^'"\\]+"""), r"\1***"),
+    (re.compile(r"""((?:Connection|Participant|Join)Token\\?['"]\s*:\s*\\?['"])[^'"\\]+"""), r"\1***"),
     (re.compile(r"""((?:Url|AuthenticationUrl)\\?['"]\s*:\s*\\?['"][^'"?\\]*\?)[^'"\\]+"""), r"\1***"),
     # an HTTP request line (werkzeug, urllib3): everything up to the protocol, even where the
     # logged query has decoded quotes or spaces (filename="a b.pdf" in a presigned GET)

@@ -40,12 +40,16 @@ from .exceptions import (
     service_error_from,
 )
 from .models import SentEvent, SentMessage, View, Websocket
+from .webrtc import WebRTCConnection
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Callable
 
     from . import attachments as _attachments
     from .attachments import AttachmentUpload, ProgressCallback
+    from .authentication import AuthenticationResult, AuthenticationSession
+    from .interactive import InteractiveTemplate
     from .participant import Participant
     from .service import ChatService, ServiceMeta
     from .stream import ChatStream
@@ -115,6 +119,7 @@ class Connection:
         expires_at: Optional[datetime] = None,
         websocket: Optional[Websocket] = None,
         websocket_requested: bool = False,
+        webrtc: Optional[WebRTCConnection] = None,
     ) -> None:
         self._service = service
         self._token = require_token("connection token", token)
@@ -126,6 +131,7 @@ class Connection:
         self._renew_at = self._renew_deadline()
         self._websocket = websocket
         self._websocket_requested = websocket_requested or websocket is not None
+        self._webrtc = webrtc
         self._state = ConnectionState.OPEN
         self._closed_reason = "it was disconnected"
         self._generation = 0
@@ -146,6 +152,7 @@ class Connection:
         """Build a connection from a ``CreateParticipantConnection`` response."""
         credentials = response["ConnectionCredentials"]
         websocket = response.get("Websocket")
+        webrtc = response.get("WebRTCConnection")
         return cls(
             service,
             credentials["ConnectionToken"],
@@ -153,6 +160,7 @@ class Connection:
             expires_at=parse_time(credentials.get("Expiry")),
             websocket=Websocket.from_response(websocket) if websocket else None,
             websocket_requested=websocket_requested,
+            webrtc=WebRTCConnection.from_response(webrtc) if isinstance(webrtc, Mapping) else None,
         )
 
     # -- identity and state ------------------------------------------------------------------
@@ -175,6 +183,15 @@ class Connection:
     def websocket(self) -> Optional[Websocket]:
         """The websocket URL and its expiry, if one was asked for."""
         return self._websocket
+
+    @property
+    def webrtc(self) -> Optional[WebRTCConnection]:
+        """The call's WebRTC details (Chime meeting and attendee), if asked for with ``webrtc=True``.
+
+        Kept across renewals: the attendee's join token lasts for the participant's time in
+        the call. The join token never appears in a ``repr``.
+        """
+        return self._webrtc
 
     @property
     def participant(self) -> Optional[Participant]:
@@ -438,6 +455,56 @@ class Connection:
         """Cancel a customer's authentication (``CancelParticipantAuthentication``)."""
         require_str("session_id", session_id, min_length=_SESSION_ID_LENGTH, max_length=_SESSION_ID_LENGTH)
         self._call("CancelParticipantAuthentication", SessionId=session_id)
+
+    def start_authentication(
+        self,
+        redirect_uri: str,
+        *,
+        stream: Optional[ChatStream] = None,
+        timeout: Optional[float] = 60.0,
+        session_id: Optional[str] = None,
+    ) -> AuthenticationSession:
+        """Wait for the ``authentication.initiated`` event and get the sign-in URL.
+
+        Returns an :class:`~connectparticipant_ext.authentication.AuthenticationSession`:
+        show its ``url`` to the customer, then ``wait()`` for the outcome (or ``cancel()``).
+        See :func:`connectparticipant_ext.authentication.start_authentication`.
+        """
+        from .authentication import start_authentication
+
+        return start_authentication(self, redirect_uri, stream=stream, timeout=timeout, session_id=session_id)
+
+    def authenticate(
+        self,
+        redirect_uri: str,
+        *,
+        stream: Optional[ChatStream] = None,
+        on_url: Optional[Callable[[str], object]] = None,
+        timeout: Optional[float] = 300.0,
+        session_id: Optional[str] = None,
+    ) -> AuthenticationResult:
+        """Run a customer authentication: wait for the request, get the URL, wait for the outcome.
+
+        ``on_url(url)`` is called with the sign-in URL for the customer; the typed outcome is
+        returned. See :func:`connectparticipant_ext.authentication.authenticate`.
+        """
+        from .authentication import authenticate
+
+        return authenticate(self, redirect_uri, stream=stream, on_url=on_url, timeout=timeout, session_id=session_id)
+
+    # -- interactive messages -----------------------------------------------------------------
+
+    def reply_to(self, template: InteractiveTemplate, choice: Any, client_token: Optional[str] = None) -> SentMessage:
+        """Answer an interactive message the way AWS's chat widget does.
+
+        ``template`` is ``item.interactive``; ``choice`` is one of its elements, timeslots or
+        actions (see :func:`connectparticipant_ext.interactive.build_reply` for what each
+        template takes). The choice is checked before anything is sent.
+        """
+        from .interactive import build_reply
+
+        reply = build_reply(template, choice)
+        return self.send_message(reply.content, content_type=reply.content_type, client_token=client_token)
 
     # -- transcript, attachments, stream ------------------------------------------------------
 

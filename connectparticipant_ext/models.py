@@ -23,6 +23,7 @@ from .events import ChatEvent, event_data, event_name, event_of
 if TYPE_CHECKING:
     from .attachments import Attachment
     from .connection import Connection
+    from .interactive import InteractiveTemplate
 
 __all__ = [
     "MessageMetadata",
@@ -39,6 +40,7 @@ CHAT_ENDED = EVENT_PREFIX + "chat.ended"
 PARTICIPANT_JOINED = EVENT_PREFIX + "participant.joined"
 PARTICIPANT_LEFT = EVENT_PREFIX + "participant.left"
 MESSAGE_METADATA = EVENT_PREFIX + "message.metadata"
+INTERACTIVE_CONTENT_TYPE = "application/vnd.amazonaws.connect.message.interactive"
 LEGACY_EVENT_TYPES = frozenset(
     {
         "TYPING",
@@ -515,6 +517,21 @@ class TranscriptItem:
         """False for a piece of a Lex streamed reply (``MessageMetadata.MessageCompleted`` false)."""
         metadata = self.raw.get("MessageMetadata")
         return not (isinstance(metadata, Mapping) and metadata.get("MessageCompleted") is False)
+
+    @property
+    def interactive(self) -> Optional[InteractiveTemplate]:
+        """The typed template of an interactive message, or None for anything else.
+
+        A :class:`~connectparticipant_ext.interactive.ListPicker`, ``TimePicker``, ``Panel``,
+        ``Carousel``, ``QuickReply``, ``ViewResource``, or an
+        :class:`~connectparticipant_ext.interactive.InteractiveTemplate` for a template type
+        this library does not know. Parsed on each access; see :mod:`connectparticipant_ext.interactive`.
+        """
+        if self.content_type != INTERACTIVE_CONTENT_TYPE or not self.content:
+            return None
+        from .interactive import parse_template
+
+        return parse_template(self.content)
 
 
 _new_object = object.__new__

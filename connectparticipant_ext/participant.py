@@ -54,13 +54,18 @@ class Participant:
     def __hash__(self) -> int:
         return hash((Participant, self._token))
 
-    def create_connection(self, connect_participant: bool = True, websocket: bool = True) -> Connection:
+    def create_connection(
+        self, connect_participant: bool = True, websocket: bool = True, *, webrtc: bool = False
+    ) -> Connection:
         """Exchange the participant token for a connection (``CreateParticipantConnection``).
 
         Args:
             connect_participant: acknowledge the participant's joining the chat; use False to
                 re-create a connection for a participant that already joined.
             websocket: also ask for the websocket URL (``conn.websocket``, ``conn.stream()``).
+            webrtc: also ask for the WebRTC connection (``Type`` ``WEBRTC_CONNECTION``): the
+                Amazon Chime SDK meeting and attendee of an in-app/video call, as
+                ``conn.webrtc`` (see :mod:`connectparticipant_ext.webrtc`).
 
         Returns:
             A :class:`~connectparticipant_ext.Connection` that renews itself before its token
@@ -68,11 +73,15 @@ class Participant:
         """
         from .connection import Connection
 
-        response = self.create_participant_connection(connect_participant=connect_participant, websocket=websocket)
+        if not isinstance(webrtc, bool):
+            raise InvalidArgumentTypeError(f"webrtc must be a bool, not {type(webrtc).__name__}")
+        response = self.create_participant_connection(
+            connect_participant=connect_participant, websocket=websocket, webrtc=webrtc
+        )
         return Connection.from_response(self._service, response, participant=self, websocket_requested=websocket)
 
     def create_participant_connection(
-        self, *, connect_participant: bool, websocket: bool, credentials: bool = True
+        self, *, connect_participant: bool, websocket: bool, credentials: bool = True, webrtc: bool = False
     ) -> dict[str, Any]:
         """Call ``CreateParticipantConnection`` and return the raw response.
 
@@ -80,7 +89,11 @@ class Participant:
         """
         if not isinstance(connect_participant, bool) or not isinstance(websocket, bool):
             raise InvalidArgumentTypeError("connect_participant and websocket must be bools")
-        types = (["CONNECTION_CREDENTIALS"] if credentials else []) + (["WEBSOCKET"] if websocket else [])
+        types = (
+            (["CONNECTION_CREDENTIALS"] if credentials else [])
+            + (["WEBSOCKET"] if websocket else [])
+            + (["WEBRTC_CONNECTION"] if webrtc else [])
+        )
         if not types:
             raise InvalidArgumentTypeError("ask for credentials, a websocket, or both")
         started = time.perf_counter()

@@ -681,14 +681,15 @@ def test_views(local, mock_chat):
 
 
 def test_authentication(endpoint):
-    _, token = endpoint.customer()
-    session = "12345678-1234-1234-1234-123456789012"
+    contact, token = endpoint.customer()
+    # A session exists once the flow sent authentication.initiated (see tests/test_authentication.py).
+    session = get_chat_backend().start_authentication(contact["ContactId"])
     url = endpoint.participant.get_authentication_url(ConnectionToken=token, SessionId=session, RedirectUri="https://x")
     assert url["AuthenticationUrl"].startswith("https://")
     endpoint.participant.cancel_participant_authentication(ConnectionToken=token, SessionId=session)
     with pytest.raises(ClientError) as info:
         endpoint.participant.cancel_participant_authentication(ConnectionToken=token, SessionId=session)
-    assert error_code(info) == "ResourceNotFoundException"
+    assert error_code(info) == "ValidationException"  # the operation's documented errors have no NotFound
     # Another SDK may skip client-side validation: the backend checks the length itself.
     unvalidated = boto3.client(
         "connectparticipant",

@@ -151,8 +151,8 @@ def test_describe_unknown_view(connection):
     assert info.value.code == "ResourceNotFoundException"
 
 
-def test_authentication_url_and_cancel(connection):
-    session_id = "12345678-1234-1234-1234-123456789012"
+def test_authentication_url_and_cancel(connection, mock_chat, chat_contact):
+    session_id = mock_chat.start_authentication(chat_contact["ContactId"])  # the flow's authentication.initiated
     url = connection.get_authentication_url(session_id, "https://example.com/back")
     assert url.startswith("https://")
     connection.cancel_authentication(session_id)

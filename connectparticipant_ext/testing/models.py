@@ -33,6 +33,7 @@ from .exceptions import (
     ServiceQuotaExceededException,
     ValidationException,
 )
+from .rich import RichControls
 from .state import (
     CHAT_ENDED,
     CHAT_REHYDRATED,
@@ -97,7 +98,7 @@ __all__ = [
 ]
 
 
-class ChatBackend(ChatControls, BaseBackend):
+class ChatBackend(ChatControls, RichControls, BaseBackend):
     """Amazon Connect chats of one account and region.
 
     The Connect-side operations (``start_chat_contact``, ``create_participant``,
@@ -113,7 +114,6 @@ class ChatBackend(ChatControls, BaseBackend):
         self.connection_tokens: dict[str, ConnectionGrant] = {}
         self.uploads: dict[str, UploadRecord] = {}
         self.views: dict[str, dict[str, Any]] = {}
-        self.auth_sessions: set[str] = set()
         self._idempotent: dict[tuple[str, ...], Any] = {}
         self._faults: Optional[_FaultPlan] = None
         self._upload_failures: list[int] = []
@@ -361,6 +361,9 @@ class ChatBackend(ChatControls, BaseBackend):
         if connect_participant and not participant.joined:
             participant.joined = True
             chat.add_item("EVENT", PARTICIPANT_JOINED, participant)
+        if "WEBRTC_CONNECTION" in types:
+            response["WebRTCConnection"] = self.webrtc_connection(chat, participant)
+        self.watch_authentication(chat)
         return response
 
     def send_message(
@@ -720,21 +723,18 @@ class ChatBackend(ChatControls, BaseBackend):
     def get_authentication_url(
         self, connection_token: Optional[str], session_id: str, redirect_uri: str
     ) -> dict[str, Any]:
-        self._grant(connection_token)
+        _, chat, _ = self._grant(connection_token)
         if not isinstance(session_id, str) or len(session_id) != 36:
             raise ValidationException("SessionId must have 36 characters")
         if not isinstance(redirect_uri, str) or not 1 <= len(redirect_uri) <= 1024:
             raise ValidationException("RedirectUri must have 1 to 1024 characters")
-        self.auth_sessions.add(session_id)
-        return {"AuthenticationUrl": f"https://auth.{self.region_name}.connect.example/authorize?session={session_id}"}
+        return self.authentication_url(chat, session_id, redirect_uri)
 
     def cancel_participant_authentication(self, connection_token: Optional[str], session_id: str) -> None:
-        self._grant(connection_token)
+        _, chat, _ = self._grant(connection_token)
         if not isinstance(session_id, str) or len(session_id) != 36:
             raise ValidationException("SessionId must have 36 characters")
-        if session_id not in self.auth_sessions:
-            raise ResourceNotFoundException("no authentication session with that SessionId")
-        self.auth_sessions.discard(session_id)
+        self.cancel_authentication(chat, session_id)
 
 
 class _HubPublisher:
