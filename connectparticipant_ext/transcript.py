@@ -15,7 +15,7 @@ import attrs
 
 from ._time import format_time
 from ._validation import require_aware_datetime, require_choice, require_int, require_str
-from .exceptions import InvalidArgumentError
+from .exceptions import ConnectParticipantError, InvalidArgumentError
 from .models import TranscriptItem
 
 if TYPE_CHECKING:
@@ -179,11 +179,17 @@ class TranscriptCollection:
             yield from page
 
     def pages(self) -> Iterator[list[TranscriptItem]]:
-        """Yield one list of items per GetTranscript call, following NextToken lazily."""
+        """Yield one list of items per GetTranscript call, following NextToken lazily.
+
+        Raises:
+            ConnectParticipantError: the service returned a NextToken it had already given in
+                this read (a cycle, which would otherwise never end).
+        """
         remaining = self._limit
         if remaining == 0:
             return
         params = self._query.request_params()
+        seen_tokens: set[str] = set()
         while True:
             page_size = self._page_size if remaining is None else min(self._page_size, remaining)
             response = self._connection._call("GetTranscript", MaxResults=page_size, **params)
@@ -196,9 +202,15 @@ class TranscriptCollection:
             if items:
                 yield items
             next_token = response.get("NextToken")
-            # A token that repeats would loop forever: treat it as the end.
-            if not next_token or remaining == 0 or next_token == params.get("NextToken"):
+            if not next_token or remaining == 0:
                 return
+            if next_token in seen_tokens:
+                # A cycle (A, B, A, ...) would read the same pages forever: stop and say so.
+                raise ConnectParticipantError(
+                    f"GetTranscript returned a NextToken it had already returned in this read "
+                    f"(after {len(seen_tokens)} pages): the pages repeat, so the read stops"
+                )
+            seen_tokens.add(next_token)
             params["NextToken"] = next_token
 
 

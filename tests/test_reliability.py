@@ -596,3 +596,20 @@ def test_15_21_retries_are_checked_when_the_service_is_made(retries, error, name
 def test_15_21_valid_retries_are_accepted():
     for retries in ({"mode": "adaptive", "max_attempts": 0}, {"mode": "legacy"}, {"total_max_attempts": 1}):
         ChatService(region_name="us-east-1", retries=retries).meta.client  # noqa: B018 - builds the client
+
+
+def test_15_6_a_next_token_cycle_ends_with_a_clear_error(connection, monkeypatch):
+    tokens = ["A", "B", "A", "B"] * 50  # the cycle the hostile review saw; bounded for the old code
+    calls: list[object] = []
+
+    def cycling(operation, **params):
+        calls.append(params.get("NextToken"))
+        n = len(calls)
+        item = {"Id": f"i{n}", "Type": "MESSAGE", "Content": str(n), "AbsoluteTime": "2024-01-01T00:00:00.000Z"}
+        return {"Transcript": [item], "NextToken": tokens[n - 1] if n <= len(tokens) else None}
+
+    monkeypatch.setattr(connection, "_call", cycling)
+    with pytest.raises(ConnectParticipantError) as info:
+        list(connection.transcript)
+    assert "NextToken" in str(info.value) and "repeat" in str(info.value)
+    assert calls == [None, "A", "B"]  # stops at the first repeated token
