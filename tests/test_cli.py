@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -331,3 +332,45 @@ def test_chat_shows_the_other_side_and_ends_with_the_chat(chat: Chat):
     assert "[chat.ended]" in out
     assert "the chat ended" in err
     assert chat.participant_token not in out + err
+
+
+# -- issue 15, points 17 and 22 (the rest, in-process, is in test_cli_reliability.py) -------------------
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_15_17_serve_refuses_a_bad_port(port):
+    result = run("serve", "--port", port)
+    assert result.returncode == 2
+    assert "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_15_17_allow_remote_warns_that_the_server_is_open(monkeypatch, capsys):
+    pytest.importorskip("moto")
+    from connectparticipant_ext import cli
+    from connectparticipant_ext.testing import server as server_module
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(server_module, "serve", lambda *a, **k: calls.append((a, k)))
+    assert cli.main(["serve", "--host", "0.0.0.0", "--allow-remote", "--port", "0"]) == 0
+    assert calls == [(("0.0.0.0", 0), {"allow_remote": True})]
+    assert "open to the network" in capsys.readouterr().err
+
+
+def test_15_22_every_subcommand_and_option_has_help():
+    from connectparticipant_ext.cli import build_parser
+
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subcommands.choices.items():
+        assert sub.description, f"{name} has no description"
+        for action in sub._actions:
+            if action.option_strings and action.help is not argparse.SUPPRESS:
+                assert action.help, f"{name} {action.option_strings} has no help"
+    serve_help = subcommands.choices["serve"].format_help()
+    assert "default: 5000" in serve_help
+
+
+def test_15_22_progress_labels_binary_units():
+    from connectparticipant_ext._progress import _human
+
+    assert _human(5 * 1024 * 1024) == "5.0 MiB" and _human(2048) == "2.0 KiB"
