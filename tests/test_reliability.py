@@ -613,3 +613,78 @@ def test_15_6_a_next_token_cycle_ends_with_a_clear_error(connection, monkeypatch
         list(connection.transcript)
     assert "NextToken" in str(info.value) and "repeat" in str(info.value)
     assert calls == [None, "A", "B"]  # stops at the first repeated token
+
+
+# -- the local server (point 12) -----------------------------------------------------------------
+
+
+@pytest.fixture
+def served_connection(local_server):
+    import boto3
+
+    connect = boto3.client("connect", region_name="us-east-1", endpoint_url=local_server.endpoint_url)
+    contact = connect.start_chat_contact(
+        InstanceId="instance-1", ContactFlowId="flow-1", ParticipantDetails={"DisplayName": "Ann"}
+    )
+    chat = ChatService(region_name="us-east-1", endpoint_url=local_server.endpoint_url)
+    return chat.Participant(contact["ParticipantToken"]).create_connection()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/participant/message", {"ContentType": ["text/plain"], "Content": "x"}, "ContentType"),
+        ("/participant/message", {"ContentType": "text/plain", "Content": {"a": 1}}, "Content"),
+        ("/participant/connection", {"Type": 5}, "Type"),
+        ("/participant/connection", {"Type": [5]}, "Type[0]"),
+        ("/participant/connection", {"ConnectParticipant": "yes"}, "ConnectParticipant"),
+        ("/participant/transcript", {"StartPosition": "x"}, "StartPosition"),
+        ("/participant/transcript", {"MaxResults": "10"}, "MaxResults"),
+        ("/participant/transcript", {"MaxResults": True}, "MaxResults"),
+        ("/participant/start-attachment-upload", {"AttachmentName": 5}, "AttachmentName"),
+        ("/participant/complete-attachment-upload", {"AttachmentIds": "a"}, "AttachmentIds"),
+    ],
+)
+def test_15_12_wrongly_typed_fields_get_the_services_error_shape(served_connection, local_server, path, body, field):
+    import requests
+
+    answer = requests.post(
+        local_server.endpoint_url + path,
+        data=json.dumps(body),
+        headers={"X-Amz-Bearer": served_connection.token, "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert answer.status_code == 400
+    assert answer.headers["x-amzn-ErrorType"].startswith("ValidationException")
+    assert field in answer.json()["message"]
+
+
+def test_15_12_request_bodies_are_limited(served_connection, local_server):
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(local_server.endpoint_url)
+    for path, method in (("/participant/message", "POST"), ("/cp-ext-attachments-x/key", "PUT")):
+        link = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+        try:
+            link.putrequest(method, path)
+            link.putheader("Content-Length", str(300 * 1024 * 1024))  # announced, never sent
+            link.putheader("X-Amz-Bearer", served_connection.token)
+            link.endheaders()
+            answer = link.getresponse()
+            assert answer.status == 413, path
+            assert "limit" in json.loads(answer.read())["message"]
+        finally:
+            link.close()
+
+
+def test_15_12_non_latin1_attachment_names_download(served_connection, tmp_path):
+    import requests
+
+    attachment = served_connection.upload_attachment(b"report body", name="\u043e\u0442\u0447\u0451\u0442.txt")
+    answer = requests.get(attachment.url(), timeout=10)
+    assert answer.status_code == 200 and answer.content == b"report body"
+    disposition = answer.headers["Content-Disposition"]
+    assert "filename*=UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82.txt" in disposition
+    written = served_connection.Attachment(attachment.id).download(tmp_path)
+    assert written.name == "\u043e\u0442\u0447\u0451\u0442.txt" and written.read_bytes() == b"report body"
