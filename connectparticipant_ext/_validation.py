@@ -97,7 +97,10 @@ def require_aware_datetime(name: str, value: Any) -> datetime:
         raise InvalidArgumentError(
             f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc)); got a naive datetime"
         )
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # datetime.max with a negative offset, say: past year 9999 in UTC
+        raise InvalidArgumentError(f"{name} is outside the range of times the service takes") from None
 
 
 def require_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:

@@ -38,6 +38,7 @@ from .exceptions import (
     AttachmentUploadError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
+    MalformedResponseError,
     UnsupportedAttachmentTypeError,
 )
 
@@ -209,16 +210,23 @@ class AttachmentUpload:
             AttachmentName=name,
             ClientToken=token,
         )
-        metadata = response.get("UploadMetadata") or {}
+        metadata = response.get("UploadMetadata")
+        if not isinstance(metadata, dict):
+            raise MalformedResponseError("StartAttachmentUpload", "UploadMetadata is missing or not an object")
+        headers = metadata.get("HeadersToInclude") or {}
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            raise MalformedResponseError("StartAttachmentUpload", "HeadersToInclude is not a map of strings")
         return cls(
-            attachment_id=response["AttachmentId"],
+            attachment_id=_required_str(response, "AttachmentId", "StartAttachmentUpload"),
             name=name,
             size=size,
             content_type=content_type,
             connection=connection,
-            url=metadata["Url"],
+            url=_required_str(metadata, "Url", "StartAttachmentUpload"),
             url_expires_at=parse_time(metadata.get("UrlExpiry")),
-            headers=dict(metadata.get("HeadersToInclude") or {}),
+            headers=dict(headers),
             client_token=token,
         )
 
@@ -349,8 +357,12 @@ class Attachment:
         response = self.connection._call(
             "GetAttachment", AttachmentId=self.id, UrlExpiryInSeconds=expires_in, UrlContentDisposition=disposition
         )
-        if response.get("AttachmentSizeInBytes") is not None:
-            self.size = int(response["AttachmentSizeInBytes"])
+        size = response.get("AttachmentSizeInBytes")
+        if size is not None:
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                raise MalformedResponseError("GetAttachment", "AttachmentSizeInBytes is not a size in bytes")
+            self.size = size
+        _required_str(response, "Url", "GetAttachment")
         return response
 
     def url(self, expires_in: int = 60, disposition: str = "ATTACHMENT") -> str:
@@ -466,6 +478,13 @@ class Attachment:
                     f"attachment {self.name or self.id!r} was not approved within {timeout} s (status {self.status})"
                 )
             time.sleep(min(delay, remaining))
+
+
+def _required_str(data: Any, key: str, operation: str) -> str:
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value:
+        raise MalformedResponseError(operation, f"{key} is missing or not a string")
+    return value
 
 
 def _require_binary(fileobj: Any) -> None:

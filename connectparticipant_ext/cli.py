@@ -274,7 +274,7 @@ def cmd_download(args: argparse.Namespace, secrets: _Secrets) -> int:
     dest = Path(args.dest)
     as_directory = dest.is_dir() or args.dest.endswith((os.sep, "/"))
     if not as_directory and dest.exists() and not args.overwrite:
-        raise CommandError(f"{args.dest}: exists; pass --overwrite to replace it")
+        raise FileExistsError(f"{args.dest}: exists; pass --overwrite to replace it")
     conn = _open_connection(args, secrets)
     attachment = conn.Attachment(args.attachment_id)
     if as_directory:

@@ -15,7 +15,7 @@ import attrs
 
 from ._time import format_time
 from ._validation import require_aware_datetime, require_choice, require_int, require_str
-from .exceptions import ConnectParticipantError, InvalidArgumentError
+from .exceptions import ConnectParticipantError, InvalidArgumentError, MalformedResponseError
 from .models import TranscriptItem
 
 if TYPE_CHECKING:
@@ -73,6 +73,21 @@ class TranscriptQuery:
         if self.contact_id is not None:
             params["ContactId"] = self.contact_id
         return params
+
+
+def _transcript_of(response: Any) -> list[dict[str, Any]]:
+    """The items of a GetTranscript answer, or a MalformedResponseError saying what is wrong."""
+    if not isinstance(response, dict):
+        raise MalformedResponseError("GetTranscript", f"the answer is a {type(response).__name__}, not an object")
+    items = response.get("Transcript") or []
+    if not isinstance(items, list):
+        raise MalformedResponseError("GetTranscript", f"Transcript is a {type(items).__name__}, not a list")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise MalformedResponseError(
+                "GetTranscript", f"Transcript[{index}] is a {type(item).__name__}, not an object"
+            )
+    return items
 
 
 class TranscriptCollection:
@@ -193,9 +208,7 @@ class TranscriptCollection:
         while True:
             page_size = self._page_size if remaining is None else min(self._page_size, remaining)
             response = self._connection._call("GetTranscript", MaxResults=page_size, **params)
-            items = [
-                TranscriptItem.from_response(d, connection=self._connection) for d in response.get("Transcript") or ()
-            ]
+            items = [TranscriptItem.from_response(d, connection=self._connection) for d in _transcript_of(response)]
             if remaining is not None:
                 items = items[:remaining]
                 remaining -= len(items)
@@ -204,6 +217,8 @@ class TranscriptCollection:
             next_token = response.get("NextToken")
             if not next_token or remaining == 0:
                 return
+            if not isinstance(next_token, str):
+                raise MalformedResponseError("GetTranscript", f"NextToken is a {type(next_token).__name__}, not a str")
             if next_token in seen_tokens:
                 # A cycle (A, B, A, ...) would read the same pages forever: stop and say so.
                 raise ConnectParticipantError(

@@ -57,7 +57,7 @@ def test_15_17_messages_name_flags_not_python_arguments(in_process, capsys, tmp_
     assert "--allow-remote" in err and "allow_remote" not in err
     existing = tmp_path / "taken.txt"
     existing.write_text("keep")
-    assert in_process(["download", "att-1", str(existing)]) == 2
+    assert in_process(["download", "att-1", str(existing)]) == 1
     err = capsys.readouterr().err
     assert "--overwrite" in err and "overwrite=True" not in err
     assert existing.read_text() == "keep"

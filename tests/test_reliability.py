@@ -688,3 +688,89 @@ def test_15_12_non_latin1_attachment_names_download(served_connection, tmp_path)
     assert "filename*=UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82.txt" in disposition
     written = served_connection.Attachment(attachment.id).download(tmp_path)
     assert written.name == "\u043e\u0442\u0447\u0451\u0442.txt" and written.read_bytes() == b"report body"
+
+
+def test_15_19_ci_says_in_one_line_when_node_is_missing(tmp_path):
+    """Without node, npm and apt-get on PATH, .ci/need-node fails with one clear line."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "id"):
+        found = shutil.which(tool)
+        assert found
+        (bin_dir / tool).symlink_to(found)
+    script = Path(__file__).parent.parent / ".ci" / "need-node"
+    result = subprocess.run(
+        [str(bin_dir / "bash"), str(script)],
+        env={"PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Node.js and npm are needed" in result.stderr
+    assert "command not found" not in result.stderr
+
+
+# -- malformed service data (point 15, the parts in the transcript and attachments) -------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ({"Transcript": "abc"}, "Transcript is a str"),
+        ({"Transcript": [1, 2]}, "Transcript[0] is a int"),
+        ({"Transcript": [], "NextToken": 5}, "NextToken is a int"),
+        ([], "the answer is a list"),
+    ],
+)
+def test_15_15_a_malformed_transcript_is_a_library_error(connection, monkeypatch, answer, problem):
+    from connectparticipant_ext import MalformedResponseError
+
+    monkeypatch.setattr(connection, "_call", lambda operation, **params: answer)
+    with pytest.raises(MalformedResponseError) as info:
+        list(connection.transcript)
+    assert info.value.operation == "GetTranscript"
+    assert "GetTranscript" in str(info.value) and problem in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("operation", "answer"),
+    [
+        ("StartAttachmentUpload", {"UploadMetadata": {"Url": "https://h/p?sig=1"}}),  # no AttachmentId
+        ("StartAttachmentUpload", {"AttachmentId": "a"}),  # no UploadMetadata
+        ("StartAttachmentUpload", {"AttachmentId": "a", "UploadMetadata": {"Url": 5}}),
+        ("StartAttachmentUpload", {"AttachmentId": "a", "UploadMetadata": {"Url": "u", "HeadersToInclude": "x"}}),
+        ("GetAttachment", {"AttachmentSizeInBytes": 3}),  # no Url
+        ("GetAttachment", {"Url": "https://h/p?sig=1", "AttachmentSizeInBytes": "three"}),
+    ],
+)
+def test_15_15_malformed_attachment_answers_are_library_errors(connection, monkeypatch, operation, answer):
+    from connectparticipant_ext import MalformedResponseError
+
+    real_call = connection._call
+    monkeypatch.setattr(
+        connection, "_call", lambda op, **params: answer if op == operation else real_call(op, **params)
+    )
+    with pytest.raises(MalformedResponseError) as info:
+        if operation == "StartAttachmentUpload":
+            connection.start_attachment_upload("a.txt", 3, "text/plain")
+        else:
+            connection.Attachment("att-1").url()
+    assert info.value.operation == operation and "sig=1" not in str(info.value)
+
+
+def test_15_15_times_past_the_calendar_are_argument_errors(connection, wire_calls):
+    from datetime import datetime as dt
+
+    for moment in (
+        dt.max.replace(tzinfo=timezone(timedelta(hours=-5))),
+        dt.min.replace(tzinfo=timezone(timedelta(hours=5))),
+    ):
+        with pytest.raises(InvalidArgumentError) as info:
+            connection.transcript.filter(start_time=moment)
+        assert "start_time" in str(info.value)
+    assert wire_calls == []
