@@ -374,3 +374,40 @@ def test_15_22_progress_labels_binary_units():
     from connectparticipant_ext._progress import _human
 
     assert _human(5 * 1024 * 1024) == "5.0 MiB" and _human(2048) == "2.0 KiB"
+
+
+def test_15_10_serve_debug_logs_no_signing_material(tmp_path: Path):
+    """``serve --debug``: botocore.auth's canonical request and signature lines are masked."""
+    from connectparticipant_ext import ChatService
+
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "connectparticipant_ext", "--debug", "serve", "--port", str(port)],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        try:
+            assert process.stdout is not None
+            assert f"127.0.0.1:{port}" in process.stdout.readline()
+            endpoint = f"http://127.0.0.1:{port}"
+            contact = Chat(endpoint).contact
+            conn = (
+                ChatService(region_name="us-east-1", endpoint_url=endpoint)
+                .Participant(contact["ParticipantToken"])
+                .create_connection()
+            )
+            url = conn.upload_attachment(b"abc", name="a.txt").url()
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            if process.stdout is not None:
+                process.stdout.close()
+    text = log.read_text()
+    signature = url.rpartition("X-Amz-Signature=")[2]
+    assert "Signature:" in text  # botocore.auth did log while presigning
+    assert signature and signature not in text
+    assert "X-Amz-Credential=" not in text
