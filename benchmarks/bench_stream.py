@@ -46,7 +46,7 @@ def _latency(count: int) -> list[Result]:
         agent_token = connect.create_participant(
             InstanceId="i",
             ContactId=env["contact_id"],
-            ParticipantDetails={"ParticipantRole": "AGENT", "DisplayName": "Bob"},
+            ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bob"},
         )["ParticipantCredentials"]["ParticipantToken"]
         agent = chat.Participant(agent_token).create_connection(websocket=False)
         bare_url = customer.participant.create_participant_connection(  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 from ._logging import install_redaction
 from .attachments import Attachment, AttachmentLimits, AttachmentUpload, AttachmentUploadState
 from .connection import Connection, ConnectionState
+from .events import ChatEvent
 from .exceptions import (
     AccessDeniedError,
     AttachmentError,
@@ -31,6 +32,7 @@ from .exceptions import (
     ServiceError,
     ServiceQuotaExceededError,
     StreamError,
+    StreamingPayloadError,
     ThrottlingError,
     UnsupportedAttachmentTypeError,
     ValidationError,
@@ -38,6 +40,7 @@ from .exceptions import (
 from .models import MessageMetadata, Receipt, SentEvent, SentMessage, TranscriptItem, View, ViewContent, Websocket
 from .participant import Participant
 from .service import ChatService
+from .stream import ChatStream, StreamState
 from .transcript import TranscriptCollection, TranscriptCollectionManager
 
 install_redaction()
@@ -52,7 +55,9 @@ __all__ = [
     "AttachmentUpload",
     "AttachmentUploadError",
     "AttachmentUploadState",
+    "ChatEvent",
     "ChatService",
+    "ChatStream",
     "ConflictError",
     "ConnectParticipantError",
     "Connection",
@@ -72,6 +77,8 @@ __all__ = [
     "ServiceError",
     "ServiceQuotaExceededError",
     "StreamError",
+    "StreamState",
+    "StreamingPayloadError",
     "ThrottlingError",
     "TranscriptCollection",
     "TranscriptCollectionManager",

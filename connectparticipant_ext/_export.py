@@ -58,8 +58,8 @@ def describe(item: TranscriptItem) -> str:
             }
         )
         return f"[{'/'.join(kinds) or 'receipt'}] message {item.message_metadata.message_id}"
-    if item.event:
-        return f"[{item.event}]" + (f" {item.content}" if item.content else "")
+    if item.event_name:
+        return f"[{item.event_name}]" + (f" {item.content}" if item.content else "")
     return f"[{item.type}] {item.content or ''}".rstrip()
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from .exceptions import InvalidArgumentError, InvalidArgumentTypeError
 
 MAX_CONTENT_LENGTH = 16384
-"""SendMessage and SendEvent accept 1 to 16384 characters of content."""
+"""SendMessage and SendEvent accept 1 to 16,384 **bytes** of UTF-8 content ("Maximum of 16,384
+bytes for all content types", botocore's connectparticipant model)."""
 
 MESSAGE_CONTENT_TYPES = frozenset(
     {
@@ -28,8 +29,14 @@ CONNECTION_ACKNOWLEDGED = EVENT_PREFIX + "connection.acknowledged"
 EVENT_CONTENT_TYPES = frozenset({TYPING, MESSAGE_DELIVERED, MESSAGE_READ, CONNECTION_ACKNOWLEDGED})
 
 
-def require_str(name: str, value: Any, *, min_length: int = 1, max_length: int | None = None) -> str:
-    """Check that ``value`` is a string of an allowed length and return it."""
+def require_str(
+    name: str, value: Any, *, min_length: int = 1, max_length: int | None = None, max_bytes: int | None = None
+) -> str:
+    """Check that ``value`` is a string of an allowed length and return it.
+
+    ``max_length`` counts characters; ``max_bytes`` counts the bytes of its UTF-8 encoding
+    (the service's limit on message and event content).
+    """
     if not isinstance(value, str):
         raise InvalidArgumentTypeError(f"{name} must be a str, not {type(value).__name__}")
     if len(value) < min_length:
@@ -39,6 +46,10 @@ def require_str(name: str, value: Any, *, min_length: int = 1, max_length: int |
     if max_length is not None and len(value) > max_length:
         raise InvalidArgumentError(f"{name} has {len(value)} characters; the limit is {max_length}")
     require_utf8(name, value)
+    if max_bytes is not None:
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            raise InvalidArgumentError(f"{name} has {size} bytes of UTF-8; the limit is {max_bytes} bytes")
     return value
 
 

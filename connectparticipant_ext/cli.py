@@ -29,6 +29,7 @@ from ._progress import Progress
 from ._time import parse_time
 from ._validation import require_seconds
 from .connection import Connection
+from .events import ChatEvent
 from .exceptions import ConnectParticipantError, InvalidArgumentError
 from .models import TranscriptItem
 from .service import ChatService
@@ -158,7 +159,79 @@ def cmd_serve(args: argparse.Namespace, secrets: _Secrets) -> int:
             file=sys.stderr,
             flush=True,
         )
-    serve(args.host, args.port, allow_remote=args.allow_remote)
+    with ExitStack() as stack:
+        if args.agent == "echo":
+            from .testing.echo import EchoAgents
+
+            stack.enter_context(EchoAgents(delay=args.agent_delay))
+            print(
+                f"{PROG}: every new chat gets an agent that types, then echoes (--agent echo)",
+                file=sys.stderr,
+                flush=True,
+            )
+        serve(args.host, args.port, allow_remote=args.allow_remote)
+    return EXIT_OK
+
+
+def _write_token_file(path: str, token: str) -> None:
+    """Write a secret readable by its owner only (created 0600; an existing file is replaced)."""
+    target = Path(path)
+    if target.is_dir():
+        raise CommandError(f"--token-file {path} is a directory")
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(token + "\n")
+
+
+def cmd_start(args: argparse.Namespace, secrets: _Secrets) -> int:
+    """Start a chat (or join one as an agent) and hand over its participant token as asked.
+
+    The token is a secret: it goes to stdout only with ``--print-token`` (as an ``export``
+    line, for ``eval``), or to a file only its owner can read with ``--token-file``; without
+    either the command refuses before starting anything.
+    """
+    if not args.print_token and not args.token_file:
+        raise CommandError(
+            "say where the participant token goes: --print-token (an export line on stdout, for eval) "
+            "or --token-file FILE (readable by you only)"
+        )
+    from ._demo import _connect_client
+
+    connect = _connect_client(args.region, args.endpoint_url, local=False)
+    if args.join:
+        created = connect.create_participant(
+            InstanceId=args.instance_id,
+            ContactId=args.join,
+            ParticipantDetails={"ParticipantRole": args.role, "DisplayName": args.display_name},
+        )
+        contact_id, participant_id = args.join, created["ParticipantId"]
+        token = secrets.add(created["ParticipantCredentials"]["ParticipantToken"])
+        what = f"joined chat contact {contact_id} as {args.role} {args.display_name!r}"
+    else:
+        contact = connect.start_chat_contact(
+            InstanceId=args.instance_id,
+            ContactFlowId=args.contact_flow_id,
+            ParticipantDetails={"DisplayName": args.display_name},
+        )
+        contact_id, participant_id = contact["ContactId"], contact["ParticipantId"]
+        token = secrets.add(contact["ParticipantToken"])
+        what = f"started chat contact {contact_id} as {args.display_name!r}"
+    endpoint = f" --endpoint-url {args.endpoint_url}" if args.endpoint_url else ""
+    print(f"{what} (participant {participant_id})", file=sys.stderr)
+    if args.token_file:
+        _write_token_file(args.token_file, token)
+        print(f"participant token written to {args.token_file} (mode 0600)", file=sys.stderr)
+        print(
+            f'next: export {PARTICIPANT_TOKEN_ENV}="$(cat {args.token_file})"; {PROG} chat{endpoint}', file=sys.stderr
+        )
+    if args.print_token:
+        # Asked for explicitly: the one place this command writes a secret to stdout.
+        print(f"export CONNECT_CONTACT_ID={contact_id}")
+        print(f"export CONNECT_PARTICIPANT_ID={participant_id}")
+        print(f"export {PARTICIPANT_TOKEN_ENV}={token}")
+        if not args.token_file:
+            print(f"next: {PROG} chat{endpoint} (after eval of these lines)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -312,11 +385,30 @@ def _start_local_chat(args: argparse.Namespace, secrets: _Secrets) -> Connection
 
 
 def _print_item(item: TranscriptItem, out: TextIO) -> None:
-    if item.event == "typing" or item.type == "MESSAGEMETADATA":
+    if item.event is ChatEvent.TYPING or item.type == "MESSAGEMETADATA":
         return
     when = item.absolute_time.strftime("%H:%M:%S") if item.absolute_time else "--:--:--"
     who = printable(item.display_name or item.participant_role or "")
     print(f"{when} {who}: {printable(describe(item))}", file=out, flush=True)
+
+
+CHAT_PROMPT = "> "
+CHAT_HELP = """commands (a line starting with / is not sent):
+  /help   this list
+  /quit   leave the chat and exit (so does Ctrl+D; with --stay the chat goes on)
+  //text  send "/text"
+anything else is sent as a message; the chat's items are shown as they arrive"""
+
+
+def _chat_command(text: Optional[str]) -> Optional[str]:
+    """``"quit"``, ``"help"``, another ``/word`` as typed, or None for a message to send."""
+    if text is None:
+        return "quit"  # end of input
+    stripped = text.strip()
+    if not stripped.startswith("/") or stripped.startswith("//"):
+        return None
+    word = stripped.split()[0].lower()
+    return {"/quit": "quit", "/exit": "quit", "/help": "help", "/?": "help"}.get(word, word)
 
 
 def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
@@ -338,10 +430,19 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
     shown_changed = threading.Condition()
     failures: list[BaseException] = []
 
+    interactive = sys.stdin.isatty()
+
     def show(stream: Any) -> None:
         try:
             for item in stream:
-                _print_item(item, sys.stdout)
+                if interactive and sys.stderr.isatty():
+                    # An item arrives while the prompt waits: put it on the prompt's line and
+                    # show the prompt again below it.
+                    print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+                    _print_item(item, sys.stdout)
+                    print(CHAT_PROMPT, end="", file=sys.stderr, flush=True)
+                else:
+                    _print_item(item, sys.stdout)
                 with shown_changed:
                     shown.add(item.id)
                     shown_changed.notify_all()
@@ -353,10 +454,17 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
 
     lines: queue.Queue[Optional[str]] = queue.Queue()
 
+    def prompt() -> None:
+        if interactive:
+            print(CHAT_PROMPT, end="", file=sys.stderr, flush=True)
+
     def read_input() -> None:  # a daemon: a blocked read must not keep the process alive
         for line in sys.stdin:
             lines.put(line.rstrip("\n"))
         lines.put(None)
+
+    print(f"{PROG}: type a message and press Enter; /help lists the commands, /quit leaves", file=sys.stderr)
+    prompt()
 
     left = False
     with conn.stream(history=args.history) as stream:
@@ -370,10 +478,17 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
                     text = lines.get(timeout=0.2)
                 except queue.Empty:
                     continue
-                if text is None or text.strip() == "/quit":
+                command = _chat_command(text)
+                if command == "quit":
                     break
-                if text.strip():
-                    last_sent = conn.send_message(text).id
+                if command == "help":
+                    print(CHAT_HELP, file=sys.stderr)
+                elif command is not None:
+                    print(f"{PROG}: unknown command {command}; /help lists the commands", file=sys.stderr)
+                elif text and text.strip():
+                    # "//x" sends "/x": a message may start with a slash.
+                    last_sent = conn.send_message(text[1:] if text.startswith("//") else text).id
+                prompt()
             if last_sent is not None:  # let the last message come back before leaving
                 with shown_changed:
                     shown_changed.wait_for(lambda: last_sent in shown or not reader.is_alive(), timeout=5)
@@ -466,7 +581,29 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="permit a non-loopback --host (the server has no authentication: anyone who reaches it can chat)",
     )
+    serve.add_argument("--agent", choices=["echo"], help="echo: every new chat gets an agent that types, then answers")
+    serve.add_argument(
+        "--agent-delay", type=float, default=1.0, metavar="SECONDS", help="the agent types this long before answering"
+    )
     serve.set_defaults(func=cmd_serve)
+
+    start = commands.add_parser(
+        "start", help="start a chat (or --join one) on a server; hands over the participant token as asked"
+    )
+    _add_chat_options(start)
+    start.add_argument("--display-name", default="Customer", help="the participant's name (default: Customer)")
+    start.add_argument("--join", metavar="CONTACT_ID", help="join this chat (connect.create_participant) instead")
+    start.add_argument(
+        "--role",
+        default="AGENT",
+        choices=["AGENT", "CUSTOM_BOT", "SUPERVISOR"],
+        help="the role with --join (Amazon Connect itself admits only CUSTOM_BOT; the local server all three)",
+    )
+    start.add_argument(
+        "--print-token", action="store_true", help="print export lines with the token on stdout (for eval)"
+    )
+    start.add_argument("--token-file", metavar="FILE", help="write the participant token to FILE (mode 0600)")
+    start.set_defaults(func=cmd_start)
 
     transcript = commands.add_parser("transcript", help="export a chat's whole transcript, oldest first")
     transcript.add_argument(
@@ -509,7 +646,9 @@ def build_parser() -> argparse.ArgumentParser:
     disconnect = commands.add_parser("disconnect", help="leave the chat")
     disconnect.set_defaults(func=cmd_disconnect)
 
-    chat = commands.add_parser("chat", help="show the chat live and send each line typed (EOF or /quit leaves)")
+    chat = commands.add_parser(
+        "chat", help="a terminal chat: shows the chat live, sends each line typed (/help, /quit)"
+    )
     _add_chat_options(chat)
     chat.add_argument("--display-name", default="Customer", help="your name in a chat the command starts")
     chat.add_argument("--history", action="store_true", help="show the transcript so far first")
@@ -525,7 +664,8 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (transcript, send, upload, download, disconnect, chat):
         _add_endpoint_options(sub)
         _add_token_options(sub)
-    for sub in (demo, serve, transcript, send, upload, download, disconnect, chat):
+    _add_endpoint_options(start)
+    for sub in (demo, serve, start, transcript, send, upload, download, disconnect, chat):
         # also accepted after the command; SUPPRESS keeps a --debug given before it
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser

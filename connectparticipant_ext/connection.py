@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -34,6 +35,7 @@ from .exceptions import (
     ConnectionClosedError,
     ConnectionExpiredError,
     InvalidArgumentError,
+    InvalidArgumentTypeError,
     map_client_errors,
 )
 from .models import SentEvent, SentMessage, View, Websocket
@@ -312,7 +314,7 @@ class Connection:
             client_token: idempotency token; one is generated when omitted, and reused by
                 every retry, so a message is never sent twice.
         """
-        require_str("content", content, max_length=MAX_CONTENT_LENGTH)
+        require_str("content", content, max_bytes=MAX_CONTENT_LENGTH)
         require_choice("content_type", content_type, MESSAGE_CONTENT_TYPES)
         if content_type == "application/json":
             _require_json("content", content)
@@ -327,12 +329,40 @@ class Connection:
         require_choice("content_type", content_type, EVENT_CONTENT_TYPES)
         params: dict[str, Any] = {"ContentType": content_type, "ClientToken": _client_token(client_token)}
         if content is not None:
-            params["Content"] = require_str("content", content, max_length=MAX_CONTENT_LENGTH)
+            params["Content"] = require_str("content", content, max_bytes=MAX_CONTENT_LENGTH)
         return SentEvent.from_response(self._call("SendEvent", **params))
 
-    def send_typing(self) -> SentEvent:
-        """Tell the other participants this one is typing."""
-        return self.send_event(TYPING)
+    typing_throttle: float = 10.0
+    """Seconds within which :meth:`send_typing` sends one typing event at most (chatjs:
+    ``TYPING_VALIDITY_TIME`` = 10 s, a leading-edge throttle in ``src/client/client.js``).
+    Set it per connection (``conn.typing_throttle = 5``) or on the class; 0 turns it off."""
+
+    _typing_sent_at: float = -math.inf
+    _typing_lock = threading.Lock()
+
+    def send_typing(self, *, force: bool = False) -> Optional[SentEvent]:
+        """Tell the other participants this one is typing, at most once per :attr:`typing_throttle`.
+
+        Returns the :class:`SentEvent`, or None when a typing event was sent less than
+        ``typing_throttle`` seconds ago (nothing is sent). ``force=True`` sends regardless.
+        """
+        if not isinstance(force, bool):
+            raise InvalidArgumentTypeError("force must be True or False")
+        throttle = self.typing_throttle
+        if isinstance(throttle, bool) or not isinstance(throttle, (int, float)) or not throttle >= 0:
+            raise InvalidArgumentError("typing_throttle must be a non-negative number of seconds")
+        with Connection._typing_lock:
+            now = time.monotonic()
+            if not force and now - self._typing_sent_at < throttle:
+                return None
+            previous, self._typing_sent_at = self._typing_sent_at, now
+        try:
+            return self.send_event(TYPING)
+        except BaseException:
+            with Connection._typing_lock:
+                if self._typing_sent_at == now:
+                    self._typing_sent_at = previous  # not sent: the next call may try again
+            raise
 
     def send_read_receipt(self, message_id: str) -> SentEvent:
         """Mark a message as read."""
@@ -409,11 +439,30 @@ class Connection:
 
         return AttachmentUpload.start(self, name, size, content_type, client_token=client_token)
 
-    def stream(self, history: bool = False, since: Optional[str] = None, **settings: Any) -> ChatStream:
-        """The chat live over the websocket; see :class:`connectparticipant_ext.stream.ChatStream`."""
+    def stream(
+        self,
+        history: bool = False,
+        since: Optional[str] = None,
+        *,
+        partial_messages: bool = False,
+        receipts: bool = False,
+        **settings: Any,
+    ) -> ChatStream:
+        """The chat live over the websocket; see :class:`connectparticipant_ext.stream.ChatStream`.
+
+        Args:
+            history: first the transcript so far, then live items.
+            since: first what came after this item id, then live items.
+            partial_messages: also yield a Lex streamed reply as it grows.
+            receipts: send delivered receipts for other participants' messages, batched.
+            settings: the stream's other settings (``heartbeat_interval``,
+                ``receipt_throttle``, ``on_state_change``, ...), checked here.
+        """
         from .stream import ChatStream
 
-        return ChatStream(self, history=history, since=since, **settings)
+        return ChatStream(
+            self, history=history, since=since, partial_messages=partial_messages, receipts=receipts, **settings
+        )
 
     # -- the end ------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ so one ``except`` clause catches them all; callers can catch at any level::
     ├── ConnectionExpiredError
     ├── StreamError
     ├── MalformedResponseError
+    ├── StreamingPayloadError (also ValueError)
     ├── AttachmentError
     │   ├── AttachmentTooLargeError (also ValueError)
     │   ├── UnsupportedAttachmentTypeError (also ValueError)
@@ -54,6 +55,7 @@ __all__ = [
     "ServiceError",
     "ServiceQuotaExceededError",
     "StreamError",
+    "StreamingPayloadError",
     "ThrottlingError",
     "UnsupportedAttachmentTypeError",
     "ValidationError",
@@ -134,6 +136,15 @@ class MalformedResponseError(ConnectParticipantError):
     def __init__(self, operation: str, problem: str) -> None:
         super().__init__(f"{operation} returned a malformed answer: {problem}")
         self.operation = operation
+
+
+class StreamingPayloadError(ConnectParticipantError, ValueError):
+    """Raised when a message-streaming payload (an SQS message, a Lambda event or an SNS
+    message given to :func:`connectparticipant_ext.streaming.parse`) is malformed.
+
+    The message names the part that is wrong (``Records[2].Sns.Message is not valid JSON``),
+    never the chat's content.
+    """
 
 
 class AttachmentError(ConnectParticipantError):

@@ -17,6 +17,7 @@ import attrs
 from ._redact import redact_url
 from ._time import parse_time
 from ._validation import EVENT_PREFIX
+from .events import ChatEvent, event_data, event_name, event_of
 
 if TYPE_CHECKING:
     from .attachments import Attachment
@@ -265,16 +266,34 @@ class TranscriptItem:
         return bool(self.content_type and self.content_type.startswith(EVENT_PREFIX))
 
     @property
-    def event(self) -> Optional[str]:
-        """The event's name without the content-type prefix, e.g. ``"typing"``, ``"chat.ended"``."""
-        if self.content_type and self.content_type.startswith(EVENT_PREFIX):
-            return self.content_type[len(EVENT_PREFIX) :]
-        return None
+    def event(self) -> Optional[ChatEvent]:
+        """The event as a :class:`~connectparticipant_ext.ChatEvent` member, or None.
+
+        None for a message, and for an event this library does not know yet (read
+        :attr:`event_name` for those). Members are strings: ``item.event == "typing"`` holds.
+        """
+        return event_of(self.type, self.content_type)
 
     @property
     def is_chat_ended(self) -> bool:
         """True for the event that ends the chat."""
         return self.content_type == CHAT_ENDED or self.type == "CHAT_ENDED"
+
+    @property
+    def event_name(self) -> Optional[str]:
+        """The event's name without the content-type prefix (``"chat.ended"``), known or not."""
+        return event_name(self.type, self.content_type)
+
+    @property
+    def event_data(self) -> Optional[dict[str, Any]]:
+        """An event's JSON content as a dict (an authentication event's ``SessionId``), or None."""
+        return event_data(self.content_type, self.content)
+
+    @property
+    def is_complete(self) -> bool:
+        """False for a piece of a Lex streamed reply (``MessageMetadata.MessageCompleted`` false)."""
+        metadata = self.raw.get("MessageMetadata")
+        return not (isinstance(metadata, Mapping) and metadata.get("MessageCompleted") is False)
 
 
 def _without_metadata(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -76,7 +76,10 @@ class Chat:
             aws_secret_access_key="testing",
         )
         self.contact = self.connect.start_chat_contact(
-            InstanceId="instance-1", ContactFlowId="flow-1", ParticipantDetails={"DisplayName": "Ann"}
+            InstanceId="instance-1",
+            ContactFlowId="flow-1",
+            ParticipantDetails={"DisplayName": "Ann"},
+            SupportedMessagingContentTypes=["text/plain", "text/markdown", "application/json"],
         )
         self.participant_token: str = self.contact["ParticipantToken"]
         self.env = _env(CONNECT_PARTICIPANT_TOKEN=self.participant_token)
@@ -294,10 +297,10 @@ def test_chat_starts_a_chat_on_the_local_server_and_sends_each_line(server: str)
 
 
 def test_chat_shows_the_other_side_and_ends_with_the_chat(chat: Chat):
-    agent = chat.connect.create_participant(
+    agent = chat.connect.create_participant(  # the only role create_participant adds to a chat
         InstanceId="instance-1",
         ContactId=chat.contact["ContactId"],
-        ParticipantDetails={"ParticipantRole": "AGENT", "DisplayName": "Bob"},
+        ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bob"},
     )["ParticipantCredentials"]["ParticipantToken"]
     from connectparticipant_ext import ChatService
 

@@ -24,6 +24,8 @@ pytest.importorskip("django")
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 
+from connectparticipant_ext.sessions import DEFAULT_SESSION_KEY  # noqa: E402
+
 EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "docs" / "examples" / "django_chat"
 SETTINGS_MODULE = "django_chat.settings"
 INSTANCE_ID = "instance-1"
@@ -184,16 +186,18 @@ def test_start_needs_a_name(browser: Browser, backend: Any) -> None:
     assert not backend.chats
 
 
-def test_session_keeps_the_connection_token_but_not_the_participant_token(browser: Browser, backend: Any) -> None:
+def test_session_keeps_both_tokens_server_side(browser: Browser, backend: Any) -> None:
+    from connectparticipant_ext.sessions import DEFAULT_SESSION_KEY
+
     browser.start()
-    session = dict(browser.session.items())
-    assert session["connection_token"] in backend.connection_tokens
-    assert datetime.fromisoformat(session["connection_expires_at"]).tzinfo is not None
-    stored = {str(v) for v in session.values()}
-    assert not stored & set(backend.participant_tokens)
+    stored = browser.session[DEFAULT_SESSION_KEY]
+    assert stored["connection_token"] in backend.connection_tokens
+    assert stored["participant_token"] in backend.participant_tokens  # to renew, and to open streams
+    assert datetime.fromisoformat(stored["expires_at"]).tzinfo is not None
     # The cookie carries only the session key.
     cookie = browser.client.cookies["sessionid"].value
-    assert session["connection_token"] not in cookie
+    assert stored["connection_token"] not in cookie
+    assert stored["participant_token"] not in cookie
 
 
 def test_chat_page_without_a_chat_goes_to_start(browser: Browser) -> None:
@@ -397,20 +401,43 @@ def test_a_chat_ended_elsewhere_sends_the_customer_to_start(browser: Browser, ba
     response = browser.get("/chat/")
     assert response.status_code == 302
     assert response["Location"] == "/"
-    assert "connection_token" not in browser.session
+    assert DEFAULT_SESSION_KEY not in browser.session
     assert b"The chat has ended." in browser.get("/").content
     # Sending after the end does not raise either.
     assert browser.post("/chat/send/", {"message-text": "hi"})["Location"] == "/"
 
 
-def test_an_expired_connection_token_sends_the_customer_to_start(browser: Browser) -> None:
+def test_an_expiring_connection_renews_itself_and_the_session_keeps_the_new_token(
+    browser: Browser, backend: Any
+) -> None:
     browser.start()
     session = browser.session
-    session["connection_expires_at"] = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    old = dict(session[DEFAULT_SESSION_KEY])
+    session[DEFAULT_SESSION_KEY] = {
+        **old,
+        "expires_at": (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat(),
+    }
+    session.save()
+    response = browser.get("/chat/")
+    assert response.status_code == 200
+    renewed = browser.session[DEFAULT_SESSION_KEY]
+    assert renewed["connection_token"] != old["connection_token"]
+    assert renewed["connection_token"] in backend.connection_tokens
+    assert datetime.fromisoformat(renewed["expires_at"]) > datetime.now(timezone.utc)
+
+
+def test_a_chat_without_its_participant_token_ends_when_the_connection_token_expires(browser: Browser) -> None:
+    browser.start()
+    session = browser.session
+    session[DEFAULT_SESSION_KEY] = {
+        **session[DEFAULT_SESSION_KEY],
+        "participant_token": None,
+        "expires_at": (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat(),
+    }
     session.save()
     response = browser.get("/chat/")
     assert response["Location"] == "/"
-    assert "connection_token" not in browser.session
+    assert DEFAULT_SESSION_KEY not in browser.session
 
 
 def test_service_errors_are_a_503_page(browser: Browser, backend: Any, no_backoff: None) -> None:
@@ -447,3 +474,153 @@ def test_settings_come_from_the_environment(django_example: None) -> None:
     assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cache"
     assert os.environ["DJANGO_SETTINGS_MODULE"] == SETTINGS_MODULE
     assert str(EXAMPLE_DIR) in sys.path
+
+
+# -- the live page: JSON sends, typing, the event stream --------------------------------------
+
+
+def test_the_chat_page_carries_what_the_script_needs(browser: Browser, backend: Any) -> None:
+    browser.start()
+    _, html = browser.chat_page()
+    last = _chat(backend, browser).items[-1]["Id"]
+    assert f'data-last-id="{last}"' in html
+    assert 'data-events-url="/chat/events/"' in html
+    assert "new EventSource" in html  # the script, inline
+    assert f'data-contact-id="{browser.session["contact_id"]}"' in html
+
+
+def test_a_json_send_answers_the_id_and_a_fresh_token(browser: Browser, backend: Any) -> None:
+    browser.start()
+    token = browser.form_token("message")
+    data = {"message-text": "by fetch", "message-client_token": token}
+    first = browser.post("/chat/send/", data, HTTP_ACCEPT="application/json")
+    again = browser.post("/chat/send/", data, HTTP_ACCEPT="application/json")
+    assert first.status_code == again.status_code == 200
+    assert first.json()["id"] == again.json()["id"]  # the same token: sent once
+    assert first.json()["client_token"] != token
+    assert len(_messages(backend, browser, "by fetch")) == 1
+
+
+def test_a_json_send_with_errors_answers_them(browser: Browser) -> None:
+    browser.start()
+    response = browser.post(
+        "/chat/send/",
+        {"message-text": "", "message-client_token": browser.form_token("message")},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 400
+    assert "text" in response.json()["errors"]
+
+
+def test_a_json_send_after_the_chat_ended_says_so(browser: Browser, backend: Any) -> None:
+    import boto3
+
+    browser.start()
+    token = browser.form_token("message")
+    boto3.client("connect", region_name="us-east-1").stop_contact(
+        ContactId=browser.session["contact_id"], InstanceId=INSTANCE_ID
+    )
+    response = browser.post(
+        "/chat/send/", {"message-text": "late", "message-client_token": token}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 410
+    assert response.json()["ended"] is True
+
+
+def test_typing_sends_a_typing_event(browser: Browser, backend: Any) -> None:
+    browser.start()
+    pushed: list[dict[str, Any]] = []
+    _chat(backend, browser).add_listener(pushed.append)  # typing is pushed live, kept or not
+    assert browser.post("/chat/typing/").status_code == 204
+    assert [i["ContentType"] for i in pushed] == ["application/vnd.amazonaws.connect.event.typing"]
+
+
+def test_a_json_upload_and_its_status(browser: Browser, backend: Any) -> None:
+    browser.start()
+    token = browser.form_token("upload")
+    upload = SimpleUploadedFile("notes.txt", b"notes", content_type="text/plain")
+    response = browser.post(
+        "/chat/upload/", {"upload-file": upload, "upload-client_token": token}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 200, response.content
+    attachment_id = response.json()["id"]
+    status = browser.get(f"/chat/attachments/{attachment_id}/status/")
+    assert status.json() == {"id": attachment_id, "name": "notes.txt", "status": "APPROVED"}
+
+
+def _read_events(response: Any, until: bytes) -> bytes:
+    """Read a streaming response in a thread until ``until`` shows up (bounded), then close it."""
+    seen: list[bytes] = []
+    done = threading.Event()
+
+    def read() -> None:
+        for chunk in response.streaming_content:
+            seen.append(chunk)
+            if until in b"".join(seen):
+                break
+        done.set()
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    assert done.wait(10), b"".join(seen)
+    response.close()
+    return b"".join(seen)
+
+
+def test_the_event_stream_relays_the_chat(browser: Browser, backend: Any) -> None:
+    browser.start()
+    agent = backend.join_as_agent(browser.session["contact_id"], display_name="Bob")
+    response = browser.client.get("/chat/events/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/event-stream")
+    assert "no-cache" in response["Cache-Control"]
+    agent.send("live from Bob")
+    body = _read_events(response, b"live from Bob")
+    assert b"id: " in body
+    for secret in browser.secrets():
+        assert secret.encode() not in body
+
+
+def test_the_event_stream_resumes_after_last_event_id(browser: Browser, backend: Any) -> None:
+    browser.start()
+    agent = backend.join_as_agent(browser.session["contact_id"], display_name="Bob")
+    first = agent.send("seen already")
+    agent.send("missed")
+    response = browser.client.get("/chat/events/?since=nonsense", HTTP_LAST_EVENT_ID=first)
+    body = _read_events(response, b"missed")
+    assert b"seen already" not in body
+
+
+def test_the_event_stream_without_a_chat_is_204(browser: Browser) -> None:
+    assert browser.get("/chat/events/").status_code == 204
+
+
+def test_the_event_stream_under_asgi_is_asynchronous(browser: Browser, backend: Any) -> None:
+    import asyncio
+
+    from django.test import AsyncClient
+
+    browser.start()
+    agent = backend.join_as_agent(browser.session["contact_id"], display_name="Bob")
+    agent.send("over asgi")
+    client = AsyncClient()
+    client.cookies = browser.client.cookies
+
+    async def read() -> bytes:
+        response = await client.get("/chat/events/")
+        assert response.is_async
+        seen = b""
+        async for chunk in response.streaming_content:
+            seen += chunk
+            if b"over asgi" in seen:
+                break
+        await response.streaming_content.aclose()
+        return seen
+
+    # In a thread of its own: another test's driver (Playwright's sync API) may have an event
+    # loop running in this one.
+    found: list[bytes] = []
+    thread = threading.Thread(target=lambda: found.append(asyncio.run(asyncio.wait_for(read(), 10))))
+    thread.start()
+    thread.join(timeout=15)
+    assert found and b"over asgi" in found[0]

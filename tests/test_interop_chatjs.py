@@ -39,7 +39,8 @@ class Bot:
         self.connect = connect
         self.contact_id = contact_id
         self.connection = chat.Participant(participant_token).create_connection()
-        self.stream = self.connection.stream()
+        # Receipts as AWS's clients send them, unbatched here: the bot ends the chat at once.
+        self.stream = self.connection.stream(receipts=True, receipt_throttle=0)
         self.stream.__enter__()  # subscribed before the customer can say anything
         self.heard: list[TranscriptItem] = []
         self.replied = threading.Event()
@@ -60,6 +61,7 @@ class Bot:
                     and item.content == CUSTOMER_MESSAGE
                 ):
                     self.connection.send_typing()
+                    self.stream.mark_read(item)
                     self.connection.send_message(BOT_REPLY)
                     self.replied.set()
                     # The hub delivers a chat's items in order: typing, reply, then the end.
@@ -149,3 +151,8 @@ def test_chatjs_customer_holds_a_session_with_a_python_bot(node: str, local_serv
     assert echoed[0]["id"] == next(e for e in events if e["event"] == "sent")["id"]
     chat_ended = [e for e in events if e["event"] == "message" and e.get("contentType") == CHAT_ENDED]
     assert chat_ended, "chatjs did not receive the chat-ended event item"
+
+    # The bot's stream sent a delivered and a read receipt for the customer's message, and
+    # chatjs reported them as such (its onDeliveredReceipt / onReadReceipt).
+    receipts = [e for e in events if e["event"] == "receipt" and e.get("messageId") == echoed[0]["id"]]
+    assert {e["kind"] for e in receipts} == {"delivered", "read"}, f"chatjs did not see both receipts: {events}"

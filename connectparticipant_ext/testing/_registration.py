@@ -4,7 +4,8 @@
   a module of that name is put in ``sys.modules`` holding :data:`chat_backends`.
 * The Participant Service's hosts are appended to ``moto.backend_index.backend_url_patterns``,
   which both botocore's stubber and the ``responses`` mock (for ``requests``) consult.
-* The chat routes of the Connect API are added to moto's ``connect`` URL map.
+* The chat routes of the Connect API are added to moto's ``connect`` URL map, with the
+  message streaming ones of :mod:`.streaming`.
 * A pattern for the attachments bucket goes first in the list, so the upload fault switch
   can fail a PUT before handing everything else to moto's S3.
 
@@ -118,4 +119,7 @@ def register() -> None:
         if not any(name == UPLOADS for name, _ in patterns):
             patterns.insert(0, (UPLOADS, _UPLOAD_PATTERN))
         connect_urls.url_paths.update(_CONNECT_ROUTES)
+        from .streaming import register_routes as register_streaming_routes
+
+        register_streaming_routes()  # start/stop_contact_streaming (testing/streaming.py)
         _registered = True

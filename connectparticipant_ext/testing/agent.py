@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Optional
 
-from .models import MESSAGE_READ, TYPING
+from .models import MESSAGE_DELIVERED, MESSAGE_READ, TYPING
 
 if TYPE_CHECKING:
     from .models import ChatBackend
@@ -43,6 +43,11 @@ class BackendAgent:
         """Send a read receipt for a message; returns the receipt item's id."""
         content = json.dumps({"messageId": message_id})
         return str(self.backend.send_event(self._connection_token, MESSAGE_READ, content, None)["Id"])
+
+    def delivered(self, message_id: str) -> str:
+        """Send a delivered receipt for a message; returns the receipt item's id."""
+        content = json.dumps({"messageId": message_id})
+        return str(self.backend.send_event(self._connection_token, MESSAGE_DELIVERED, content, None)["Id"])
 
     @property
     def items(self) -> list[dict[str, Any]]:

@@ -8,6 +8,9 @@ __all__ = [
     "AccessDeniedException",
     "ConflictException",
     "InternalServerException",
+    "InvalidParameterException",
+    "InvalidRequestException",
+    "LimitExceededException",
     "ResourceNotFoundException",
     "ServiceQuotaExceededException",
     "ThrottlingException",
@@ -62,3 +65,33 @@ class ValidationException(JsonRESTError):
 
     def __init__(self, message: str) -> None:
         super().__init__("ValidationException", message)
+
+
+# -- the Connect API's errors (its model has no ValidationException) --------------------------
+
+
+class InvalidRequestException(JsonRESTError):
+    """Connect API: the request is not valid (e.g. a role ``create_participant`` does not add to a chat)."""
+
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidRequestException", message)
+
+
+class InvalidParameterException(JsonRESTError):
+    """Connect API: one or more of the specified parameters are not valid."""
+
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidParameterException", message)
+
+
+class LimitExceededException(JsonRESTError):
+    """Connect API: the allowed limit for the resource has been exceeded."""
+
+    code = 429
+
+    def __init__(self, message: str) -> None:
+        super().__init__("LimitExceededException", message)

@@ -1,298 +1,108 @@
 """The in-memory Amazon Connect chat: one backend per account and region, moto style.
 
 Chats are created on the Connect side (``start_chat_contact``, ``create_participant``,
-``stop_contact``) and used through the eleven Participant Service operations. Tokens encode
-the account and region they belong to, so a call finds its chat whatever region the client
-was made for. Items are kept in time order with an id index, so a GetTranscript page costs
-O(page size) however long the chat is.
-
-Test switches live on the backend (see :class:`ChatBackend`): token lifetimes, attachment
-limits and verdicts, seeded fault injection, failing uploads, revoked tokens, views.
+``stop_contact``) and used through the eleven Participant Service operations. This module holds
+:class:`ChatBackend` with those operations and moto's :data:`chat_backends`; the chat's state is
+in :mod:`.state`, tokens in :mod:`.tokens`, and the test switches (token lifetimes, attachment
+limits and verdicts, seeded fault injection, failing uploads, revoked tokens, views, the agent)
+in :mod:`.controls`, mixed into the backend.
 """
 
 from __future__ import annotations
 
 import base64
-import bisect
 import hashlib
 import hmac
 import json
 import os
-import random
 import threading
 import uuid
 from collections.abc import Callable, Hashable
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Optional
+from datetime import datetime, timedelta
+from typing import Any, Optional
 
 from moto.core.base_backend import BackendDict, BaseBackend
-from moto.core.common_models import BaseModel
 
-if TYPE_CHECKING:
-    from .agent import BackendAgent
-
+from .controls import ChatControls, _FaultPlan
 from .exceptions import (
     AccessDeniedException,
     ConflictException,
-    InternalServerException,
+    InvalidParameterException,
+    InvalidRequestException,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
-    ThrottlingException,
     ValidationException,
 )
-
-__all__ = ["Chat", "ChatBackend", "ChatSettings", "chat_backends", "find_backend"]
-
-EVENT = "application/vnd.amazonaws.connect.event."
-PARTICIPANT_JOINED = EVENT + "participant.joined"
-PARTICIPANT_LEFT = EVENT + "participant.left"
-CHAT_ENDED = EVENT + "chat.ended"
-TYPING = EVENT + "typing"
-MESSAGE_DELIVERED = EVENT + "message.delivered"
-MESSAGE_READ = EVENT + "message.read"
-CONNECTION_ACKNOWLEDGED = EVENT + "connection.acknowledged"
-MESSAGE_METADATA = EVENT + "message.metadata"
-
-MESSAGE_CONTENT_TYPES = frozenset(
-    {
-        "text/plain",
-        "text/markdown",
-        "application/json",
-        "application/vnd.amazonaws.connect.message.interactive.response",
-    }
+from .state import (
+    CHAT_ENDED,
+    CHAT_REHYDRATED,
+    CONNECTION_ACKNOWLEDGED,
+    DEFAULT_ALLOWED_EXTENSIONS,
+    EVENT,
+    EVENT_CONTENT_TYPES,
+    MAX_CONTENT_LENGTH,
+    MESSAGE_CONTENT_TYPES,
+    MESSAGE_DELIVERED,
+    MESSAGE_METADATA,
+    MESSAGE_READ,
+    PARTICIPANT_JOINED,
+    PARTICIPANT_LEFT,
+    STORED_EVENT_CONTENT_TYPES,
+    SUPPORTED_MESSAGING_CONTENT_TYPES,
+    TYPING,
+    Chat,
+    ChatParticipant,
+    ChatSettings,
+    ConnectionGrant,
+    Listener,
+    UploadRecord,
+    iso,
+    parse_iso,
+    utcnow,
 )
-EVENT_CONTENT_TYPES = frozenset({TYPING, MESSAGE_DELIVERED, MESSAGE_READ, CONNECTION_ACKNOWLEDGED})
-MAX_CONTENT_LENGTH = 16384
+from .tokens import CONNECTION_TOKEN, PARTICIPANT_TOKEN, decode_token, encode_token, find_backend
 
-DEFAULT_ALLOWED_EXTENSIONS = frozenset(
-    {".csv", ".doc", ".docx", ".jpeg", ".jpg", ".pdf", ".png", ".ppt", ".pptx", ".txt", ".wav", ".xls", ".xlsx"}
-)
-
-PARTICIPANT_TOKEN = "CPT"
-CONNECTION_TOKEN = "CCT"
-
-Listener = Callable[[dict[str, Any]], None]
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    """The service's timestamp format: ``2024-01-02T03:04:05.678Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_iso(value: str) -> datetime:
-    text = value[:-1] + "+00:00" if value.endswith("Z") else value
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-class ChatSettings:
-    """The switches a test can turn on a backend (``get_chat_backend().settings``)."""
-
-    def __init__(self) -> None:
-        self.connection_lifetime = timedelta(hours=24)
-        """How long a connection token lives (about a day in the real service)."""
-        self.websocket_lifetime: Optional[timedelta] = None
-        """How long a websocket URL (and its socket) lives; None means as long as the connection token."""
-        self.participant_token_lifetime: Optional[timedelta] = None
-        """How long a participant token may be exchanged; None means for the whole chat."""
-        self.max_attachment_size = 20 * 1024 * 1024
-        self.allowed_extensions = DEFAULT_ALLOWED_EXTENSIONS
-        self.attachment_verdict = "APPROVED"
-        """What completed attachments become, ``APPROVED`` or ``REJECTED``."""
-        self.attachment_pending_reads = 0
-        """Transcript reads that show a new attachment as ``IN_PROGRESS`` before its verdict."""
+__all__ = [
+    "CHAT_ENDED",
+    "CONNECTION_ACKNOWLEDGED",
+    "CONNECTION_TOKEN",
+    "DEFAULT_ALLOWED_EXTENSIONS",
+    "EVENT",
+    "EVENT_CONTENT_TYPES",
+    "MAX_CONTENT_LENGTH",
+    "MESSAGE_CONTENT_TYPES",
+    "MESSAGE_DELIVERED",
+    "MESSAGE_METADATA",
+    "MESSAGE_READ",
+    "PARTICIPANT_JOINED",
+    "PARTICIPANT_LEFT",
+    "PARTICIPANT_TOKEN",
+    "STORED_EVENT_CONTENT_TYPES",
+    "TYPING",
+    "Chat",
+    "ChatBackend",
+    "ChatControls",
+    "ChatParticipant",
+    "ChatSettings",
+    "ConnectionGrant",
+    "Listener",
+    "UploadRecord",
+    "chat_backends",
+    "decode_token",
+    "encode_token",
+    "find_backend",
+    "iso",
+    "parse_iso",
+    "utcnow",
+]
 
 
-class ChatParticipant(BaseModel):
-    def __init__(self, contact_id: str, role: str, display_name: str, token: str, token_expires_at: datetime) -> None:
-        self.participant_id = str(uuid.uuid4())
-        self.contact_id = contact_id
-        self.role = role
-        self.display_name = display_name
-        self.token = token
-        self.token_expires_at = token_expires_at
-        self.joined = False
-        self.left = False
-
-
-class ConnectionGrant(BaseModel):
-    """A connection token: one participant of one chat, until it expires or is revoked."""
-
-    def __init__(self, token: str, contact_id: str, participant_id: str, expires_at: datetime) -> None:
-        self.token = token
-        self.contact_id = contact_id
-        self.participant_id = participant_id
-        self.expires_at = expires_at
-        self.revoked = False
-
-
-class UploadRecord(BaseModel):
-    def __init__(
-        self, attachment_id: str, contact_id: str, participant_id: str, name: str, size: int, content_type: str
-    ):
-        self.attachment_id = attachment_id
-        self.contact_id = contact_id
-        self.participant_id = participant_id
-        self.name = name
-        self.size = size
-        self.content_type = content_type
-        self.completed = False
-        self.status = "IN_PROGRESS"
-        self.pending_reads = 0
-
-
-class Chat(BaseModel):
-    """One contact's chat: participants and its items in time order."""
-
-    def __init__(self, backend: ChatBackend, contact_id: str, instance_id: str, duration: timedelta) -> None:
-        self.backend = backend
-        self.contact_id = contact_id
-        self.instance_id = instance_id
-        self.initial_contact_id = contact_id
-        self.previous_contact_ids: list[str] = []
-        self.participants: dict[str, ChatParticipant] = {}
-        self.items: list[dict[str, Any]] = []
-        self._times: list[datetime] = []
-        self._index: dict[str, int] = {}
-        self._last_time: Optional[datetime] = None
-        self.attributes: dict[str, str] = {}
-        self.started_at = utcnow()
-        self.expires_at = self.started_at + duration
-        self.ended = False
-        self.listeners: list[Listener] = []
-        self.lock = threading.RLock()
-
-    @property
-    def key(self) -> Hashable:
-        return (self.backend.account_id, self.backend.region_name, self.contact_id)
-
-    def add_listener(self, listener: Listener) -> None:
-        """Call ``listener(item)`` with every new item (transcript and live-only), in order."""
-        with self.lock:
-            if listener not in self.listeners:
-                self.listeners.append(listener)
-
-    def remove_listener(self, listener: Listener) -> None:
-        with self.lock:
-            if listener in self.listeners:
-                self.listeners.remove(listener)
-
-    def _next_time(self) -> datetime:
-        now = utcnow()
-        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        if self._last_time is not None and now <= self._last_time:
-            now = self._last_time + timedelta(milliseconds=1)
-        self._last_time = now
-        return now
-
-    def add_item(
-        self,
-        item_type: str,
-        content_type: str,
-        participant: Optional[ChatParticipant],
-        content: Optional[str] = None,
-        *,
-        store: bool = True,
-        **extra: Any,
-    ) -> dict[str, Any]:
-        """Write an item (stored in the transcript unless ``store=False``) and tell listeners."""
-        with self.lock:
-            moment = self._next_time()
-            item: dict[str, Any] = {
-                "Id": str(uuid.uuid4()),
-                "AbsoluteTime": iso(moment),
-                "Type": item_type,
-                "ContentType": content_type,
-                "ContactId": self.contact_id,
-                "InitialContactId": self.initial_contact_id,
-            }
-            if content is not None:
-                item["Content"] = content
-            if participant is not None:
-                item.update(
-                    ParticipantId=participant.participant_id,
-                    DisplayName=participant.display_name,
-                    ParticipantRole=participant.role,
-                )
-            else:
-                item.update(ParticipantRole="SYSTEM", DisplayName="SYSTEM_MESSAGE")
-            item.update(extra)
-            if store:
-                self._index[item["Id"]] = len(self.items)
-                self.items.append(item)
-                self._times.append(moment)
-            for listener in list(self.listeners):
-                listener(item)
-            return item
-
-    def position_of(self, item_id: str) -> Optional[int]:
-        return self._index.get(item_id)
-
-    def first_at_or_after(self, moment: datetime) -> int:
-        return bisect.bisect_left(self._times, moment)
-
-    def last_at_or_before(self, moment: datetime) -> int:
-        return bisect.bisect_right(self._times, moment) - 1
-
-    def message(self, item_id: str) -> Optional[dict[str, Any]]:
-        position = self._index.get(item_id)
-        return self.items[position] if position is not None else None
-
-
-class _FaultPlan:
-    def __init__(self, throttling: float, internal: float, seed: Optional[int], operations: Optional[set[str]]) -> None:
-        self.throttling = throttling
-        self.internal = internal
-        self.operations = operations
-        self.random = random.Random(seed)
-        self.lock = threading.Lock()
-
-    def check(self, operation: str) -> None:
-        if self.operations is not None and operation not in self.operations:
-            return
-        with self.lock:
-            roll = self.random.random()
-        if roll < self.throttling:
-            raise ThrottlingException()
-        if roll < self.throttling + self.internal:
-            raise InternalServerException()
-
-
-def _encode_token(kind: str, account_id: str, region: str) -> str:
-    where = base64.urlsafe_b64encode(f"{account_id}:{region}".encode()).decode().rstrip("=")
-    return f"{kind}.{where}.{base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip('=')}"
-
-
-def _decode_token(token: str) -> Optional[tuple[str, str, str]]:
-    try:
-        kind, where, _ = token.split(".", 2)
-        account_id, region = base64.urlsafe_b64decode(where + "=" * (-len(where) % 4)).decode().split(":", 1)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return kind, account_id, region
-
-
-def find_backend(token: Optional[str], kind: str) -> ChatBackend:
-    """The backend a token belongs to, or AccessDeniedException for anything else."""
-    decoded = _decode_token(token or "")
-    if decoded is None or decoded[0] != kind:
-        raise AccessDeniedException()
-    _, account_id, region = decoded
-    try:
-        return chat_backends[account_id][region]
-    except KeyError:
-        raise AccessDeniedException() from None
-
-
-class ChatBackend(BaseBackend):
+class ChatBackend(ChatControls, BaseBackend):
     """Amazon Connect chats of one account and region.
 
     The Connect-side operations (``start_chat_contact``, ``create_participant``,
-    ``stop_contact``), the eleven Participant Service operations, and the switches tests use.
+    ``stop_contact``) and the eleven Participant Service operations; the switches tests use
+    come from :class:`~connectparticipant_ext.testing.controls.ChatControls`.
     """
 
     def __init__(self, region_name: str, account_id: str) -> None:
@@ -316,134 +126,12 @@ class ChatBackend(BaseBackend):
         shutdown_hub()
         super().reset()
 
-    # == test switches =========================================================================
-
-    @property
-    def attachment_verdict(self) -> str:
-        """What completed attachments become, ``"APPROVED"`` (the default) or ``"REJECTED"``."""
-        return self.settings.attachment_verdict
-
-    @attachment_verdict.setter
-    def attachment_verdict(self, verdict: str) -> None:
-        if verdict not in ("APPROVED", "REJECTED"):
-            raise ValueError("attachment_verdict must be APPROVED or REJECTED")
-        self.settings.attachment_verdict = verdict
-
-    def inject_faults(
-        self,
-        throttling: float = 0.0,
-        internal: float = 0.0,
-        seed: Optional[int] = None,
-        operations: Optional[list[str]] = None,
-    ) -> None:
-        """Make a fraction of participant calls fail before they take effect.
-
-        Args:
-            throttling: fraction answered with ThrottlingException (429).
-            internal: fraction answered with InternalServerException (500).
-            seed: makes the sequence of failures repeatable.
-            operations: limit faults to these operation names (e.g. ``["SendMessage"]``).
-        """
-        if not 0 <= throttling <= 1 or not 0 <= internal <= 1 or throttling + internal > 1:
-            raise ValueError("fault fractions must be between 0 and 1 and add up to at most 1")
-        self._faults = _FaultPlan(throttling, internal, seed, set(operations) if operations else None)
-
-    def clear_faults(self) -> None:
-        """Stop injecting faults."""
-        self._faults = None
-
-    def check_faults(self, operation: str) -> None:
-        faults = self._faults
-        if faults is not None:
-            faults.check(operation)
-
-    def fail_next_uploads(self, count: int = 1, status: int = 500) -> None:
-        """Make the next ``count`` PUTs to attachment upload URLs fail with ``status``."""
-        with self._lock:
-            self._upload_failures.extend([status] * count)
-
-    def take_upload_failure(self) -> Optional[int]:
-        with self._lock:
-            return self._upload_failures.pop(0) if self._upload_failures else None
-
-    def revoke_connection_token(self, token: str) -> None:
-        """Make a connection token be refused (AccessDeniedException) from now on."""
-        with self._lock:
-            grant = self.connection_tokens.get(token)
-            if grant is None:
-                raise KeyError("no such connection token in this backend")
-            grant.revoked = True
-
-    def register_view(
-        self,
-        name: str = "View",
-        template: str = "<p>view</p>",
-        actions: Optional[list[str]] = None,
-        input_schema: str = "{}",
-        version: int = 1,
-    ) -> str:
-        """Register a step-by-step guide view; returns the view token DescribeView takes."""
-        view_id = str(uuid.uuid4())
-        token = f"view-{uuid.uuid4().hex}"
-        self.views[token] = {
-            "Id": view_id,
-            "Arn": f"arn:aws:connect:{self.region_name}:{self.account_id}:instance/views/{view_id}",
-            "Name": name,
-            "Version": version,
-            "Content": {"InputSchema": input_schema, "Template": template, "Actions": list(actions or [])},
-        }
-        return token
-
-    def get_chat(self, contact_id: str) -> Chat:
-        """A chat by contact id (``chat.items`` are the stored items in wire format)."""
-        try:
-            return self.chats[contact_id]
-        except KeyError:
-            raise KeyError(f"no chat with contact id {contact_id!r}") from None
-
-    def bulk_add_messages(
-        self, contact_id: str, count: int, *, participant_id: Optional[str] = None, content: str = "message {n}"
-    ) -> None:
-        """Append ``count`` text messages quickly (for benchmarks and paging tests)."""
-        chat = self.get_chat(contact_id)
-        participant = chat.participants[participant_id] if participant_id else next(iter(chat.participants.values()))
-        for n in range(count):
-            chat.add_item("MESSAGE", "text/plain", participant, content.format(n=n))
-
-    def join_as_agent(self, contact_id: str, display_name: str = "Agent", role: str = "AGENT") -> BackendAgent:
-        """Add a participant to a chat and connect it, for a test to act as the other side.
-
-        The same steps as ``connect.create_participant`` and ``CreateParticipantConnection``
-        (``ConnectParticipant=True``), straight on the backend; see :class:`BackendAgent`.
-        """
-        from .agent import BackendAgent
-
-        created = self.create_participant("", contact_id, {"ParticipantRole": role, "DisplayName": display_name})
-        token = created["ParticipantCredentials"]["ParticipantToken"]
-        connection = self.create_participant_connection(token, ["CONNECTION_CREDENTIALS"], True)
-        return BackendAgent(
-            self, contact_id, created["ParticipantId"], connection["ConnectionCredentials"]["ConnectionToken"]
-        )
-
-    def drop_websockets(self, contact_id: Optional[str] = None) -> int:
-        """Abruptly close open websockets (of one chat, or of every chat). Returns how many."""
-        from .websocket import get_hub
-
-        key = self.get_chat(contact_id).key if contact_id else None
-        return get_hub().drop_sockets(key)
-
-    def answer_heartbeats(self, answer: bool) -> None:
-        """Switch the websocket server's heartbeat answers on or off."""
-        from .websocket import get_hub
-
-        get_hub().answer_heartbeats = answer
-
     # == Connect side ==========================================================================
 
     def _participant_token(self, chat: Chat, role: str, display_name: str) -> ChatParticipant:
         lifetime = self.settings.participant_token_lifetime
         expires_at = chat.expires_at if lifetime is None else min(chat.expires_at, utcnow() + lifetime)
-        token = _encode_token(PARTICIPANT_TOKEN, self.account_id, self.region_name)
+        token = encode_token(PARTICIPANT_TOKEN, self.account_id, self.region_name)
         participant = ChatParticipant(chat.contact_id, role, display_name, token, expires_at)
         chat.participants[participant.participant_id] = participant
         self.participant_tokens[token] = participant
@@ -465,57 +153,125 @@ class ChatBackend(BaseBackend):
         chat_duration_in_minutes: Optional[int] = None,
         persistent_chat: Optional[dict[str, Any]] = None,
         client_token: Optional[str] = None,
+        supported_messaging_content_types: Optional[list[str]] = None,
+        disconnect_on_customer_exit: Optional[list[str]] = None,
+        related_contact_id: Optional[str] = None,
+        connection_types: Optional[list[str]] = None,
     ) -> dict[str, Any]:
-        if not instance_id or not contact_flow_id:
-            raise ValidationException("InstanceId and ContactFlowId are required")
+        # The Connect API answers bad input with InvalidParameterException/InvalidRequestException
+        # (its model has no ValidationException).
+        if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= 100:
+            raise InvalidParameterException("InstanceId must have 1 to 100 characters")
+        if not isinstance(contact_flow_id, str) or not 1 <= len(contact_flow_id) <= 500:
+            raise InvalidParameterException("ContactFlowId must have 1 to 500 characters")
+        self._check_instance(instance_id)
         display_name = (participant_details or {}).get("DisplayName")
-        if not display_name:
-            raise ValidationException("ParticipantDetails.DisplayName is required")
-        minutes = chat_duration_in_minutes or 25 * 60
+        if not isinstance(display_name, str) or not 1 <= len(display_name) <= 256:
+            raise InvalidParameterException("ParticipantDetails.DisplayName must have 1 to 256 characters")
+        minutes = 25 * 60 if chat_duration_in_minutes is None else chat_duration_in_minutes
         if not 60 <= minutes <= 10080:
-            raise ValidationException("ChatDurationInMinutes must be between 60 and 10080")
+            raise InvalidParameterException("ChatDurationInMinutes must be between 60 and 10080")
+        supported = frozenset(supported_messaging_content_types or ["text/plain"])
+        if "text/plain" not in supported or not supported <= SUPPORTED_MESSAGING_CONTENT_TYPES:
+            raise InvalidParameterException(
+                "SupportedMessagingContentTypes must contain text/plain and only supported types"
+            )
         if initial_message is not None:
             content = initial_message.get("Content", "")
             if (
                 initial_message.get("ContentType") not in MESSAGE_CONTENT_TYPES
-                or not 1 <= len(content) <= MAX_CONTENT_LENGTH
+                or not isinstance(content, str)
+                or not 1 <= len(content.encode("utf-8")) <= MAX_CONTENT_LENGTH
             ):
-                raise ValidationException("InitialMessage must have a valid ContentType and 1 to 16384 characters")
+                raise InvalidParameterException("InitialMessage must have a valid ContentType and 1 to 16384 bytes")
+        if disconnect_on_customer_exit is not None and list(disconnect_on_customer_exit) != ["AGENT"]:
+            raise InvalidParameterException("DisconnectOnCustomerExit takes exactly one value, AGENT")
+        if persistent_chat and related_contact_id:
+            raise InvalidRequestException("You cannot provide both RelatedContactId and PersistentChat")
+        source: Optional[Chat] = None
+        if persistent_chat:
+            rehydration = persistent_chat.get("RehydrationType")
+            if rehydration not in ("ENTIRE_PAST_SESSION", "FROM_SEGMENT"):
+                raise InvalidParameterException("PersistentChat.RehydrationType is required for persistent chat")
+            source = self._rehydration_source(rehydration, persistent_chat.get("SourceContactId"))
 
         def create() -> dict[str, Any]:
             chat = Chat(self, str(uuid.uuid4()), instance_id, timedelta(minutes=minutes))
             chat.attributes = dict(attributes or {})
+            chat.supported_content_types = supported
+            chat.disconnect_flow = bool(disconnect_on_customer_exit)
             response: dict[str, Any] = {}
-            if persistent_chat:
-                source = self.chats.get(persistent_chat.get("SourceContactId", ""))
-                if source is None:
-                    raise ResourceNotFoundException("SourceContactId does not name a chat in this instance")
-                if not source.ended:
-                    raise ValidationException("the source contact of a persistent chat must have ended")
+            if source is not None:
                 chat.initial_contact_id = source.initial_contact_id
                 chat.previous_contact_ids = [source.contact_id, *source.previous_contact_ids]
+                chat.copy_past_items(source.items)
                 response["ContinuedFromContactId"] = source.contact_id
             customer = self._participant_token(chat, "CUSTOMER", display_name)
             self.chats[chat.contact_id] = chat
+            # The customer joins when the chat starts, whatever its client later sends as
+            # ConnectParticipant (AWS's clients' fixtures; see tests/fidelity).
+            customer.joined = True
+            chat.add_item("EVENT", PARTICIPANT_JOINED, customer)
+            chat.rehydration_pending = source is not None
             if initial_message is not None:
                 chat.add_item("MESSAGE", initial_message["ContentType"], customer, initial_message["Content"])
             response.update(
                 ContactId=chat.contact_id, ParticipantId=customer.participant_id, ParticipantToken=customer.token
             )
+            # ConnectionTypes: "WEBSOCKET and CONNECTION_CREDENTIALS are the values this operation
+            # acts on. No other value returns connection information" (StartChatContact).
+            wanted = [t for t in connection_types or [] if t in ("WEBSOCKET", "CONNECTION_CREDENTIALS")]
+            if wanted:
+                response.update(self.create_participant_connection(customer.token, wanted, False))
             return response
 
         if client_token:
             return dict(self._once(("start_chat_contact", client_token), create))
         return create()
 
+    def _check_instance(self, instance_id: str) -> None:
+        """Refuse an InstanceId that moto's connect backend does not know (see ChatSettings)."""
+        strict = self.settings.require_known_instance
+        if strict is False:
+            return
+        from moto.connect.models import connect_backends
+
+        instances = getattr(connect_backends[self.account_id][self.region_name], "instances", {})
+        bare = instance_id.rsplit("instance/", 1)[-1]  # an instance ARN names it too
+        if (strict or instances) and bare not in instances:
+            raise ResourceNotFoundException(f"instance {instance_id} does not exist")
+
+    def _rehydration_source(self, rehydration: str, source_contact_id: Optional[str]) -> Chat:
+        """The past contact a persistent chat continues (PersistentChat in the StartChatContact reference)."""
+        source = self.chats.get(source_contact_id or "")
+        if source is None:
+            raise ResourceNotFoundException("SourceContactId does not name a chat contact of this instance")
+        if rehydration == "ENTIRE_PAST_SESSION":
+            if source.initial_contact_id != source.contact_id:
+                raise InvalidRequestException("ENTIRE_PAST_SESSION takes the initial contact id of the past session")
+            session = [c for c in self.chats.values() if c.initial_contact_id == source.contact_id and c.ended]
+            if not session:
+                raise InvalidRequestException("the past chat session has no ended contact")
+            source = max(session, key=lambda c: c.started_at)
+        if not source.ended:
+            raise InvalidRequestException("the source contact of a persistent chat must have ended")
+        return source
+
     def create_participant(
         self, instance_id: str, contact_id: str, participant_details: dict[str, Any], client_token: Optional[str] = None
     ) -> dict[str, Any]:
         chat = self._connect_chat(contact_id)
         role = (participant_details or {}).get("ParticipantRole") or "CUSTOM_BOT"
-        if role not in ("AGENT", "CUSTOM_BOT", "SUPERVISOR", "CUSTOMER"):
-            raise ValidationException(f"unsupported ParticipantRole {role!r}")
+        if role != "CUSTOM_BOT":
+            # "The only valid value for ParticipantRole is CUSTOM_BOT for chat contact" (connect model).
+            raise InvalidRequestException(f"ParticipantRole {role} cannot be added to a chat contact; only CUSTOM_BOT")
         display_name = (participant_details or {}).get("DisplayName") or role.title()
+        return self._add_participant(chat, role, display_name, client_token)
+
+    def _add_participant(
+        self, chat: Chat, role: str, display_name: str, client_token: Optional[str] = None
+    ) -> dict[str, Any]:
+        contact_id = chat.contact_id
 
         def create() -> dict[str, Any]:
             participant = self._participant_token(chat, role, display_name)
@@ -542,7 +298,7 @@ class ChatBackend(BaseBackend):
         if chat is None:
             raise ResourceNotFoundException(f"contact {contact_id} does not exist")
         if chat.ended:
-            raise ValidationException(f"contact {contact_id} has ended")
+            raise InvalidRequestException(f"contact {contact_id} has ended")
         return chat
 
     def _end_chat(self, chat: Chat) -> None:
@@ -551,7 +307,7 @@ class ChatBackend(BaseBackend):
         with chat.lock:
             if chat.ended:
                 return
-            chat.add_item("EVENT", CHAT_ENDED, None)
+            chat.add_item("EVENT", CHAT_ENDED, None, sender="none")
             chat.ended = True
         if chat.listeners:
             get_hub().end_chat(chat.key)
@@ -579,23 +335,29 @@ class ChatBackend(BaseBackend):
         chat = self.chats[participant.contact_id]
         if chat.ended or participant.left:
             raise AccessDeniedException("The chat has ended or the participant has left.")
-        if not types or any(t not in ("WEBSOCKET", "CONNECTION_CREDENTIALS", "WEBRTC_CONNECTION") for t in types):
-            raise ValidationException("Type must list WEBSOCKET and/or CONNECTION_CREDENTIALS")
+        # Type is optional (chatjs agent sessions send Type=null, ConnectParticipant=true).
+        if any(t not in ("WEBSOCKET", "CONNECTION_CREDENTIALS", "WEBRTC_CONNECTION") for t in types):
+            raise ValidationException("Type takes WEBSOCKET, CONNECTION_CREDENTIALS and WEBRTC_CONNECTION")
         response: dict[str, Any] = {}
         now = utcnow()
         expires_at = now + self.settings.connection_lifetime
         if "CONNECTION_CREDENTIALS" in types:
-            token = _encode_token(CONNECTION_TOKEN, self.account_id, self.region_name)
+            token = encode_token(CONNECTION_TOKEN, self.account_id, self.region_name)
             self.connection_tokens[token] = ConnectionGrant(
                 token, chat.contact_id, participant.participant_id, expires_at
             )
             response["ConnectionCredentials"] = {"ConnectionToken": token, "Expiry": iso(expires_at)}
         if "WEBSOCKET" in types:
-            socket_expiry = now + (self.settings.websocket_lifetime or self.settings.connection_lifetime)
+            connect_by = now + self.settings.websocket_connect_timeout
             hub = get_hub()
             chat.add_listener(_HubPublisher(chat.key))
-            url = hub.register(chat.key, participant.participant_id, socket_expiry)
-            response["Websocket"] = {"Url": url, "ConnectionExpiry": iso(socket_expiry)}
+            url = _register_websocket(hub, chat.key, participant.participant_id, connect_by, self.settings)
+            response["Websocket"] = {"Url": url, "ConnectionExpiry": iso(connect_by)}
+            if chat.rehydration_pending and participant.role == "CUSTOMER":
+                # A persistent chat tells the customer's first socket it was rehydrated
+                # (chat.rehydrated: pushed, not one of the events GetTranscript keeps).
+                chat.rehydration_pending = False
+                chat.add_item("EVENT", CHAT_REHYDRATED, None, store=False, sender="system")
         if connect_participant and not participant.joined:
             participant.joined = True
             chat.add_item("EVENT", PARTICIPANT_JOINED, participant)
@@ -607,8 +369,11 @@ class ChatBackend(BaseBackend):
         _, chat, participant = self._grant(connection_token)
         if content_type not in MESSAGE_CONTENT_TYPES:
             raise ValidationException(f"ContentType {content_type!r} is not supported for messages")
-        if not isinstance(content, str) or not 1 <= len(content) <= MAX_CONTENT_LENGTH:
-            raise ValidationException("Content must have 1 to 16384 characters")
+        if content_type not in chat.supported_content_types:
+            raise ValidationException(
+                f"ContentType {content_type!r} is not in the contact's SupportedMessagingContentTypes"
+            )
+        _check_content(content, required=True)
         if content_type == "application/json":
             try:
                 json.loads(content)
@@ -639,10 +404,14 @@ class ChatBackend(BaseBackend):
         _, chat, participant = self._grant(connection_token)
         if content_type not in EVENT_CONTENT_TYPES:
             raise ValidationException(f"ContentType {content_type!r} is not a supported event")
-        if content is not None and not 1 <= len(content) <= MAX_CONTENT_LENGTH:
-            raise ValidationException("Content must have 1 to 16384 characters")
+        if content is not None:
+            _check_content(content, required=False)
         target: Optional[dict[str, Any]] = None
         if content_type in (MESSAGE_DELIVERED, MESSAGE_READ):
+            if len(chat.active_participants()) > 2:
+                # "Message receipts are not supported when there are more than two active
+                # participants in the chat" (SendEvent API reference).
+                raise ConflictException("Message receipts are not supported with more than two active participants")
             try:
                 message_id = json.loads(content or "")["messageId"]
             except (ValueError, KeyError, TypeError):
@@ -652,8 +421,8 @@ class ChatBackend(BaseBackend):
                 raise ValidationException("messageId does not name a message of this chat")
 
         def send() -> dict[str, Any]:
-            if content_type == TYPING:
-                item = chat.add_item("EVENT", TYPING, participant, content)
+            if content_type == TYPING:  # pushed live, not kept (GetTranscript lists the kept events)
+                item = chat.add_item("EVENT", TYPING, participant, content, store=False)
             elif target is not None:
                 item = self._record_receipt(chat, participant, target, content_type)
             else:  # connection.acknowledged: accepted, kept out of the transcript
@@ -680,19 +449,33 @@ class ChatBackend(BaseBackend):
                 receipt.setdefault("DeliveredTimestamp", moment)
             snapshot = json.loads(json.dumps(metadata))
             return chat.add_item(
-                "MESSAGEMETADATA", MESSAGE_METADATA, participant, store=False, MessageMetadata=snapshot
+                "MESSAGEMETADATA", MESSAGE_METADATA, participant, store=False, sender="none", MessageMetadata=snapshot
             )
 
     def disconnect_participant(self, connection_token: Optional[str], client_token: Optional[str]) -> None:
-        from .websocket import get_hub
-
+        """The participant leaves. Its websocket is not closed: the chat goes on pushing to it
+        until ``chat.ended`` (amazon-connect-chatjs 4.0 CHANGELOG: the connection ends when the
+        server sends chatEnded, so disconnect flows can send surveys)."""
         _, chat, participant = self._grant(connection_token)
+        self._leave(chat, participant)
+
+    def _leave(self, chat: Chat, participant: ChatParticipant) -> None:
         with chat.lock:
+            if participant.left:
+                return
             participant.left = True
             chat.add_item("EVENT", PARTICIPANT_LEFT, participant)
-        if chat.listeners:
-            get_hub().disconnect_participant(chat.key, participant.participant_id)
         if participant.role == "CUSTOMER":
+            if chat.disconnect_flow:
+                # DisconnectOnCustomerExit: the agents are disconnected, the chat goes on in
+                # the disconnect flow until it stops the contact.
+                for other in list(chat.participants.values()):
+                    if other.role == "AGENT" and other.joined and not other.left:
+                        self._leave(chat, other)
+            else:
+                self._end_chat(chat)
+        elif participant.role == "AGENT" and not chat.disconnect_flow:
+            # The agent leaving ends the chat by default: participant.left, then chat.ended.
             self._end_chat(chat)
 
     # -- transcript ----------------------------------------------------------------------------
@@ -729,7 +512,9 @@ class ChatBackend(BaseBackend):
         size = 10 if max_results is None else max_results
         if not 0 <= size <= 100:
             raise ValidationException("MaxResults must be between 0 and 100")
-        direction = scan_direction or "BACKWARD"
+        # "Default: BACKWARD when no StartPosition is provided, FORWARD with StartPosition."
+        given = {k: v for k, v in (start_position or {}).items() if v is not None}
+        direction = scan_direction or ("FORWARD" if given else "BACKWARD")
         sort = sort_order or "DESCENDING"
         if direction not in ("FORWARD", "BACKWARD") or sort not in ("ASCENDING", "DESCENDING"):
             raise ValidationException("ScanDirection must be FORWARD or BACKWARD; SortOrder ASCENDING or DESCENDING")
@@ -741,7 +526,10 @@ class ChatBackend(BaseBackend):
                     raise ValidationException("NextToken does not belong to this request")
                 start = int(state["p"])
             else:
-                start = self._start_index(chat, direction, start_position)
+                found = self._start_index(chat, direction, start_position)
+                if found is None:  # an unknown StartPosition: an empty page, not an error
+                    return {"InitialContactId": chat.initial_contact_id, "Transcript": []}
+                start = found
             if direction == "FORWARD":
                 positions = list(range(max(start, 0), min(start + size, count)))
                 following = start + size if start + size < count else None
@@ -757,7 +545,7 @@ class ChatBackend(BaseBackend):
             response["NextToken"] = self._sign({"c": chat.contact_id, "d": direction, "p": following})
         return response
 
-    def _start_index(self, chat: Chat, direction: str, start_position: Optional[dict[str, Any]]) -> int:
+    def _start_index(self, chat: Chat, direction: str, start_position: Optional[dict[str, Any]]) -> Optional[int]:
         given = {k: v for k, v in (start_position or {}).items() if v is not None}
         if len(given) > 1:
             raise ValidationException("StartPosition takes exactly one of Id, AbsoluteTime, MostRecent")
@@ -767,10 +555,9 @@ class ChatBackend(BaseBackend):
                 raise ValidationException("ScanDirection FORWARD needs a StartPosition")
             return count - 1
         if "Id" in given:
-            position = chat.position_of(given["Id"])
-            if position is None:
-                raise ValidationException("StartPosition Id does not name an item of this chat")
-            return position
+            # An unknown Id gives an empty page (the AWS iOS SDK's ChatService reads an empty
+            # response as "invalid StartPosition").
+            return chat.position_of(str(given["Id"]))
         if "AbsoluteTime" in given:
             try:
                 moment = parse_iso(str(given["AbsoluteTime"]))
@@ -824,9 +611,14 @@ class ChatBackend(BaseBackend):
         if not isinstance(size, int) or size < 1:
             raise ValidationException("AttachmentSizeInBytes must be at least 1")
         if size > self.settings.max_attachment_size:
-            raise ServiceQuotaExceededException(
+            # An oversize file is a ValidationException; ServiceQuotaExceededException means too
+            # many attachments on the contact.
+            raise ValidationException(
                 f"the attachment is larger than the limit of {self.settings.max_attachment_size} bytes"
             )
+        limit = self.settings.max_attachments_per_contact
+        if limit is not None and sum(1 for u in self.uploads.values() if u.contact_id == chat.contact_id) >= limit:
+            raise ServiceQuotaExceededException(f"the contact has reached its limit of {limit} attachments")
 
         def start() -> dict[str, Any]:
             attachment_id = str(uuid.uuid4())
@@ -877,7 +669,8 @@ class ChatBackend(BaseBackend):
                 "AttachmentName": record.name,
                 "Status": record.status,
             }
-            chat.add_item("ATTACHMENT", record.content_type, participant, Attachments=[entry])
+            # ATTACHMENT items have no top-level ContentType (AWS's clients' fixtures).
+            chat.add_item("ATTACHMENT", "", participant, Attachments=[entry])
             return True
 
         self._idempotently(chat, participant, "CompleteAttachmentUpload", client_token, complete)
@@ -891,7 +684,10 @@ class ChatBackend(BaseBackend):
     ) -> dict[str, Any]:
         from . import storage
 
-        _, chat, _ = self._grant(connection_token)
+        _, chat, participant = self._grant(connection_token)
+        if participant.role == "CUSTOM_BOT":
+            # "The participant role CUSTOM_BOT is not permitted to access attachments" (GetAttachment).
+            raise AccessDeniedException("A CUSTOM_BOT participant cannot access attachments.")
         record = self.uploads.get(attachment_id)
         chats = {chat.contact_id, *chat.previous_contact_ids}
         if record is None or not record.completed or record.contact_id not in chats:
@@ -955,6 +751,37 @@ class _HubPublisher:
 
     def __hash__(self) -> int:
         return hash(self.key)
+
+
+def _check_content(content: Any, *, required: bool) -> None:
+    """Content is 1 to 16,384 bytes of UTF-8 (SendMessage/SendEvent model: "Maximum of 16,384 bytes")."""
+    if not isinstance(content, str) or (required and not content):
+        raise ValidationException("Content must have 1 to 16384 bytes")
+    if not 1 <= len(content.encode("utf-8")) <= MAX_CONTENT_LENGTH:
+        raise ValidationException("Content must have 1 to 16384 bytes of UTF-8")
+
+
+def _register_websocket(
+    hub: Any, chat_key: Hashable, participant_id: str, connect_by: datetime, settings: ChatSettings
+) -> str:
+    """A websocket URL from the hub: openable until ``connect_by``, each socket closed after the
+    max lifetime, or sooner when idle (API Gateway's limits, see ChatSettings).
+
+    The hub gets the limits it takes (``max_lifetime``, ``idle_timeout``); an older hub only the
+    connect deadline.
+    """
+    import inspect
+
+    parameters = inspect.signature(hub.register).parameters
+    limits = {
+        name: value
+        for name, value in (
+            ("max_lifetime", settings.websocket_max_lifetime),
+            ("idle_timeout", settings.websocket_idle_timeout),
+        )
+        if name in parameters
+    }
+    return str(hub.register(chat_key, participant_id, connect_by, **limits))
 
 
 chat_backends = BackendDict(ChatBackend, "connect")

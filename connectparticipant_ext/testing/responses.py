@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
 
-from .exceptions import ValidationException
+from .exceptions import InvalidRequestException, ValidationException
 from .models import CONNECTION_TOKEN, PARTICIPANT_TOKEN, ChatBackend, chat_backends, find_backend
 
 __all__ = ["ConnectChatResponse", "ConnectParticipantResponse", "handle_participant_request"]
@@ -165,9 +165,9 @@ class ConnectChatResponse(BaseResponse):
         try:
             params = json.loads(self.body or "{}")
         except ValueError:
-            raise ValidationException("the request body is not valid JSON") from None
+            raise InvalidRequestException("the request body is not valid JSON") from None
         if not isinstance(params, dict):
-            raise ValidationException("the request body must be a JSON object")
+            raise InvalidRequestException("the request body must be a JSON object")
         return params
 
     def _route(self) -> Response:
@@ -185,6 +185,10 @@ class ConnectChatResponse(BaseResponse):
                     params.get("ChatDurationInMinutes"),
                     params.get("PersistentChat"),
                     params.get("ClientToken"),
+                    params.get("SupportedMessagingContentTypes"),
+                    params.get("DisconnectOnCustomerExit"),
+                    params.get("RelatedContactId"),
+                    params.get("ConnectionTypes"),
                 ),
             )
         if self.method == "POST" and path.endswith("/contact/create-participant"):
@@ -200,4 +204,4 @@ class ConnectChatResponse(BaseResponse):
         if self.method == "POST" and path.endswith("/contact/stop"):
             self.backend.stop_contact(params.get("ContactId", ""), params.get("InstanceId", ""))
             return _json(200, {})
-        raise ValidationException(f"no Connect chat operation at {self.method} {path}")
+        raise InvalidRequestException(f"no Connect chat operation at {self.method} {path}")

@@ -3,13 +3,42 @@
 The backend hands out ``ws://127.0.0.1:<port>/connect/<id>?AuthToken=<secret>`` URLs from
 CreateParticipantConnection; this hub serves them. A client subscribes to ``aws/chat`` and
 then receives every item written to its chat, in order, as ``aws/chat`` frames (the sender
-included), and the hub answers ``aws/heartbeat`` and ``aws/ping``. It enforces each URL's
-``ConnectionExpiry``, closes sockets when the chat ends or the participant leaves, and has
-switches for tests: drop sockets, stop answering heartbeats.
+included), and the hub answers ``aws/heartbeat`` and ``aws/ping``.
 
-Each socket has a bounded outgoing queue served by its own thread, so a slow reader never
-blocks the chat; a reader that falls too far behind is disconnected (close code 1013) and,
-as AWS's clients do, reconnects and fills the gap from the transcript.
+How the service behaves, and so the hub:
+
+* **Connect expiry.** "The response URL has a connect expiry timeout of 100s"
+  (CreateParticipantConnection, API reference): a URL opens sockets until its
+  ``connect_by`` moment (the response's ``ConnectionExpiry``) and is refused (HTTP 403)
+  after it. An open socket does not end at that moment.
+* **Maximum lifetime.** The server closes an open socket once it has been open for
+  ``max_lifetime`` (close code 1001). AWS's clients re-open theirs before an hour is up
+  (amazon-connect-chatjs ``TRANSPORT_LIFETIME_IN_SECONDS = 3540``); the service's own limit
+  and close code are not documented, so the backend makes both a setting.
+* **Idle timeout.** Optionally, a socket whose client has sent nothing (not even a heartbeat)
+  for ``idle_timeout`` is closed (1001), as an API Gateway WebSocket is after 10 minutes;
+  AWS's clients send ``aws/heartbeat`` every 10 s. Off unless the backend passes one.
+* **Only after the subscription.** Items written before a socket has subscribed to
+  ``aws/chat`` are not pushed to it: AWS's clients fetch the transcript when their
+  connection is established (amazon-connect-chatjs README, ``onConnectionEstablished``;
+  amazon-connect-chat-android ``ChatService.kt`` on ``ConnectionEstablished``). The evidence
+  that the service drops them is indirect, so :attr:`WebsocketHub.deliver_before_subscribe`
+  brings back the lenient behaviour: items are held for a URL no socket has opened yet and
+  for a socket until it subscribes.
+* **Deep heartbeat.** ``aws/ping`` is answered with ``statusCode: 200`` and
+  ``statusContent: "OK"``; AWS's iOS and Android clients require both
+  (amazon-connect-chat-ios ``Sources/Core/Network/WebSocketManager.swift``,
+  amazon-connect-chat-android ``network/WebSocketManager.kt``).
+
+Nothing a socket does can block whoever writes to a chat: :meth:`WebsocketHub.publish` only
+appends to each socket's bounded outbox, served by that socket's own sender thread. A reader
+that falls :attr:`WebsocketHub.max_queued_frames` behind is closed (code 1013) and, as AWS's
+clients do, reconnects and fills the gap from the transcript; if it does not even take the
+close frame, its TCP connection is cut shortly after. Deadlines (maximum lifetimes, cut-offs)
+are kept by one timer thread; socket threads block on their socket or outbox, never poll.
+
+URLs are indexed by chat and by connect expiry (a heap), so issuing one costs the same with
+ten or ten thousand outstanding, and a chat's events touch only that chat's sockets.
 
 One hub serves the whole process (every account and region, in-process mocks and the local
 server alike). It starts on first use, listens on 127.0.0.1 only, and stops on
@@ -18,14 +47,19 @@ server alike). It starts on first use, listens on 127.0.0.1 only, and stops on
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import logging
-import queue
 import secrets
+import socket as socketlib
 import threading
+import time
+import weakref
+from collections import deque
 from collections.abc import Hashable
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.exceptions import ConnectionClosed
@@ -39,96 +73,233 @@ logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 OUTGOING_QUEUE_SIZE = 1000
-"""Frames queued for one socket before the hub gives up on that reader."""
+"""Default for :attr:`WebsocketHub.max_queued_frames`."""
 
 EARLY_FRAMES_KEPT = 200
-"""Items held for a websocket URL that no socket has opened yet (see :meth:`WebsocketHub.publish`)."""
+"""Items held for a websocket URL that no socket has opened yet (lenient mode only)."""
 
-_POLL = 0.2
+CLOSE_GRACE = 2.0
+"""Seconds a socket has to finish its closing handshake before its TCP connection is cut."""
+
+PING_ANSWER = json.dumps({"topic": "aws/ping", "statusCode": 200, "statusContent": "OK"})
+HEARTBEAT_ANSWER = json.dumps({"topic": "aws/heartbeat"})
 
 
 class _Registration:
-    """What a websocket URL grants: one participant of one chat, until an expiry."""
+    """What a websocket URL grants: one participant of one chat, opened before ``connect_by``."""
 
-    def __init__(self, chat_key: Hashable, participant_id: str, expires_at: datetime, secret: str) -> None:
+    __slots__ = (
+        "chat_key",
+        "connect_by",
+        "early",
+        "idle_timeout",
+        "max_lifetime",
+        "participant_id",
+        "secret",
+        "websocket_id",
+    )
+
+    def __init__(
+        self,
+        websocket_id: str,
+        chat_key: Hashable,
+        participant_id: str,
+        connect_by: datetime,
+        max_lifetime: Optional[timedelta],
+        idle_timeout: Optional[timedelta],
+        secret: str,
+        *,
+        hold_early: bool,
+    ) -> None:
+        self.websocket_id = websocket_id
         self.chat_key = chat_key
         self.participant_id = participant_id
-        self.expires_at = expires_at
+        self.connect_by = connect_by
+        self.max_lifetime = max_lifetime
+        self.idle_timeout = idle_timeout
         self.secret = secret
-        self.early: Optional[list[str]] = []
-        """Items published since the URL was issued, until its first socket opens (then None)."""
+        self.early: Optional[list[str]] = [] if hold_early else None
+        """Lenient mode: items published since the URL was issued, until its first socket opens."""
 
 
 class _Close:
-    """Queued after the last frame: the sender closes the socket once it gets here."""
+    """The last thing a socket's sender handles: close with this code and reason."""
+
+    __slots__ = ("code", "reason")
 
     def __init__(self, code: int, reason: str) -> None:
         self.code = code
         self.reason = reason
 
 
-class _Socket:
-    """One open client socket: its registration, subscription and outgoing queue."""
+class _Outbox:
+    """A socket's outgoing frames. Putting never blocks; the sender blocks in :meth:`get`."""
 
-    def __init__(self, connection: ServerConnection, registration: _Registration, early: list[str]) -> None:
+    def __init__(self, limit: int) -> None:
+        self._frames: deque[str] = deque()
+        self._limit = limit
+        self._close: Optional[_Close] = None
+        self._ready = threading.Condition(threading.Lock())
+
+    def put(self, frame: str) -> bool:
+        """Queue a frame; False when the outbox is full. Frames after a close are dropped."""
+        with self._ready:
+            if self._close is not None:
+                return True
+            if len(self._frames) >= self._limit:
+                return False
+            self._frames.append(frame)
+            self._ready.notify()
+            return True
+
+    def close(self, code: int, reason: str, *, flush: bool) -> bool:
+        """Ask the sender to close, after the queued frames (``flush``) or at once. First ask wins."""
+        with self._ready:
+            if self._close is not None:
+                return False
+            if not flush:
+                self._frames.clear()
+            self._close = _Close(code, reason)
+            self._ready.notify()
+            return True
+
+    @property
+    def closing(self) -> bool:
+        return self._close is not None
+
+    def get(self) -> Union[str, _Close]:
+        """The next frame, or the close request once the frames before it are out. Blocks."""
+        with self._ready:
+            while not self._frames and self._close is None:
+                self._ready.wait()
+            if self._frames:
+                return self._frames.popleft()
+            assert self._close is not None
+            return self._close
+
+
+class _Timer:
+    """One thread that runs short, non-blocking callbacks at monotonic deadlines."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._counter = itertools.count()
+        self._wake = threading.Condition(threading.Lock())
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="chat-websocket-timer", daemon=True)
+        self._thread.start()
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> None:
+        with self._wake:
+            heapq.heappush(self._heap, (when, next(self._counter), callback))
+            if self._heap[0][0] == when:
+                self._wake.notify()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._heap.clear()
+            self._wake.notify()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopped:
+                    if not self._heap:
+                        self._wake.wait()
+                        continue
+                    delay = self._heap[0][0] - time.monotonic()
+                    if delay <= 0:
+                        break
+                    self._wake.wait(delay)
+                if self._stopped:
+                    return
+                _, _, callback = heapq.heappop(self._heap)
+            try:
+                callback()
+            except Exception:  # a callback's failure must not stop the other deadlines
+                logger.exception("a websocket hub timer callback failed")
+
+
+class _Socket:
+    """One open client socket: its registration, subscription and outbox."""
+
+    def __init__(self, hub: WebsocketHub, connection: ServerConnection, registration: _Registration) -> None:
+        self.hub = hub
         self.connection = connection
         self.registration = registration
-        self.subscribed = threading.Event()
-        self.outgoing: queue.Queue[str | _Close | None] = queue.Queue(maxsize=OUTGOING_QUEUE_SIZE)
-        self.closed = threading.Event()
-        self._lock = threading.Lock()
-        self._early: Optional[list[str]] = list(early)
-        """Items published after the socket opened but before it subscribed; None once subscribed."""
+        self.outbox = _Outbox(hub.max_queued_frames)
+        self.subscribed = False
+        self.early: list[str] = []
+        """Lenient mode: items published after the socket opened, until it subscribes."""
+        self.finished = threading.Event()
+        """Set when the socket's handler has returned (the connection is closed)."""
+        self.last_heard = time.monotonic()
+        """When the client last sent a frame (for the idle timeout)."""
 
-    def publish(self, frame: str) -> None:
-        """Send a chat item, holding it until the subscription if the client has not sent it yet.
-
-        Clients such as amazon-connect-chatjs report the chat as connected when the socket
-        opens and may send a message before their ``aws/subscribe`` is answered; its echo
-        must not be lost in between.
-        """
-        with self._lock:
-            if self._early is not None:
-                if len(self._early) < OUTGOING_QUEUE_SIZE:
-                    self._early.append(frame)
-                return
-        self.push(frame)
-
-    def subscribe(self, confirmation: str) -> None:
-        """Confirm the subscription, then send what was published before it, in order."""
-        with self._lock:
-            early, self._early = self._early or [], None
-            self.push(confirmation)
-            for frame in early:
-                self.push(frame)
-        self.subscribed.set()
-
-    def close_after_queue(self, code: int, reason: str) -> None:
-        """Close once the frames already queued have gone out."""
-        try:
-            self.outgoing.put_nowait(_Close(code, reason))
-        except queue.Full:
-            self.close(code, reason)
-
-    def push(self, frame: str) -> None:
-        try:
-            self.outgoing.put_nowait(frame)
-        except queue.Full:
-            logger.info("a websocket reader fell %d frames behind; disconnecting it", OUTGOING_QUEUE_SIZE)
-            self.close(1013, "reader too slow")
-
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        if self.closed.is_set():
+    def deliver(self, frame: str, *, hold_early: bool) -> None:
+        """Queue a chat item (called under the hub's lock; never blocks)."""
+        if not self.subscribed:
+            if hold_early and len(self.early) < self.hub.max_queued_frames:
+                self.early.append(frame)
             return
-        self.closed.set()
+        if not self.outbox.put(frame):
+            logger.info("a websocket reader fell %d frames behind; disconnecting it", self.hub.max_queued_frames)
+            self.request_close(1013, "reader too slow", flush=False)
+
+    def request_close(self, code: int, reason: str, *, flush: bool) -> None:
+        """Have the sender close the socket; cut the TCP connection if that has not happened soon."""
+        if self.outbox.close(code, reason, flush=flush):
+            self.hub._timer.call_at(time.monotonic() + CLOSE_GRACE, self.cut)
+
+    def cut(self) -> None:
+        """End the TCP connection at once, waking a sender blocked on a reader that stopped reading."""
+        if self.finished.is_set():
+            return
         try:
-            self.outgoing.put_nowait(None)
-        except queue.Full:
+            self.connection.socket.shutdown(socketlib.SHUT_RDWR)
+        except OSError:  # already closed
             pass
-        try:
-            self.connection.close(code, reason)
-        except Exception:  # the peer may already be gone
-            logger.debug("closing a websocket failed", exc_info=True)
+
+
+def _lifetime_reached(socket: _Socket) -> Callable[[], None]:
+    """The timer's callback for a socket's maximum lifetime (weak: a closed socket is not kept)."""
+    ref = weakref.ref(socket)
+
+    def close() -> None:
+        alive = ref()
+        if alive is not None:
+            alive.request_close(1001, "connection lifetime reached", flush=False)
+
+    return close
+
+
+def _idle_check(socket: _Socket, idle: float) -> Callable[[], None]:
+    """The timer's callback for a socket's idle timeout: close it, or look again when it could be due."""
+    ref = weakref.ref(socket)
+
+    def check() -> None:
+        alive = ref()
+        if alive is None or alive.outbox.closing:
+            return
+        due = alive.last_heard + idle
+        if time.monotonic() >= due:
+            alive.request_close(1001, "idle timeout", flush=False)
+        else:
+            alive.hub._timer.call_at(due, check)
+
+    return check
+
+
+class _Chat:
+    """The URLs issued for one chat and its open sockets."""
+
+    __slots__ = ("registrations", "sockets")
+
+    def __init__(self) -> None:
+        self.registrations: dict[str, _Registration] = {}
+        self.sockets: set[_Socket] = set()
 
 
 class WebsocketHub:
@@ -137,11 +308,20 @@ class WebsocketHub:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._registrations: dict[str, _Registration] = {}
-        self._sockets: set[_Socket] = set()
+        self._expiries: list[tuple[datetime, int, str]] = []
+        """Heap of (connect_by, n, websocket id): pruned from the front as URLs expire."""
+        self._counter = itertools.count()
+        self._chats: dict[Hashable, _Chat] = {}
         self._accepted: dict[ServerConnection, _Socket] = {}
         """Sockets past the handshake whose handler has not started yet."""
         self.answer_heartbeats = True
         """Set False to make the hub ignore ``aws/heartbeat`` frames (tests of dead sockets)."""
+        self.deliver_before_subscribe = False
+        """Lenient mode: hold items for a URL until its first socket opens and for a socket
+        until it subscribes, then send them. The service does not (see the module's notes)."""
+        self.max_queued_frames = OUTGOING_QUEUE_SIZE
+        """Frames queued for one socket before the hub gives up on that reader (new sockets)."""
+        self._timer = _Timer()
         self._server: Server = serve(
             self._handle,
             HOST,
@@ -158,88 +338,168 @@ class WebsocketHub:
 
     # -- registry ------------------------------------------------------------------------------
 
-    def register(self, chat_key: Hashable, participant_id: str, expires_at: datetime) -> str:
-        """A new websocket URL for a participant of a chat, valid until ``expires_at``."""
+    def register(
+        self,
+        chat_key: Hashable,
+        participant_id: str,
+        connect_by: datetime,
+        *,
+        max_lifetime: Optional[timedelta] = None,
+        idle_timeout: Optional[timedelta] = None,
+    ) -> str:
+        """A new websocket URL for a participant of a chat.
+
+        The URL opens sockets until ``connect_by`` (an aware datetime, the response's
+        ``ConnectionExpiry``) and is refused after it. Each socket it opens is closed by the
+        server after ``max_lifetime`` (None: it stays open until the chat ends, the
+        participant leaves, or the client closes it). With ``idle_timeout``, a socket whose
+        client sends nothing for that long is closed too.
+        """
+        if not isinstance(connect_by, datetime) or connect_by.tzinfo is None:
+            raise TypeError("connect_by must be an aware datetime")
+        if max_lifetime is not None and (not isinstance(max_lifetime, timedelta) or max_lifetime <= timedelta(0)):
+            raise ValueError("max_lifetime must be a positive timedelta or None")
+        if idle_timeout is not None and (not isinstance(idle_timeout, timedelta) or idle_timeout <= timedelta(0)):
+            raise ValueError("idle_timeout must be a positive timedelta or None")
         websocket_id = secrets.token_hex(16)
         secret = secrets.token_urlsafe(24)
         with self._lock:
-            self._prune()
-            self._registrations[websocket_id] = _Registration(chat_key, participant_id, expires_at, secret)
+            self._prune(datetime.now(timezone.utc))
+            registration = _Registration(
+                websocket_id,
+                chat_key,
+                participant_id,
+                connect_by,
+                max_lifetime,
+                idle_timeout,
+                secret,
+                hold_early=self.deliver_before_subscribe,
+            )
+            self._registrations[websocket_id] = registration
+            self._chat(chat_key).registrations[websocket_id] = registration
+            heapq.heappush(self._expiries, (connect_by, next(self._counter), websocket_id))
         return f"ws://{HOST}:{self.port}/connect/{websocket_id}?AuthToken={secret}"
 
     def publish(self, chat_key: Hashable, item: dict[str, Any]) -> None:
-        """Push an item to every socket of a chat, in the order of calls.
+        """Queue an item for every subscribed socket of a chat, in the order of calls.
 
-        Nothing written after a participant was handed its websocket URL is lost on the way
-        to its first socket: clients such as amazon-connect-chatjs send their first message
-        as soon as CreateParticipantConnection answers, before their socket is open, and
-        expect its echo. Until a URL's first socket opens, its items are held (up to
-        :data:`EARLY_FRAMES_KEPT`); a socket gets them, then live items, once it subscribes.
+        Never blocks on a socket. In lenient mode (:attr:`deliver_before_subscribe`) the
+        item is also held for the chat's URLs that no socket has opened yet (up to
+        :data:`EARLY_FRAMES_KEPT`) and for its sockets that have not subscribed yet.
         """
         frame = json.dumps({"topic": "aws/chat", "contentType": "application/json", "content": json.dumps(item)})
         with self._lock:
-            for registration in self._registrations.values():
-                early = registration.early
-                if registration.chat_key == chat_key and early is not None and len(early) < EARLY_FRAMES_KEPT:
-                    early.append(frame)
-            sockets = self._sockets_of(chat_key)  # the lock is re-entrant
-        for socket in sockets:
-            socket.publish(frame)
+            chat = self._chats.get(chat_key)
+            if chat is None:
+                return
+            hold_early = self.deliver_before_subscribe
+            if hold_early:
+                for registration in chat.registrations.values():
+                    early = registration.early
+                    if early is not None and len(early) < EARLY_FRAMES_KEPT:
+                        early.append(frame)
+            for socket in chat.sockets:
+                socket.deliver(frame, hold_early=hold_early)
 
     def end_chat(self, chat_key: Hashable) -> None:
         """Close every socket of a chat (after what was already published) and forget its URLs."""
         with self._lock:
-            for key in [k for k, r in self._registrations.items() if r.chat_key == chat_key]:
-                del self._registrations[key]
-        for socket in self._sockets_of(chat_key):
-            socket.close_after_queue(1000, "chat ended")
+            chat = self._chats.get(chat_key)
+            if chat is None:
+                return
+            for websocket_id in chat.registrations:
+                self._registrations.pop(websocket_id, None)
+            chat.registrations.clear()
+            for socket in chat.sockets:
+                socket.request_close(1000, "chat ended", flush=True)
+            self._forget_if_empty(chat_key, chat)
 
     def disconnect_participant(self, chat_key: Hashable, participant_id: str) -> None:
         """Close a participant's sockets and forget its URLs (it left the chat)."""
         with self._lock:
-            for key in [
-                k
-                for k, r in self._registrations.items()
-                if r.chat_key == chat_key and r.participant_id == participant_id
-            ]:
-                del self._registrations[key]
-        for socket in self._sockets_of(chat_key):
-            if socket.registration.participant_id == participant_id:
-                socket.close_after_queue(1000, "participant left")
+            chat = self._chats.get(chat_key)
+            if chat is None:
+                return
+            for websocket_id in [k for k, r in chat.registrations.items() if r.participant_id == participant_id]:
+                del chat.registrations[websocket_id]
+                self._registrations.pop(websocket_id, None)
+            for socket in chat.sockets:
+                if socket.registration.participant_id == participant_id:
+                    socket.request_close(1000, "participant left", flush=True)
+            self._forget_if_empty(chat_key, chat)
 
     def drop_sockets(self, chat_key: Optional[Hashable] = None) -> int:
-        """Fault switch: abruptly close open sockets (of one chat, or all). Returns how many."""
+        """Fault switch: abruptly close open sockets (of one chat, or all). Returns how many.
+
+        Nothing published after this call reaches the dropped sockets.
+        """
         with self._lock:
-            victims = [s for s in self._sockets if chat_key is None or s.registration.chat_key == chat_key]
-        for socket in victims:
-            socket.close(1011, "dropped by test")
+            victims = self._open_sockets(chat_key)
+            for socket in victims:
+                socket.request_close(1011, "dropped by test", flush=False)
         return len(victims)
 
     def open_sockets(self, chat_key: Optional[Hashable] = None) -> int:
-        """How many sockets are open (of one chat, or all)."""
+        """How many sockets are open and not closing (of one chat, or all)."""
         with self._lock:
-            return sum(1 for s in self._sockets if chat_key is None or s.registration.chat_key == chat_key)
+            return len(self._open_sockets(chat_key))
+
+    def outstanding_urls(self) -> int:
+        """How many issued URLs may still open a socket (expired ones may linger until the next prune)."""
+        with self._lock:
+            self._prune(datetime.now(timezone.utc))
+            return len(self._registrations)
 
     def shutdown(self) -> None:
         """Close every socket and stop listening."""
         with self._lock:
-            sockets = list(self._sockets)
+            sockets = [s for chat in self._chats.values() for s in chat.sockets]
+            sockets += list(self._accepted.values())
             self._registrations.clear()
+            self._expiries.clear()
+            for socket in sockets:
+                socket.request_close(1001, "server shutting down", flush=False)
+        deadline = time.monotonic() + CLOSE_GRACE
         for socket in sockets:
-            socket.close(1001, "server shutting down")
+            if not socket.finished.wait(max(0.0, deadline - time.monotonic())):
+                socket.cut()
+        self._timer.stop()
         self._server.shutdown()
         self._thread.join(timeout=5)
 
+    # -- bookkeeping (under the lock) ----------------------------------------------------------
+
+    def _chat(self, chat_key: Hashable) -> _Chat:
+        chat = self._chats.get(chat_key)
+        if chat is None:
+            chat = self._chats[chat_key] = _Chat()
+        return chat
+
+    def _forget_if_empty(self, chat_key: Hashable, chat: _Chat) -> None:
+        if not chat.registrations and not chat.sockets and self._chats.get(chat_key) is chat:
+            del self._chats[chat_key]
+
+    def _open_sockets(self, chat_key: Optional[Hashable]) -> list[_Socket]:
+        if chat_key is None:
+            chats: list[_Chat] = list(self._chats.values())
+        else:
+            found = self._chats.get(chat_key)
+            chats = [found] if found is not None else []
+        return [s for chat in chats for s in chat.sockets if not s.outbox.closing]
+
+    def _prune(self, now: datetime) -> None:
+        """Forget URLs past their connect expiry: amortised O(log n) per URL issued."""
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= now:
+            _, _, websocket_id = heapq.heappop(expiries)
+            registration = self._registrations.pop(websocket_id, None)
+            if registration is not None:
+                chat = self._chats.get(registration.chat_key)
+                if chat is not None:
+                    chat.registrations.pop(websocket_id, None)
+                    self._forget_if_empty(registration.chat_key, chat)
+
     # -- the server side -----------------------------------------------------------------------
-
-    def _sockets_of(self, chat_key: Hashable) -> list[_Socket]:
-        with self._lock:
-            return [s for s in self._sockets if s.registration.chat_key == chat_key]
-
-    def _prune(self) -> None:
-        now = datetime.now(timezone.utc)
-        for key in [k for k, r in self._registrations.items() if r.expires_at <= now]:
-            del self._registrations[key]
 
     def _lookup(self, path: str) -> Optional[_Registration]:
         parts = urlsplit(path)
@@ -249,7 +509,7 @@ class WebsocketHub:
             registration = self._registrations.get(websocket_id)
         if registration is None or not secrets.compare_digest(registration.secret, secret):
             return None
-        if registration.expires_at <= datetime.now(timezone.utc):
+        if registration.connect_by <= datetime.now(timezone.utc):
             return None
         return registration
 
@@ -261,25 +521,41 @@ class WebsocketHub:
     def _accept(self, connection: ServerConnection, request: Request, response: Response) -> Optional[Response]:
         """Join the chat's sockets before the client learns the socket is open.
 
-        The socket takes over what was held for its URL (see :meth:`publish`); what comes
-        next is pushed to it directly, held until it subscribes.
+        In lenient mode the socket takes over what was held for its URL (see :meth:`publish`).
         """
         if response.status_code == 101:
             registration = self._lookup(request.path)
             if registration is None:
                 return connection.respond(403, "Forbidden: unknown or expired websocket URL\n")
             with self._lock:
-                self._prune_sockets()
-                socket = _Socket(connection, registration, early=registration.early or [])
-                registration.early = None  # later sockets on this URL start from their own opening
-                self._sockets.add(socket)
+                self._prune_accepted()
+                socket = _Socket(self, connection, registration)
+                if registration.early is not None:
+                    socket.early = registration.early
+                    registration.early = None  # later sockets on this URL start from their own opening
+                self._chat(registration.chat_key).sockets.add(socket)
                 self._accepted[connection] = socket
+            if registration.max_lifetime is not None:
+                self._timer.call_at(
+                    time.monotonic() + registration.max_lifetime.total_seconds(), _lifetime_reached(socket)
+                )
+            if registration.idle_timeout is not None:
+                idle = registration.idle_timeout.total_seconds()
+                self._timer.call_at(socket.last_heard + idle, _idle_check(socket, idle))
         return None
 
-    def _prune_sockets(self) -> None:
+    def _prune_accepted(self) -> None:
         """Forget sockets whose handshake never completed (their handler never ran)."""
         for connection in [c for c in self._accepted if c.state is State.CLOSED]:
-            self._sockets.discard(self._accepted.pop(connection))
+            self._discard(self._accepted.pop(connection))
+
+    def _discard(self, socket: _Socket) -> None:
+        socket.finished.set()
+        key = socket.registration.chat_key
+        chat = self._chats.get(key)
+        if chat is not None:
+            chat.sockets.discard(socket)
+            self._forget_if_empty(key, chat)
 
     def _handle(self, connection: ServerConnection) -> None:
         with self._lock:
@@ -292,26 +568,23 @@ class WebsocketHub:
         try:
             self._receive_loop(socket)
         finally:
-            socket.close()
+            socket.request_close(1000, "", flush=False)  # wakes the sender if the client left
+            sender.join(timeout=CLOSE_GRACE + 1)
             with self._lock:
-                self._sockets.discard(socket)
-            sender.join(timeout=2)
+                self._discard(socket)
 
     def _receive_loop(self, socket: _Socket) -> None:
         connection = socket.connection
-        while not socket.closed.is_set():
-            if socket.registration.expires_at <= datetime.now(timezone.utc):
-                socket.close(1000, "connection expired")
-                return
+        while True:
             try:
-                frame = connection.recv(timeout=_POLL)
-            except TimeoutError:
-                continue
+                frame = connection.recv()
             except ConnectionClosed:
                 return
-            self._answer(socket, frame)
+            socket.last_heard = time.monotonic()
+            if not socket.outbox.closing:
+                self._answer(socket, frame)
 
-    def _answer(self, socket: _Socket, frame: str | bytes) -> None:
+    def _answer(self, socket: _Socket, frame: Union[str, bytes]) -> None:
         try:
             message = json.loads(frame)
         except ValueError:
@@ -320,35 +593,51 @@ class WebsocketHub:
             return
         topic = message.get("topic")
         if topic == "aws/subscribe":
-            topics = (message.get("content") or {}).get("topics") or []
+            content = message.get("content")
+            topics = content.get("topics") if isinstance(content, dict) else None
+            if not isinstance(topics, list):
+                topics = []
             status = "success" if "aws/chat" in topics else "failure"
             confirmation = json.dumps({"topic": "aws/subscribe", "content": {"status": status, "topics": topics}})
             if status == "success":
-                socket.subscribe(confirmation)
+                self._subscribe(socket, confirmation)
             else:
-                socket.push(confirmation)
+                self._reply(socket, confirmation)
         elif topic == "aws/heartbeat":
             if self.answer_heartbeats:
-                socket.push(json.dumps({"topic": "aws/heartbeat"}))
+                self._reply(socket, HEARTBEAT_ANSWER)
         elif topic == "aws/ping":
-            socket.push(json.dumps({"topic": "aws/ping", "statusCode": 200}))
+            self._reply(socket, PING_ANSWER)
+
+    def _subscribe(self, socket: _Socket, confirmation: str) -> None:
+        """Confirm the subscription; from now on (under the lock) published items reach the socket."""
+        with self._lock:
+            early, socket.early = socket.early, []
+            socket.subscribed = True
+            for frame in [confirmation, *early]:
+                if not socket.outbox.put(frame):
+                    socket.request_close(1013, "reader too slow", flush=False)
+                    break
+
+    def _reply(self, socket: _Socket, frame: str) -> None:
+        if not socket.outbox.put(frame):
+            socket.request_close(1013, "reader too slow", flush=False)
 
     def _send_loop(self, socket: _Socket) -> None:
+        connection = socket.connection
         while True:
-            try:
-                frame = socket.outgoing.get(timeout=_POLL)
-            except queue.Empty:
-                if socket.closed.is_set():
-                    return
-                continue
-            if frame is None:
-                return
+            frame = socket.outbox.get()
             if isinstance(frame, _Close):
-                socket.close(frame.code, frame.reason)
+                try:
+                    connection.close(frame.code, frame.reason)
+                except Exception:  # the peer may already be gone
+                    logger.debug("closing a websocket failed", exc_info=True)
                 return
             try:
-                socket.connection.send(frame)
+                connection.send(frame)
             except ConnectionClosed:
+                return
+            except OSError:  # the connection was cut (see _Socket.cut)
                 return
 
 

@@ -8,8 +8,10 @@
 //   CUSTOMER_MESSAGE   optional, the text to send (default "hello from chatjs")
 //   TIMEOUT_MS         optional, the bound on the whole session (default 30000)
 //
-// It connects, sends one message, waits for a message from another participant and for the
-// chat's end, then prints one JSON line per observed event on stdout and exits 0. On any
+// It connects, waits for its aws/chat subscription to be confirmed, fetches the transcript (as
+// chatjs's README recommends on connection established), sends one message, waits for a
+// message from another participant and for the chat's end, then prints one JSON line per
+// observed event on stdout and exits 0. On any
 // error, or when the bound passes first, it prints the events so far and exits 1 with the
 // reason on stderr. The participant token is never printed.
 "use strict";
@@ -46,9 +48,11 @@ Object.defineProperty(global, "navigator", {
     writable: true,
 });
 // chatjs's websocket is `ws`, watched for one thing: the server's confirmation of the
-// aws/chat subscription, which the test checks. chatjs reports the connection as established
-// when the socket opens, before it has subscribed; this script sends at once, as an eager
-// client does, and the server must still deliver the echo and what follows.
+// aws/chat subscription. chatjs reports the connection as established when the socket opens,
+// before it has even sent its subscription, and the service pushes only what is written after
+// the subscription: what came before is in the transcript, which a chatjs app fetches when the
+// connection is established (chatjs README, onConnectionEstablished). This script does the
+// same, after the confirmation, then sends: like a user who types once the chat shows connected.
 const NodeWebSocket = require("ws");
 let markSubscribed;
 const subscribed = new Promise((resolve) => {
@@ -98,6 +102,28 @@ let finished = false;
 
 function record(event) {
     events.push(event);
+}
+
+// Chat items seen so far, by Id: an item both pushed live and read from the transcript is
+// recorded once, as a chatjs app shows it once.
+const seenItems = new Set();
+
+function recordItem(data, source) {
+    if (data.Id) {
+        if (seenItems.has(data.Id)) return;
+        seenItems.add(data.Id);
+    }
+    record({
+        event: "message",
+        source,
+        id: data.Id,
+        type: data.Type,
+        contentType: data.ContentType,
+        content: data.Content,
+        role: data.ParticipantRole,
+        participantId: data.ParticipantId,
+        displayName: data.DisplayName,
+    });
 }
 
 function finish(code, reason) {
@@ -162,16 +188,7 @@ async function main() {
 
     session.onMessage((evt) => {
         const data = (evt && evt.data) || {};
-        record({
-            event: "message",
-            id: data.Id,
-            type: data.Type,
-            contentType: data.ContentType,
-            content: data.Content,
-            role: data.ParticipantRole,
-            participantId: data.ParticipantId,
-            displayName: data.DisplayName,
-        });
+        recordItem(data, "websocket");
         if (data.Type === "MESSAGE" && data.ParticipantRole && data.ParticipantRole !== "CUSTOMER") {
             gotBotReply = true;
             maybeDone();
@@ -189,6 +206,17 @@ async function main() {
         });
     });
 
+    for (const [register, kind] of [
+        ["onReadReceipt", "read"],
+        ["onDeliveredReceipt", "delivered"],
+    ]) {
+        session[register]((evt) => {
+            const metadata = ((evt && evt.data) || {}).MessageMetadata || {};
+            const receipt = (metadata.Receipts || [])[0] || {};
+            record({ event: "receipt", kind, messageId: metadata.MessageId, recipient: receipt.RecipientParticipantId });
+        });
+    }
+
     session.onEnded((evt) => {
         const data = (evt && evt.data) || null;
         record({ event: "ended", contentType: data && data.ContentType });
@@ -201,11 +229,16 @@ async function main() {
         throw new Error(`connect() did not succeed: ${describe(result)}`);
     }
     record({ event: "connected" });
+    const topics = await subscribed;
+    record({ event: "subscribed", topics });
+    // What was written before the subscription (the joins) comes from the transcript.
+    const transcript = await session.getTranscript({ scanDirection: "BACKWARD", sortOrder: "ASCENDING", maxResults: 15 });
+    const items = (transcript && transcript.data && transcript.data.Transcript) || [];
+    for (const item of items) recordItem(item, "transcript");
+    record({ event: "transcript", count: items.length });
     const sent = await session.sendMessage({ contentType: "text/plain", message: MESSAGE });
     const sentData = (sent && sent.data) || {};
     record({ event: "sent", id: sentData.Id, content: MESSAGE });
-    const topics = await subscribed;
-    record({ event: "subscribed", topics });
 }
 
 main().catch((err) => finish(1, `session failed: ${describe(err)}`));

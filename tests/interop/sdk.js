@@ -218,7 +218,7 @@ async function main() {
             ScanDirection: "FORWARD",
             SortOrder: "ASCENDING",
             StartPosition: { AbsoluteTime: "1970-01-01T00:00:00.000Z" },
-            MaxResults: 2,
+            MaxResults: 1, // two items so far (joined, the message; typing is not kept)
         };
         const items = [];
         const pageSizes = [];
@@ -231,7 +231,7 @@ async function main() {
             );
             keepSecret(out.NextToken);
             const page = out.Transcript || [];
-            check(page.length <= 2, `a page of ${page.length} items with MaxResults 2`);
+            check(page.length <= 1, `a page of ${page.length} items with MaxResults 1`);
             pageSizes.push(page.length);
             items.push(...page);
             initialContactId = out.InitialContactId;

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any, Optional
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.client import BaseClient
@@ -44,9 +45,24 @@ def get_connect_client() -> BaseClient:
         with _lock:
             if _connect_client is None:
                 _connect_client = boto3.client(
-                    "connect", region_name=settings.CONNECT_REGION, endpoint_url=settings.CONNECT_ENDPOINT_URL
+                    "connect",
+                    region_name=settings.CONNECT_REGION,
+                    endpoint_url=settings.CONNECT_ENDPOINT_URL,
+                    **_local_credentials(),
                 )
     return _connect_client
+
+
+def _local_credentials() -> dict[str, str]:
+    """Fake credentials for a local server on loopback when none are configured.
+
+    The Connect API is signed, so boto3 wants credentials; ``connectparticipant-ext serve``
+    does not check them. Against AWS (no endpoint URL, or a remote one) nothing changes.
+    """
+    host = urlsplit(settings.CONNECT_ENDPOINT_URL or "").hostname or ""
+    if host in ("127.0.0.1", "localhost", "::1") and boto3.Session().get_credentials() is None:
+        return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return {}
 
 
 def reset() -> None:

@@ -3,24 +3,29 @@
 What the session holds, and why
 -------------------------------
 ``StartChatContact`` returns a *participant token*; ``Participant.create_connection()``
-exchanges it for a *connection token*, which every later call uses. The session keeps only:
+exchanges it for a *connection token*, which every later call uses. The session keeps, through
+the library's :mod:`connectparticipant_ext.django` helpers (``save_connection`` /
+``load_connection``):
 
-* ``connection_token`` and ``connection_expires_at``: enough to restore the connection with
-  ``ChatService.Connection(token, expires_at=...)`` on each request;
-* ``contact_id`` and ``participant_id``: identifiers, not secrets (to mark "you" in the transcript).
+* the connection token and its expiry, and the participant token. With the participant token
+  the restored connection renews itself before its token expires, and the live view can ask
+  for a websocket URL (``CreateParticipantConnection`` with ``ConnectParticipant=False``) each
+  time the browser opens the event stream. Both are bearer secrets, which is why the session
+  lives on the server (the cache) and the cookie holds only a random session key;
+* ``contact_id`` and ``participant_id``: identifiers, not secrets (to mark "you" in the
+  transcript), and the display name.
 
-The participant token is deliberately *not* kept. Its only use after the first connection is
-to re-create connections (``ConnectParticipant=False``) for as long as the chat lasts (up to
-a week), so it is the more powerful secret. The connection token alone lives about a day,
-longer than a web chat; when it does run out the library raises ``ConnectionExpiredError``
-without a network call and the customer is sent back to the start page. An application whose
-chats outlast a connection token would also store the participant token (server-side, like
-this session) and restore with ``chat.Connection(token, participant=chat.Participant(pt),
-expires_at=...)``, which renews itself.
+Live updates
+------------
+``GET /chat/events/`` relays ``conn.stream(since=...)`` as server-sent events
+(:func:`connectparticipant_ext.django.sse_response`): the page's script opens it with the id of
+the last item the page shows, and the browser's automatic reconnects send ``Last-Event-ID``, so
+a reconnect or a reload repeats and loses nothing. Sends and uploads go through ``fetch`` with
+the form's idempotency token when JavaScript runs; without it every form posts as before.
 
-Secrets never reach the browser: the session lives in the server's cache (the cookie holds a
-random session key), templates never render a token, and attachment downloads redirect to a
-presigned URL that is made on demand and valid for 60 seconds.
+Secrets never reach the browser: templates and JSON answers never carry a token, the event
+stream carries items only, and attachment downloads redirect to a presigned URL that is made
+on demand and valid for 60 seconds.
 """
 
 from __future__ import annotations
@@ -28,13 +33,13 @@ from __future__ import annotations
 import functools
 import logging
 import mimetypes
-from datetime import datetime
+import uuid
 from typing import Any, Callable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -53,13 +58,15 @@ from connectparticipant_ext import (
     UnsupportedAttachmentTypeError,
     ValidationError,
 )
+from connectparticipant_ext.django import load_connection, save_connection, sse_response, update_saved_connection
+from connectparticipant_ext.sessions import DEFAULT_SESSION_KEY
 
 from .forms import MessageForm, StartForm, UploadForm
 from .services import get_chat_service, get_connect_client
 
 logger = logging.getLogger(__name__)
 
-SESSION_KEYS = ("connection_token", "connection_expires_at", "contact_id", "participant_id", "display_name")
+SESSION_KEYS = (DEFAULT_SESSION_KEY, "contact_id", "participant_id", "display_name")
 
 ChatView = Callable[..., HttpResponse]
 
@@ -69,12 +76,12 @@ ChatView = Callable[..., HttpResponse]
 
 def _restore_connection(request: HttpRequest) -> Optional[Connection]:
     """The chat connection stored in this session, or None when there is no chat."""
-    token = request.session.get("connection_token")
-    if not token:
-        return None
-    expires = request.session.get("connection_expires_at")
-    expires_at = datetime.fromisoformat(expires) if expires else None
-    return get_chat_service().Connection(token, expires_at=expires_at)
+    return load_connection(request, get_chat_service())
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """The page's script asks for JSON; a plain form post gets redirects and pages."""
+    return "application/json" in request.headers.get("Accept", "")
 
 
 def _chat_over(request: HttpRequest, text: str = "The chat has ended.") -> HttpResponse:
@@ -99,12 +106,19 @@ def chat_required(view: ChatView) -> ChatView:
         if conn is None:
             return redirect("chat:start")
         try:
-            return view(request, conn, *args, **kwargs)
+            response = view(request, conn, *args, **kwargs)
         except (ConnectionClosedError, AccessDeniedError, ConnectionExpiredError):
+            if _wants_json(request):
+                request.session.flush()
+                return JsonResponse({"error": "The chat has ended.", "ended": True}, status=410)
             return _chat_over(request)
         except ServiceError as exc:
             logger.warning("chat service error: %s", exc)
+            if _wants_json(request):
+                return JsonResponse({"error": "The chat service is unavailable."}, status=503)
             return render(request, "chat/error.html", {"error": "The chat service is unavailable."}, status=503)
+        update_saved_connection(request, conn)  # the connection may have renewed its token
+        return response
 
     return wrapper
 
@@ -117,9 +131,14 @@ def _render_chat(
     upload_form: Optional[UploadForm] = None,
     status: int = 200,
 ) -> HttpResponse:
+    items = list(conn.transcript)  # the whole chat, oldest first
+    me = request.session.get("participant_id")
     context = {
-        "items": list(conn.transcript),  # the whole chat, oldest first
-        "me": request.session.get("participant_id"),
+        "items": items,
+        "read": _read_message_ids(items, me),
+        "last_id": items[-1].id if items else "",
+        "me": me,
+        "contact_id": request.session.get("contact_id"),  # an id, not a secret: another party can join with it
         "display_name": request.session.get("display_name"),
         "message_form": message_form or MessageForm(prefix="message"),
         "upload_form": upload_form or UploadForm(prefix="upload"),
@@ -127,12 +146,28 @@ def _render_chat(
     return render(request, "chat/chat.html", context, status=status)
 
 
+def _read_message_ids(items: list[Any], me: Optional[str]) -> set[str]:
+    """Ids of my messages that someone else has read (their receipts ride on the message)."""
+    read = set()
+    for item in items:
+        metadata = item.message_metadata
+        if item.participant_id == me and metadata is not None:
+            if any(r.read_at and r.recipient_participant_id != me for r in metadata.receipts):
+                read.add(item.id)
+    return read
+
+
+def _json_form_errors(form: Any, status: int = 400) -> JsonResponse:
+    errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+    return JsonResponse({"errors": errors}, status=status)
+
+
 # -- views ------------------------------------------------------------------------------------
 
 
 @require_GET
 def start_page(request: HttpRequest) -> HttpResponse:
-    if request.session.get("connection_token"):
+    if request.session.get(DEFAULT_SESSION_KEY):
         return redirect("chat:chat")
     return render(request, "chat/start.html", {"form": StartForm()})
 
@@ -153,7 +188,7 @@ def start_chat(request: HttpRequest) -> HttpResponse:
             ParticipantDetails={"DisplayName": display_name},
         )
         participant = get_chat_service().Participant(contact["ParticipantToken"])
-        # No websocket: these pages read the transcript on each request.
+        # No websocket now: the event stream asks for its own URL each time it opens.
         conn = participant.create_connection(websocket=False)
     except (ClientError, BotoCoreError) as exc:  # the library's ServiceError is a ClientError too
         logger.warning("could not start a chat: %s", exc)
@@ -161,12 +196,10 @@ def start_chat(request: HttpRequest) -> HttpResponse:
         return render(request, "chat/start.html", {"form": form}, status=503)
 
     request.session.cycle_key()  # a new session key now that the session holds a secret
-    request.session["connection_token"] = conn.token
-    request.session["connection_expires_at"] = conn.expires_at.isoformat() if conn.expires_at else None
+    save_connection(request, conn)  # connection and participant token: see the module docstring
     request.session["contact_id"] = contact["ContactId"]
     request.session["participant_id"] = contact.get("ParticipantId")
     request.session["display_name"] = display_name
-    # participant.token is dropped here on purpose: see the module docstring.
     return redirect("chat:chat")
 
 
@@ -182,10 +215,34 @@ def chat_page(request: HttpRequest, conn: Connection) -> HttpResponse:
 def send_message(request: HttpRequest, conn: Connection) -> HttpResponse:
     form = MessageForm(request.POST, prefix="message")
     if not form.is_valid():
+        if _wants_json(request):
+            return _json_form_errors(form)
         return _render_chat(request, conn, message_form=form, status=400)
     # The same form token gives the same ClientToken: a double submit is sent once.
-    conn.send_message(form.cleaned_data["text"], client_token=str(form.cleaned_data["client_token"]))
+    sent = conn.send_message(form.cleaned_data["text"], client_token=str(form.cleaned_data["client_token"]))
+    if _wants_json(request):
+        # The message itself reaches the page through the event stream; the page's next send
+        # uses a fresh token.
+        return JsonResponse({"id": sent.id, "client_token": str(uuid.uuid4())})
     return redirect("chat:chat")
+
+
+@require_POST
+@chat_required
+def send_typing(request: HttpRequest, conn: Connection) -> HttpResponse:
+    conn.send_typing()
+    return HttpResponse(status=204)
+
+
+@require_GET
+@never_cache
+def chat_events(request: HttpRequest) -> HttpResponse:
+    """The chat live, as server-sent events (``text/event-stream``)."""
+    conn = _restore_connection(request)
+    if conn is None:
+        return HttpResponse(status=204)  # no chat: EventSource stops on a 204
+    # Errors while streaming end the stream with an "end" or "failed" event (see the library).
+    return sse_response(request, conn, keepalive=15, max_seconds=settings.CHAT_EVENTS_MAX_SECONDS)
 
 
 @require_POST
@@ -193,12 +250,12 @@ def send_message(request: HttpRequest, conn: Connection) -> HttpResponse:
 def upload_attachment(request: HttpRequest, conn: Connection) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES, prefix="upload")
     if not form.is_valid():
-        return _render_chat(request, conn, upload_form=form, status=400)
+        return _upload_refused(request, conn, form, 400)
     uploaded = form.cleaned_data["file"]
     name = uploaded.name or "attachment"
     content_type = mimetypes.guess_type(name, strict=False)[0] or uploaded.content_type or "application/octet-stream"
     try:
-        conn.upload_attachment(
+        attachment = conn.upload_attachment(
             uploaded,  # Django's UploadedFile is a binary file object; the library streams it
             name=name,
             content_type=content_type,
@@ -208,16 +265,33 @@ def upload_attachment(request: HttpRequest, conn: Connection) -> HttpResponse:
         # Checked locally against the limits before any call; the message names the file and
         # the limit, never a token or URL.
         form.add_error("file", str(exc))
-        return _render_chat(request, conn, upload_form=form, status=400)
+        return _upload_refused(request, conn, form, 400)
     except (ValidationError, ServiceQuotaExceededError):
         # The instance's own limits are stricter than the ones this app was configured with.
         form.add_error("file", "The chat does not accept this file (type or size).")
-        return _render_chat(request, conn, upload_form=form, status=400)
+        return _upload_refused(request, conn, form, 400)
     except AttachmentError as exc:  # the upload itself failed (storage errors, retries spent)
         logger.warning("attachment upload failed: %s", exc)
         form.add_error("file", "The file could not be uploaded. Please try again.")
-        return _render_chat(request, conn, upload_form=form, status=502)
+        return _upload_refused(request, conn, form, 502)
+    if _wants_json(request):
+        return JsonResponse({"id": attachment.id, "status": attachment.status, "client_token": str(uuid.uuid4())})
     return redirect("chat:chat")
+
+
+def _upload_refused(request: HttpRequest, conn: Connection, form: UploadForm, status: int) -> HttpResponse:
+    if _wants_json(request):
+        return _json_form_errors(form, status)
+    return _render_chat(request, conn, upload_form=form, status=status)
+
+
+@require_GET
+@never_cache
+@chat_required
+def attachment_status(request: HttpRequest, conn: Connection, attachment_id: str) -> HttpResponse:
+    """``{"status": "IN_PROGRESS" | "APPROVED" | "REJECTED" | null}``: the page polls while scanning."""
+    attachment = conn.Attachment(attachment_id).reload()
+    return JsonResponse({"id": attachment.id, "name": attachment.name, "status": attachment.status})
 
 
 @require_GET

@@ -9,6 +9,7 @@ Everything that differs between a laptop and production comes from the environme
   ``connectparticipant-ext serve --port 5000``; used by both the ``connect`` client and the
   ``ChatService``
 * ``CONNECT_ATTACHMENT_MAX_BYTES`` (default 20 MB): an instance can change its attachment limit
+* ``CHAT_EVENTS_MAX_SECONDS`` (default 1800): how long one event-stream response lasts
 * ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``, ``DJANGO_ALLOWED_HOSTS``, ``DJANGO_SECURE_COOKIES``
 """
 
@@ -27,6 +28,9 @@ CONNECT_ENDPOINT_URL = os.environ.get("CONNECT_ENDPOINT_URL") or None
 _LOCAL_DEFAULT = "local" if CONNECT_ENDPOINT_URL else ""
 CONNECT_INSTANCE_ID = os.environ.get("CONNECT_INSTANCE_ID", _LOCAL_DEFAULT)
 CONNECT_CONTACT_FLOW_ID = os.environ.get("CONNECT_CONTACT_FLOW_ID", _LOCAL_DEFAULT)
+# An event stream ends after this long and the browser resumes it with Last-Event-ID: a worker
+# (thread) is given back now and then, and an idle tab does not hold one forever.
+CHAT_EVENTS_MAX_SECONDS = float(os.environ.get("CHAT_EVENTS_MAX_SECONDS", 30 * 60))
 CONNECT_ATTACHMENT_MAX_BYTES = int(os.environ.get("CONNECT_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024))
 
 # -- Django -----------------------------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""The chat's events by name: :class:`ChatEvent`, and how an item's event is read.
+
+The service marks an event by its content type, ``application/vnd.amazonaws.connect.event.``
+plus a name (``participant.joined``, ``chat.ended``, ...). :class:`ChatEvent` names every one
+the service documents or AWS's own chat client handles. Sources:
+
+* amazon-connect-chatjs 5, ``src/constants.js`` (``CONTENT_TYPE``, ``CHAT_EVENTS`` and
+  ``CHAT_EVENT_TYPE_MAPPING``): joined, left, active, inactive, idle, returned, invited,
+  autodisconnection, displayname.updated, transfer.succeeded/failed, chat.ended,
+  chat.rehydrated, authentication.initiated/succeeded/failed/timeout/expired/cancelled,
+  workflow.cancelled, typing, message.delivered/read, connection.acknowledged;
+* ``src/index.d.ts`` (``ChatAuthenticationInitiatedEvent``: the content "contains JSON with
+  SessionId");
+* the Participant Service API reference (SendEvent's content types) and the service's
+  ``MESSAGEMETADATA`` receipts item (``...event.message.metadata``).
+
+Members are strings (their value is the name after the prefix), so ``item.event ==
+"participant.joined"`` keeps working; compare with ``is`` for clarity. An event type this
+library does not know yet is never an error: :attr:`TranscriptItem.event` is then None and
+:attr:`TranscriptItem.event_name` still gives its name.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from typing import Any, Optional
+
+from ._validation import EVENT_PREFIX
+
+__all__ = ["ChatEvent", "event_data", "event_name"]
+
+
+class ChatEvent(str, enum.Enum):
+    """An event of the chat, named as AWS's chat clients name it.
+
+    >>> ChatEvent.from_content_type("application/vnd.amazonaws.connect.event.chat.ended")
+    <ChatEvent.CHAT_ENDED: 'chat.ended'>
+    >>> ChatEvent.PARTICIPANT_IDLE.content_type
+    'application/vnd.amazonaws.connect.event.participant.idle'
+    """
+
+    PARTICIPANT_JOINED = "participant.joined"
+    PARTICIPANT_LEFT = "participant.left"
+    PARTICIPANT_ACTIVE = "participant.active"
+    PARTICIPANT_INACTIVE = "participant.inactive"
+    PARTICIPANT_IDLE = "participant.idle"
+    PARTICIPANT_RETURNED = "participant.returned"
+    PARTICIPANT_INVITED = "participant.invited"
+    PARTICIPANT_DISPLAY_NAME_UPDATED = "participant.displayname.updated"
+    AUTODISCONNECTION = "participant.autodisconnection"
+    TRANSFER_SUCCEEDED = "transfer.succeeded"
+    TRANSFER_FAILED = "transfer.failed"
+    CHAT_ENDED = "chat.ended"
+    CHAT_REHYDRATED = "chat.rehydrated"
+    AUTHENTICATION_INITIATED = "authentication.initiated"
+    AUTHENTICATION_SUCCESSFUL = "authentication.succeeded"
+    AUTHENTICATION_FAILED = "authentication.failed"
+    AUTHENTICATION_TIMEOUT = "authentication.timeout"
+    AUTHENTICATION_EXPIRED = "authentication.expired"
+    AUTHENTICATION_CANCELED = "authentication.cancelled"
+    WORKFLOW_CANCELED = "workflow.cancelled"
+    TYPING = "typing"
+    MESSAGE_DELIVERED = "message.delivered"
+    MESSAGE_READ = "message.read"
+    MESSAGE_METADATA = "message.metadata"
+    CONNECTION_ACKNOWLEDGED = "connection.acknowledged"
+
+    # str() and format() give the name the service uses, on every Python version.
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, format_spec: str) -> str:
+        return format(str(self.value), format_spec)
+
+    @property
+    def content_type(self) -> str:
+        """The full content type the service sends for this event."""
+        return EVENT_PREFIX + self.value
+
+    @classmethod
+    def from_content_type(cls, content_type: Optional[str]) -> Optional[ChatEvent]:
+        """The member for a content type, or None for a non-event or an unknown event."""
+        name = _name_of(content_type)
+        return _BY_NAME.get(name) if name is not None else None
+
+
+_BY_NAME: dict[str, ChatEvent] = {member.value: member for member in ChatEvent}
+
+# botocore's ChatItemType enum has these legacy item types; the service sends Type EVENT.
+_LEGACY_TYPES: dict[str, ChatEvent] = {
+    "TYPING": ChatEvent.TYPING,
+    "PARTICIPANT_JOINED": ChatEvent.PARTICIPANT_JOINED,
+    "PARTICIPANT_LEFT": ChatEvent.PARTICIPANT_LEFT,
+    "CHAT_ENDED": ChatEvent.CHAT_ENDED,
+    "TRANSFER_SUCCEEDED": ChatEvent.TRANSFER_SUCCEEDED,
+    "TRANSFER_FAILED": ChatEvent.TRANSFER_FAILED,
+    "CONNECTION_ACK": ChatEvent.CONNECTION_ACKNOWLEDGED,
+    "MESSAGE_DELIVERED": ChatEvent.MESSAGE_DELIVERED,
+    "MESSAGE_READ": ChatEvent.MESSAGE_READ,
+}
+
+
+def _name_of(content_type: Optional[str]) -> Optional[str]:
+    if isinstance(content_type, str) and content_type.startswith(EVENT_PREFIX):
+        return content_type[len(EVENT_PREFIX) :]
+    return None
+
+
+def event_of(item_type: Optional[str], content_type: Optional[str]) -> Optional[ChatEvent]:
+    """The :class:`ChatEvent` of an item (by content type, else a legacy item type), or None."""
+    name = _name_of(content_type)
+    if name is not None:
+        return _BY_NAME.get(name)
+    return _LEGACY_TYPES.get(item_type) if isinstance(item_type, str) else None
+
+
+def event_name(item_type: Optional[str], content_type: Optional[str]) -> Optional[str]:
+    """An event's name as a string, known to :class:`ChatEvent` or not (None for a non-event)."""
+    name = _name_of(content_type)
+    if name is not None:
+        return name
+    legacy = _LEGACY_TYPES.get(item_type) if isinstance(item_type, str) else None
+    return legacy.value if legacy is not None else None
+
+
+def event_data(content_type: Optional[str], content: Optional[str]) -> Optional[dict[str, Any]]:
+    """An event's content parsed as a JSON object (e.g. ``{"SessionId": ...}`` of
+    ``authentication.initiated``), or None when it has no content or the content is not JSON.
+    Never raises: a malformed content is the service's business, not the reader's."""
+    if _name_of(content_type) is None or not isinstance(content, str) or not content:
+        return None
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,293 @@
+"""The test controls of the chat backend: switches and actors a public API call cannot reach.
+
+:class:`ChatControls` is mixed into :class:`~connectparticipant_ext.testing.models.ChatBackend`
+(which keeps the service's operations, moto style): fault injection, failing uploads, revoked
+tokens, views, the attachment verdict, the other side of a chat (:meth:`~ChatControls.join_as_agent`)
+and the websocket switches.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any, Optional, cast
+
+from .exceptions import InternalServerException, ThrottlingException
+from .state import (
+    CHAT_ENDED,
+    EVENT,
+    MAX_CONTENT_LENGTH,
+    SERVICE_EVENT_CONTENT_TYPES,
+    STORED_EVENT_CONTENT_TYPES,
+    Chat,
+    ChatSettings,
+    ConnectionGrant,
+)
+
+if TYPE_CHECKING:
+    from .agent import BackendAgent
+    from .models import ChatBackend
+
+__all__ = ["ChatControls"]
+
+
+class _FaultPlan:
+    def __init__(self, throttling: float, internal: float, seed: Optional[int], operations: Optional[set[str]]) -> None:
+        self.throttling = throttling
+        self.internal = internal
+        self.operations = operations
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+
+    def check(self, operation: str) -> None:
+        if self.operations is not None and operation not in self.operations:
+            return
+        with self.lock:
+            roll = self.random.random()
+        if roll < self.throttling:
+            raise ThrottlingException()
+        if roll < self.throttling + self.internal:
+            raise InternalServerException()
+
+
+class ChatControls:
+    """Test switches and actors of a :class:`~connectparticipant_ext.testing.models.ChatBackend`."""
+
+    account_id: str
+    region_name: str
+    settings: ChatSettings
+    chats: dict[str, Chat]
+    connection_tokens: dict[str, ConnectionGrant]
+    views: dict[str, dict[str, Any]]
+    _faults: Optional[_FaultPlan]
+    _upload_failures: list[int]
+    _lock: threading.RLock
+
+    @property
+    def attachment_verdict(self) -> str:
+        """What completed attachments become, ``"APPROVED"`` (the default) or ``"REJECTED"``."""
+        return self.settings.attachment_verdict
+
+    @attachment_verdict.setter
+    def attachment_verdict(self, verdict: str) -> None:
+        if verdict not in ("APPROVED", "REJECTED"):
+            raise ValueError("attachment_verdict must be APPROVED or REJECTED")
+        self.settings.attachment_verdict = verdict
+
+    def inject_faults(
+        self,
+        throttling: float = 0.0,
+        internal: float = 0.0,
+        seed: Optional[int] = None,
+        operations: Optional[list[str]] = None,
+    ) -> None:
+        """Make a fraction of participant calls fail before they take effect.
+
+        Args:
+            throttling: fraction answered with ThrottlingException (429).
+            internal: fraction answered with InternalServerException (500).
+            seed: makes the sequence of failures repeatable.
+            operations: limit faults to these operation names (e.g. ``["SendMessage"]``).
+        """
+        if not 0 <= throttling <= 1 or not 0 <= internal <= 1 or throttling + internal > 1:
+            raise ValueError("fault fractions must be between 0 and 1 and add up to at most 1")
+        self._faults = _FaultPlan(throttling, internal, seed, set(operations) if operations else None)
+
+    def clear_faults(self) -> None:
+        """Stop injecting faults."""
+        self._faults = None
+
+    def check_faults(self, operation: str) -> None:
+        faults = self._faults
+        if faults is not None:
+            faults.check(operation)
+
+    def fail_next_uploads(self, count: int = 1, status: int = 500) -> None:
+        """Make the next ``count`` PUTs to attachment upload URLs fail with ``status``."""
+        with self._lock:
+            self._upload_failures.extend([status] * count)
+
+    def take_upload_failure(self) -> Optional[int]:
+        with self._lock:
+            return self._upload_failures.pop(0) if self._upload_failures else None
+
+    def revoke_connection_token(self, token: str) -> None:
+        """Make a connection token be refused (AccessDeniedException) from now on."""
+        with self._lock:
+            grant = self.connection_tokens.get(token)
+            if grant is None:
+                raise KeyError("no such connection token in this backend")
+            grant.revoked = True
+
+    def register_view(
+        self,
+        name: str = "View",
+        template: str = "<p>view</p>",
+        actions: Optional[list[str]] = None,
+        input_schema: str = "{}",
+        version: int = 1,
+    ) -> str:
+        """Register a step-by-step guide view; returns the view token DescribeView takes."""
+        view_id = str(uuid.uuid4())
+        token = f"view-{uuid.uuid4().hex}"
+        self.views[token] = {
+            "Id": view_id,
+            "Arn": f"arn:aws:connect:{self.region_name}:{self.account_id}:instance/views/{view_id}",
+            "Name": name,
+            "Version": version,
+            "Content": {"InputSchema": input_schema, "Template": template, "Actions": list(actions or [])},
+        }
+        return token
+
+    def get_chat(self, contact_id: str) -> Chat:
+        """A chat by contact id (``chat.items`` are the stored items in wire format)."""
+        try:
+            return self.chats[contact_id]
+        except KeyError:
+            raise KeyError(f"no chat with contact id {contact_id!r}") from None
+
+    def bulk_add_messages(
+        self, contact_id: str, count: int, *, participant_id: Optional[str] = None, content: str = "message {n}"
+    ) -> None:
+        """Append ``count`` text messages quickly (for benchmarks and paging tests)."""
+        chat = self.get_chat(contact_id)
+        participant = chat.participants[participant_id] if participant_id else next(iter(chat.participants.values()))
+        for n in range(count):
+            chat.add_item("MESSAGE", "text/plain", participant, content.format(n=n))
+
+    @property
+    def _backend(self) -> ChatBackend:
+        """This object as the backend it is mixed into (for the controls that call operations)."""
+        return cast("ChatBackend", self)
+
+    def join_as_agent(self, contact_id: str, display_name: str = "Agent", role: str = "AGENT") -> BackendAgent:
+        """Add a participant to a chat and connect it, for a test to act as the other side.
+
+        An agent reaches a chat through routing, not through ``connect.create_participant``
+        (which adds only CUSTOM_BOT participants to a chat); this control is that route.
+        It then connects the way ``CreateParticipantConnection`` (``ConnectParticipant=True``)
+        would, straight on the backend; see :class:`BackendAgent`.
+        """
+        from .agent import BackendAgent
+
+        token = self.add_participant(contact_id, role, display_name)["ParticipantCredentials"]["ParticipantToken"]
+        backend = self._backend
+        participant = backend.participant_tokens[token]
+        connection = backend.create_participant_connection(token, ["CONNECTION_CREDENTIALS"], True)
+        return BackendAgent(
+            backend, contact_id, participant.participant_id, connection["ConnectionCredentials"]["ConnectionToken"]
+        )
+
+    def add_participant(self, contact_id: str, role: str = "AGENT", display_name: str = "Agent") -> dict[str, Any]:
+        """Add an AGENT (or SUPERVISOR, CUSTOM_BOT) to a chat; the answer is shaped like CreateParticipant's.
+
+        For a test that drives the agent's side with the library itself (``chat.Participant(token)``):
+        the service gives agents their participant token through routing, which public calls
+        cannot reach.
+        """
+        if role not in ("AGENT", "SUPERVISOR", "CUSTOM_BOT"):
+            raise ValueError("role must be AGENT, SUPERVISOR or CUSTOM_BOT")
+        chat = self._backend._connect_chat(contact_id)
+        return self._backend._add_participant(chat, role, display_name)
+
+    def stream_bot_reply(self, contact_id: str, chunks: list[str] | tuple[str, ...]) -> str:
+        """Send a Lex streamed reply ("chat message streaming"); returns its Id.
+
+        Each chunk is pushed live as a ``MESSAGE`` item with the same Id, role SYSTEM,
+        ``MessageMetadata: {"MessageCompleted": false, "ChunkNumber": n}`` (n from 1), carrying
+        the next piece; then one item with ``MessageCompleted: true`` carrying the whole text,
+        which is the one GetTranscript keeps. The wire shape is the one amazon-connect-chatjs 5
+        stitches (src/core/PartialMessageUtil.js and its spec).
+        """
+        pieces = [str(chunk) for chunk in chunks]
+        if not pieces or not all(pieces):
+            raise ValueError("chunks must be a non-empty list of non-empty strings")
+        chat = self._live_chat(contact_id)
+        reply_id = str(uuid.uuid4())
+        for number, piece in enumerate(pieces, start=1):
+            chat.add_item(
+                "MESSAGE",
+                "text/plain",
+                None,
+                piece,
+                store=False,
+                item_id=reply_id,
+                sender="system",
+                MessageMetadata={"MessageId": reply_id, "MessageCompleted": False, "ChunkNumber": number},
+            )
+        chat.add_item(
+            "MESSAGE",
+            "text/plain",
+            None,
+            "".join(pieces),
+            item_id=reply_id,
+            sender="system",
+            MessageMetadata={"MessageId": reply_id, "MessageCompleted": True},
+        )
+        return reply_id
+
+    def send_flow_message(self, contact_id: str, content: str, content_type: str = "text/plain") -> str:
+        """A message from the contact flow (or a bot): role SYSTEM, display name SYSTEM_MESSAGE. Returns its Id.
+
+        Works after the customer has left a chat that runs a disconnect flow (a survey).
+        """
+        chat = self._live_chat(contact_id)
+        if not content or len(content.encode("utf-8")) > MAX_CONTENT_LENGTH:
+            raise ValueError("content must have 1 to 16384 bytes")
+        return str(chat.add_item("MESSAGE", content_type, None, content, sender="system")["Id"])
+
+    def emit_event(
+        self, contact_id: str, content_type: str, content: Optional[str] = None, *, participant_id: Optional[str] = None
+    ) -> str:
+        """A service event (idle, returned, auto-disconnection, transfer, rehydrated, authentication.*); its Id.
+
+        ``content_type`` is the full content type or its suffix (``"participant.idle"``); it must
+        be one amazon-connect-chatjs 5 names (src/constants.js). Events the GetTranscript
+        reference lists as kept (participant.invited/joined/left, chat.ended, transfer.*) are
+        stored; the others are pushed on the websocket only. ``chat.ended`` ends the chat.
+
+        With ``participant_id`` the event carries that participant's ``ParticipantId``,
+        ``DisplayName`` and ``ParticipantRole`` (who went idle, came back, was renamed);
+        otherwise it comes from SYSTEM.
+        """
+        full = content_type if content_type.startswith(EVENT) else EVENT + content_type
+        if full not in SERVICE_EVENT_CONTENT_TYPES:
+            raise ValueError(f"{content_type!r} is not an event the service sends")
+        chat = self._live_chat(contact_id)
+        about = None
+        if participant_id is not None:
+            about = chat.participants.get(participant_id)
+            if about is None:
+                raise ValueError(f"no participant {participant_id!r} in the chat")
+        if full == CHAT_ENDED:
+            self._backend._end_chat(chat)
+            return str(chat.items[-1]["Id"])
+        kept = full in STORED_EVENT_CONTENT_TYPES
+        item = chat.add_item("EVENT", full, about, content, store=kept, sender="participant" if about else "system")
+        return str(item["Id"])
+
+    def set_disconnect_flow(self, contact_id: str, enabled: bool = True) -> None:
+        """Give a chat a disconnect flow: when the customer leaves, the agents are disconnected and
+        the chat goes on (flow messages, a survey) until ``connect.stop_contact``. The same as
+        starting it with ``DisconnectOnCustomerExit=["AGENT"]``."""
+        self._live_chat(contact_id).disconnect_flow = enabled
+
+    def _live_chat(self, contact_id: str) -> Chat:
+        chat = self.get_chat(contact_id)
+        if chat.ended:
+            raise ValueError(f"the chat {contact_id} has ended")
+        return chat
+
+    def drop_websockets(self, contact_id: Optional[str] = None) -> int:
+        """Abruptly close open websockets (of one chat, or of every chat). Returns how many."""
+        from .websocket import get_hub
+
+        key = self.get_chat(contact_id).key if contact_id else None
+        return get_hub().drop_sockets(key)
+
+    def answer_heartbeats(self, answer: bool) -> None:
+        """Switch the websocket server's heartbeat answers on or off."""
+        from .websocket import get_hub
+
+        get_hub().answer_heartbeats = answer

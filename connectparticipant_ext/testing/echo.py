@@ -1,0 +1,180 @@
+"""An agent that joins every chat of the local backend, shows that it types, then answers.
+
+``connectparticipant-ext serve --agent echo`` runs it, so a customer-side app (the Django
+example, ``connectparticipant-ext chat``) has someone to talk to without a line of code::
+
+    from connectparticipant_ext.testing.echo import EchoAgents
+
+    with EchoAgents(delay=0.5):           # every chat started from now on gets an agent
+        ...
+
+For each new chat it calls :meth:`ChatBackend.join_as_agent` and listens to the chat
+(:meth:`Chat.add_listener`). For each customer message it sends a read receipt, a typing
+event, waits ``delay`` seconds and answers ``"Echo: <the message>"``; for an attachment it
+answers with the file's name. It leaves nothing behind when the chat ends.
+
+New chats are found by looking at the backends every ``poll_interval`` seconds (the backend
+has no "chat started" hook), so an agent joins within that time of ``StartChatContact``.
+The replies are sent from one worker thread, never from inside the backend's listener call.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Hashable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+if TYPE_CHECKING:
+    from .agent import BackendAgent
+    from .models import Chat, ChatBackend
+
+__all__ = ["EchoAgents", "echo_reply"]
+
+logger = logging.getLogger(__name__)
+
+_CUSTOMER = "CUSTOMER"
+
+
+def echo_reply(item: dict[str, Any]) -> Optional[str]:
+    """The echo agent's answer to a chat item, or None when it does not answer it."""
+    if item.get("ParticipantRole") != _CUSTOMER:
+        return None
+    if item.get("Type") == "MESSAGE":
+        return f"Echo: {item.get('Content', '')}"
+    if item.get("Type") == "ATTACHMENT":
+        names = ", ".join(str(a.get("AttachmentName", "?")) for a in item.get("Attachments") or ())
+        return f"Thanks, I got {names}."
+    return None
+
+
+def _all_backends() -> Iterator[ChatBackend]:
+    from .models import chat_backends
+
+    # Plain dict views: moto's BackendDict would create an account on a missing key.
+    for regions in list(dict.values(chat_backends)):
+        yield from list(dict.values(regions))
+
+
+class EchoAgents:
+    """Give every chat of the local backend an agent that types, then echoes; see the module doc.
+
+    Args:
+        delay: seconds between the typing event and the answer.
+        poll_interval: how often to look for new chats.
+        display_name: the agent's name in the chat.
+        reply: what to answer to an item (default :func:`echo_reply`); None sends nothing.
+        backends: the backends to watch (default: every account's and region's).
+    """
+
+    def __init__(
+        self,
+        *,
+        delay: float = 1.0,
+        poll_interval: float = 0.1,
+        display_name: str = "Echo agent",
+        reply: Callable[[dict[str, Any]], Optional[str]] = echo_reply,
+        backends: Optional[Callable[[], Iterator[ChatBackend]]] = None,
+    ) -> None:
+        for name, value in (("delay", delay), ("poll_interval", poll_interval)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{name} must be a number of seconds, 0 or more")
+        self.delay = float(delay)
+        self.poll_interval = max(0.01, float(poll_interval))
+        self.display_name = display_name
+        self._reply = reply
+        self._backends = backends or _all_backends
+        self._seen: set[Hashable] = set()
+        self._work: queue.Queue[Optional[tuple[BackendAgent, dict[str, Any]]]] = queue.Queue()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.joined = 0
+        """How many chats an agent has joined."""
+
+    def __repr__(self) -> str:
+        return f"EchoAgents(joined={self.joined}, delay={self.delay})"
+
+    def start(self) -> EchoAgents:
+        # Chats that exist already get no agent: only those started from now on.
+        self._seen.update(chat.key for backend in self._backends() for chat in list(backend.chats.values()))
+        for target, name in ((self._watch, "echo-watch"), (self._answer, "echo-answer")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._work.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
+
+    def __enter__(self) -> EchoAgents:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        self.stop()
+
+    # -- threads -----------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            try:
+                for backend in self._backends():
+                    for chat in list(backend.chats.values()):
+                        if chat.key not in self._seen:
+                            self._seen.add(chat.key)
+                            self._join(backend, chat)
+            except Exception:  # a development tool: log and keep watching
+                logger.exception("the echo agent could not look at the chats")
+
+    def _join(self, backend: ChatBackend, chat: Chat) -> None:
+        if chat.ended:
+            return
+        try:
+            agent = backend.join_as_agent(chat.contact_id, display_name=self.display_name)
+        except Exception as exc:  # the chat ended in between, say
+            logger.info("the echo agent could not join chat %s: %s", chat.contact_id, type(exc).__name__)
+            return
+        self.joined += 1
+
+        def listener(item: dict[str, Any]) -> None:
+            # Called by the backend while it adds the item: only hand it over.
+            if item.get("ParticipantRole") == _CUSTOMER and item.get("Type") in ("MESSAGE", "ATTACHMENT"):
+                self._work.put((agent, item))
+            elif str(item.get("ContentType", "")).endswith("chat.ended"):
+                chat.remove_listener(listener)
+
+        chat.add_listener(listener)
+        # What the customer sent before the agent joined (an initial message) is answered too.
+        for item in list(chat.items):
+            listener(item)
+
+    def _answer(self) -> None:
+        while True:
+            work = self._work.get()
+            if work is None or self._stop.is_set():
+                return
+            agent, item = work
+            try:
+                self._answer_one(agent, item)
+            except Exception as exc:  # the chat ended or the agent left: nothing to answer
+                logger.info("the echo agent did not answer: %s", type(exc).__name__)
+
+    def _answer_one(self, agent: BackendAgent, item: dict[str, Any]) -> None:
+        text = self._reply(item)
+        if text is None:
+            return
+        try:
+            agent.read(str(item["Id"]))
+        except Exception as exc:  # refused with more than two participants (as the service does)
+            logger.info("the echo agent sent no read receipt: %s", type(exc).__name__)
+        agent.typing()
+        if self._stop.wait(self.delay):
+            return
+        agent.send(text)

@@ -1,0 +1,16 @@
+"""ASGI entry point for the django_chat example (``uvicorn django_chat.asgi:application``).
+
+Under ASGI the event stream (``/chat/events/``) is served from an asynchronous iterator: the
+event loop is never blocked, and an open page costs a thread of the default executor only
+while its stream waits for the next item.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_chat.settings")
+
+application = get_asgi_application()

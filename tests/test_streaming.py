@@ -1,0 +1,383 @@
+"""streaming: parsing what Amazon Connect's message streaming delivers, and the token stores.
+
+The payloads here follow the admin guide's page "Amazon SNS payload used in message
+streaming" (its example, field for field); the end-to-end tests through the backend, SNS,
+SQS and DynamoDB are in test_streaming_backend.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from connectparticipant_ext import InvalidArgumentError, StreamingPayloadError, TranscriptItem, streaming
+from connectparticipant_ext.streaming import BotRecord, InMemoryTokenStore, StreamedItem
+
+CONTACT = "33333333-abc5-46db-9ad5-d772559ab556"
+ITEM = {
+    "AbsoluteTime": "2021-09-08T13:28:24.656Z",
+    "Content": "help",
+    "ContentType": "text/plain",
+    "Id": "333333333-be0d-4a44-889d-d2a86fc06f0c",
+    "Type": "MESSAGE",
+    "ParticipantId": "bbbbbbbb-c562-4d95-b76c-dcbca8b4b5f7",
+    "DisplayName": "Jane",
+    "ParticipantRole": "CUSTOMER",
+    "InitialContactId": CONTACT,
+    "ContactId": CONTACT,
+}
+ATTRIBUTES = {
+    "InitialContactId": CONTACT,
+    "MessageVisibility": "ALL",
+    "Type": "MESSAGE",
+    "AccountId": "999999999999",
+    "ContentType": "text/plain",
+    "InstanceId": "dddddddd-b64e-40c5-921b-109fd92499ae",
+    "ContactId": CONTACT,
+    "ParticipantRole": "CUSTOMER",
+}
+TOPIC = "arn:aws:sns:us-west-2:009969138378:connector-svc-test"
+
+
+def sns_envelope(item=ITEM, attributes=ATTRIBUTES, message_id="ccccccccc-cccc-cccc-cccc-ccccccccccccc"):
+    """The guide's example SNS payload (signature fields shortened)."""
+    return {
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": TOPIC,
+        "Message": json.dumps(item),
+        "Timestamp": "2021-09-08T13:28:24.860Z",
+        "SignatureVersion": "1",
+        "Signature": "example",
+        "MessageAttributes": {name: {"Type": "String", "Value": value} for name, value in attributes.items()},
+    }
+
+
+def sqs_enveloped(envelope=None):
+    return {
+        "MessageId": "sqs-1",
+        "ReceiptHandle": "handle-1",
+        "MD5OfBody": "x",
+        "Body": json.dumps(envelope or sns_envelope()),
+    }
+
+
+def sqs_raw(item=ITEM, attributes=ATTRIBUTES):
+    return {
+        "MessageId": "sqs-raw-1",
+        "ReceiptHandle": "handle-2",
+        "Body": json.dumps(item),
+        "MessageAttributes": {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()},
+    }
+
+
+def check_guide_example(event: StreamedItem) -> None:
+    assert isinstance(event.item, TranscriptItem)
+    assert event.item.id == ITEM["Id"]
+    assert event.item.content == "help"
+    assert event.item.participant_role == "CUSTOMER"
+    assert event.item.absolute_time == datetime(2021, 9, 8, 13, 28, 24, 656000, tzinfo=timezone.utc)
+    assert event.contact_id == CONTACT
+    assert event.initial_contact_id == CONTACT
+    assert event.instance_id == "dddddddd-b64e-40c5-921b-109fd92499ae"
+    assert event.account_id == "999999999999"
+    assert event.participant_role == "CUSTOMER"
+    assert event.visibility == "ALL"
+
+
+# -- shapes ----------------------------------------------------------------------------------------
+
+
+def test_plain_sns_message_dict_and_text():
+    for payload in (sns_envelope(), json.dumps(sns_envelope())):
+        [event] = streaming.parse(payload)
+        check_guide_example(event)
+        assert event.message_id == "ccccccccc-cccc-cccc-cccc-ccccccccccccc"
+        assert event.topic_arn == TOPIC
+        assert event.receipt_handle is None
+
+
+def test_sqs_message_with_sns_envelope():
+    [event] = streaming.parse(sqs_enveloped())
+    check_guide_example(event)
+    assert event.message_id == "ccccccccc-cccc-cccc-cccc-ccccccccccccc"
+    assert event.receipt_handle == "handle-1"
+
+
+def test_sqs_raw_delivery_reads_sqs_message_attributes():
+    [event] = streaming.parse(sqs_raw())
+    check_guide_example(event)
+    assert event.message_id == "sqs-raw-1"
+    assert event.receipt_handle == "handle-2"
+
+
+def test_whole_receive_message_response():
+    events = list(streaming.parse({"Messages": [sqs_enveloped(), sqs_raw()], "ResponseMetadata": {}}))
+    assert [e.receipt_handle for e in events] == ["handle-1", "handle-2"]
+
+
+def test_lambda_event_with_sns_records():
+    event = {
+        "Records": [
+            {"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": sns_envelope(message_id="m1")},
+            {"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": sns_envelope(message_id="m2")},
+        ]
+    }
+    parsed = list(streaming.parse(event))
+    assert [p.message_id for p in parsed] == ["m1", "m2"]
+    check_guide_example(parsed[0])
+
+
+def test_lambda_event_with_sqs_records_enveloped_and_raw():
+    raw = sqs_raw()
+    event = {
+        "Records": [
+            {"eventSource": "aws:sqs", "messageId": "a", "receiptHandle": "r1", "body": sqs_enveloped()["Body"]},
+            {
+                "eventSource": "aws:sqs",
+                "messageId": "b",
+                "receiptHandle": "r2",
+                "body": raw["Body"],
+                "messageAttributes": {
+                    name: {"stringValue": value["StringValue"], "dataType": "String"}
+                    for name, value in raw["MessageAttributes"].items()
+                },
+            },
+        ]
+    }
+    first, second = streaming.parse(event)
+    check_guide_example(first)
+    check_guide_example(second)
+    assert (first.receipt_handle, second.receipt_handle) == ("r1", "r2")
+    assert second.message_id == "b"
+
+
+def test_events_and_unknown_types_parse():
+    joined = dict(ITEM, Type="EVENT", ContentType="application/vnd.amazonaws.connect.event.participant.joined")
+    del joined["Content"]
+    odd = dict(ITEM, Type="SOMETHING_NEW", Id="odd-1")
+    events = list(streaming.parse({"Records": [{"EventSource": "aws:sns", "Sns": sns_envelope(joined)}]}))
+    assert events[0].item.is_event and events[0].item.event == "participant.joined"
+    [new] = streaming.parse(sns_envelope(odd))
+    assert new.item.type == "SOMETHING_NEW"
+
+
+# -- visibility, as the guide's filter has it ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("visibility", "role", "for_customer", "for_agent"),
+    [
+        ("ALL", "CUSTOMER", False, True),
+        ("ALL", "AGENT", True, False),
+        ("ALL", "SYSTEM", True, True),
+        ("ALL", "CUSTOM_BOT", True, True),
+        ("CUSTOMER", "AGENT", True, False),
+        ("CUSTOMER", "SYSTEM", True, False),
+        ("AGENT", "CUSTOMER", False, True),
+        ("AGENT", "SYSTEM", False, True),
+        ("CUSTOMER", "CUSTOMER", False, False),
+        ("AGENT", "AGENT", False, False),
+    ],
+)
+def test_visibility_filter_follows_the_guide(visibility, role, for_customer, for_agent):
+    attributes = dict(ATTRIBUTES, MessageVisibility=visibility, ParticipantRole=role)
+    payload = sns_envelope(dict(ITEM, ParticipantRole=role), attributes)
+    assert len(list(streaming.parse(payload))) == 1
+    assert len(list(streaming.parse(payload, audience="CUSTOMER"))) == int(for_customer)
+    assert len(list(streaming.parse(payload, audience="AGENT"))) == int(for_agent)
+
+
+def test_audience_must_be_a_side():
+    with pytest.raises(InvalidArgumentError, match="audience"):
+        list(streaming.parse(sns_envelope(), audience="ALL"))
+
+
+# -- malformed input names what is wrong ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "match"),
+    [
+        (42, "not int"),
+        ("not json", "not valid JSON"),
+        ([1, 2], "not list"),
+        ({"foo": 1}, "none of Records"),
+        ({"Records": "x"}, "Records must be a list"),
+        ({"Records": [{"EventSource": "aws:kinesis"}]}, r"Records\[0\] comes from 'aws:kinesis'"),
+        (
+            {"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification"}}]},
+            r"Records\[0\]\.Sns has no Message",
+        ),
+        ({"Body": "{nope"}, r"the payload\.Body is not valid JSON"),
+        (sqs_raw(attributes={}), "MessageAttributeNames"),
+    ],
+)
+def test_malformed_payloads_raise_naming_the_part(payload, match):
+    with pytest.raises(StreamingPayloadError, match=match):
+        list(streaming.parse(payload))
+
+
+def test_malformed_item_and_attributes():
+    no_id = dict(ITEM)
+    del no_id["Id"]
+    with pytest.raises(StreamingPayloadError, match="no Id"):
+        list(streaming.parse(sns_envelope(no_id)))
+    no_visibility = dict(ATTRIBUTES)
+    del no_visibility["MessageVisibility"]
+    with pytest.raises(StreamingPayloadError, match="MessageVisibility message attribute is missing"):
+        list(streaming.parse(sns_envelope(attributes=no_visibility)))
+    with pytest.raises(StreamingPayloadError, match="MessageVisibility must be one of"):
+        list(streaming.parse(sns_envelope(attributes=dict(ATTRIBUTES, MessageVisibility="EVERYONE"))))
+    bad = sns_envelope()
+    bad["MessageAttributes"]["ContactId"] = {"Type": "String"}
+    with pytest.raises(StreamingPayloadError, match=r"MessageAttributes\.ContactId has no string Value"):
+        list(streaming.parse(bad))
+    message_list = sns_envelope()
+    message_list["Message"] = "[1]"
+    with pytest.raises(StreamingPayloadError, match=r"Message must be a JSON object"):
+        list(streaming.parse(message_list))
+
+
+def test_errors_never_echo_content():
+    secret = dict(ITEM, Content="my card is 4111 1111 1111 1111")
+    del secret["Id"]
+    with pytest.raises(StreamingPayloadError) as info:
+        list(streaming.parse(sns_envelope(secret)))
+    assert "4111" not in str(info.value)
+
+
+# -- reply tokens --------------------------------------------------------------------------------------
+
+
+def test_reply_token_is_the_same_for_every_delivery_of_an_item():
+    via_sns = next(streaming.parse(sns_envelope(message_id="first")))
+    via_sqs = next(streaming.parse(sqs_raw()))
+    redelivered = next(streaming.parse(sns_envelope(message_id="second")))
+    assert via_sns.reply_token == via_sqs.reply_token == redelivered.reply_token
+    assert len(via_sns.reply_token) <= 500
+    other = next(streaming.parse(sns_envelope(dict(ITEM, Id="another"))))
+    assert other.reply_token != via_sns.reply_token
+    assert via_sns.reply_token_for(1) not in (via_sns.reply_token, other.reply_token_for(1))
+    assert via_sns.reply_token_for(0) == via_sns.reply_token
+
+
+# -- start / stop check their arguments before any call --------------------------------------------------
+
+
+class NoCalls:
+    def __getattr__(self, name):
+        raise AssertionError(f"{name} must not be called")
+
+
+@pytest.mark.parametrize(
+    ("arn", "match"),
+    [
+        ("arn:aws:sns:us-east-1:123456789012:chats.fifo", "FIFO"),
+        ("arn:aws:sqs:us-east-1:123456789012:queue", "SNS topic ARN"),
+        ("chats", "SNS topic ARN"),
+        ("", "must not be empty"),
+        ("arn:aws:sns:us-east-1:123456789012:" + "x" * 400, "limit is 350"),
+    ],
+)
+def test_start_refuses_bad_topics_before_any_call(arn, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        streaming.start(NoCalls(), "instance", "contact", arn)
+
+
+def test_start_sends_the_configuration_and_a_client_token():
+    calls = []
+
+    class Connect:
+        def start_contact_streaming(self, **params):
+            calls.append(params)
+            return {"StreamingId": "s-1"}
+
+    arn = "arn:aws:sns:us-east-1:123456789012:chats"
+    assert streaming.start(Connect(), "i", "c", arn) == "s-1"
+    assert streaming.start(Connect(), "i", "c", arn, client_token="mine") == "s-1"
+    assert calls[0]["ChatStreamingConfiguration"] == {"StreamingEndpointArn": arn}
+    assert calls[0]["ClientToken"] and calls[1]["ClientToken"] == "mine"
+    assert (calls[0]["InstanceId"], calls[0]["ContactId"]) == ("i", "c")
+
+
+# -- the in-memory store ------------------------------------------------------------------------------
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+def test_in_memory_store_claims_once_and_keeps_the_first_record():
+    store = InMemoryTokenStore()
+    later = now() + timedelta(hours=1)
+    assert store.claim("c", "a", now() + timedelta(seconds=30), later)
+    assert not store.claim("c", "b", now() + timedelta(seconds=30), later)
+    record = BotRecord(contact_id="c", expires_at=later, participant_token="pt", connection_token="ct", owner="a")
+    assert not store.save(attrs_evolve(record, owner="b"), "b")
+    assert store.save(record, "a")
+    assert not store.claim("c", "b", now() + timedelta(seconds=30), later)
+    assert store.get("c").participant_token == "pt"
+    store.update_connection("c", "ct2", later)
+    assert store.get("c").connection_token == "ct2"
+    store.delete("c")
+    assert store.get("c") is None
+
+
+def test_in_memory_store_takes_over_an_expired_claim():
+    store = InMemoryTokenStore()
+    later = now() + timedelta(hours=1)
+    assert store.claim("c", "dead", now() - timedelta(seconds=1), later)
+    assert store.claim("c", "alive", now() + timedelta(seconds=30), later)
+
+
+def test_in_memory_store_race_has_one_winner():
+    store = InMemoryTokenStore()
+    later = now() + timedelta(hours=1)
+    barrier = threading.Barrier(8)
+    wins = []
+
+    def race(name):
+        barrier.wait()
+        if store.claim("c", name, now() + timedelta(seconds=30), later):
+            wins.append(name)
+
+    threads = [threading.Thread(target=race, args=(f"w{n}",)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert len(wins) == 1
+
+
+def test_records_hide_tokens():
+    record = BotRecord(contact_id="c", expires_at=now(), participant_token="PT-SECRET", connection_token="CT-SECRET")
+    assert "SECRET" not in repr(record)
+    assert "SECRET" not in repr(copy.copy(record))
+
+
+def attrs_evolve(record, **changes):
+    import attrs
+
+    return attrs.evolve(record, **changes)
+
+
+def test_bot_participants_check_their_arguments():
+    from connectparticipant_ext import ChatService, InvalidArgumentTypeError
+
+    chat = ChatService(region_name="us-east-1")
+    with pytest.raises(InvalidArgumentTypeError, match="chat_service"):
+        streaming.BotParticipants("chat")
+    with pytest.raises(InvalidArgumentTypeError, match="TokenStore"):
+        streaming.BotParticipants(chat, store={})
+    with pytest.raises(InvalidArgumentError, match="wait_seconds must be positive"):
+        streaming.BotParticipants(chat, wait_seconds=0)
+    with pytest.raises(InvalidArgumentTypeError, match="claim_seconds"):
+        streaming.BotParticipants(chat, claim_seconds="30")
+    bots = streaming.BotParticipants(chat)
+    with pytest.raises(InvalidArgumentError, match="contact_id"):
+        bots.connection(NoCalls(), "instance", "")
