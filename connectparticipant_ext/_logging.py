@@ -43,8 +43,30 @@ REDACTED_LOGGERS = (
 )
 
 
+# botocore.auth logs what it signs as a label line and the text below it: the canonical request
+# (path, query, signed headers), the string to sign and the signature. Together they rebuild a
+# working presigned URL, and the lines below the label match none of the patterns above, so the
+# whole block is masked; the label stays, to show that signing happened.
+_SIGNING_LABELS = ("CanonicalRequest:", "StringToSign:", "Signature:", "String to sign:")
+
+
+def _redact_signing_block(text: str) -> str | None:
+    stripped = text.lstrip()
+    for label in _SIGNING_LABELS:
+        if stripped.startswith(label):
+            return f"{label} ***"
+    return None
+
+
 def redact_text(text: str) -> str:
-    """Mask tokens, bearer headers and URL query strings in a line of text."""
+    """Mask tokens, bearer headers and URL query strings in a line of text.
+
+    A signing record of ``botocore.auth`` (canonical request, string to sign, signature, each
+    over several lines) is masked whole.
+    """
+    block = _redact_signing_block(text)
+    if block is not None:
+        return block
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -10,11 +10,11 @@ _REDRAW_EVERY = 0.1  # seconds
 
 
 def _human(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
+    for unit in ("B", "KiB", "MiB", "GiB"):  # powers of 1024: the IEC names, not KB/MB
+        if size < 1024 or unit == "GiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
-    return f"{size:.1f} GB"  # pragma: no cover - the loop always returns
+    return f"{size:.1f} GiB"  # pragma: no cover - the loop always returns
 
 
 class Progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -44,10 +45,26 @@ def require_str(
         )
     if max_length is not None and len(value) > max_length:
         raise InvalidArgumentError(f"{name} has {len(value)} characters; the limit is {max_length}")
+    require_utf8(name, value)
     if max_bytes is not None:
         size = len(value.encode("utf-8", "surrogatepass"))
         if size > max_bytes:
             raise InvalidArgumentError(f"{name} has {size} bytes of UTF-8; the limit is {max_bytes} bytes")
+    return value
+
+
+def require_utf8(name: str, value: str) -> str:
+    """Refuse text that cannot be sent as UTF-8 (a lone surrogate such as ``"\\ud800"``).
+
+    The service takes UTF-8; such a string would fail to encode later, or be stored and break
+    every reader of the transcript, so it is refused before any call.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidArgumentError(
+            f"{name} is not valid Unicode text: a lone surrogate {value[exc.start]!r} at position {exc.start}"
+        ) from None
     return value
 
 
@@ -91,4 +108,20 @@ def require_aware_datetime(name: str, value: Any) -> datetime:
         raise InvalidArgumentError(
             f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc)); got a naive datetime"
         )
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # datetime.max with a negative offset, say: past year 9999 in UTC
+        raise InvalidArgumentError(f"{name} is outside the range of times the service takes") from None
+
+
+def require_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    """Check that ``value`` is a finite number of seconds (not a bool, not NaN) and return it.
+
+    ``allow_zero`` admits 0; negative numbers and infinities are always refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentTypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = "0 or more" if allow_zero else "more than 0"
+        raise InvalidArgumentError(f"{name} must be a finite number of seconds, {bound}; got {value!r}")
+    return float(value)

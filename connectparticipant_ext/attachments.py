@@ -9,12 +9,14 @@ Presigned URLs are credentials: they never appear in a repr, log line or excepti
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import io
 import logging
 import mimetypes
 import os
 import re
+import stat
 import tempfile
 import threading
 import time
@@ -28,7 +30,7 @@ import attrs
 
 from ._files import safe_filename
 from ._time import parse_time
-from ._validation import require_choice, require_int, require_str
+from ._validation import require_choice, require_int, require_seconds, require_str
 from .exceptions import (
     AttachmentError,
     AttachmentRejectedError,
@@ -36,6 +38,7 @@ from .exceptions import (
     AttachmentUploadError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
+    MalformedResponseError,
     UnsupportedAttachmentTypeError,
 )
 
@@ -67,8 +70,17 @@ DEFAULT_ALLOWED_EXTENSIONS = frozenset(
 """Amazon Connect's default allowed attachment types, by file extension."""
 
 CHUNK_SIZE = 256 * 1024
-HTTP_TIMEOUT = (10.0, 60.0)
 UPLOAD_ATTEMPTS = 3
+
+
+def _http_timeout(connection: Connection) -> tuple[float, float]:
+    """The service's (connect, read) timeouts, for the presigned PUT and GET too.
+
+    They come from the client's configuration, so ``ChatService(timeout=...)``, ``config=``
+    and ``client=`` all apply to attachment transfers as they do to the API calls.
+    """
+    config = connection.service.meta.client.meta.config
+    return (float(config.connect_timeout), float(config.read_timeout))
 
 
 def _normalise_extensions(values: Iterable[str]) -> frozenset[str]:
@@ -198,16 +210,23 @@ class AttachmentUpload:
             AttachmentName=name,
             ClientToken=token,
         )
-        metadata = response.get("UploadMetadata") or {}
+        metadata = response.get("UploadMetadata")
+        if not isinstance(metadata, dict):
+            raise MalformedResponseError("StartAttachmentUpload", "UploadMetadata is missing or not an object")
+        headers = metadata.get("HeadersToInclude") or {}
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            raise MalformedResponseError("StartAttachmentUpload", "HeadersToInclude is not a map of strings")
         return cls(
-            attachment_id=response["AttachmentId"],
+            attachment_id=_required_str(response, "AttachmentId", "StartAttachmentUpload"),
             name=name,
             size=size,
             content_type=content_type,
             connection=connection,
-            url=metadata["Url"],
+            url=_required_str(metadata, "Url", "StartAttachmentUpload"),
             url_expires_at=parse_time(metadata.get("UrlExpiry")),
-            headers=dict(metadata.get("HeadersToInclude") or {}),
+            headers=dict(headers),
             client_token=token,
         )
 
@@ -234,14 +253,19 @@ class AttachmentUpload:
             body = _ProgressReader(fileobj, self.size, progress)
             session = self._connection.service.http_session
             started = time.perf_counter()
+            failure: Optional[str] = None
             try:
-                response = session.put(self._url, data=body, headers=headers, timeout=HTTP_TIMEOUT)
+                response = session.put(self._url, data=body, headers=headers, timeout=_http_timeout(self._connection))
             except AttachmentUploadError:
                 self.state = AttachmentUploadState.FAILED
                 raise
             except Exception as exc:  # requests' messages quote the URL, signature included
+                failure = type(exc).__name__
+            if failure is not None:
+                # Raised outside the except block: the requests exception (and the signed URL
+                # in its message) is neither the cause nor the __context__ of this one.
                 self.state = AttachmentUploadState.FAILED
-                raise AttachmentUploadError(f"uploading {self.name!r} failed: {type(exc).__name__}") from None
+                raise AttachmentUploadError(f"uploading {self.name!r} failed: {failure}")
             if not 200 <= response.status_code < 300:
                 self.state = AttachmentUploadState.FAILED
                 code = _storage_error_code(response.content)
@@ -333,8 +357,12 @@ class Attachment:
         response = self.connection._call(
             "GetAttachment", AttachmentId=self.id, UrlExpiryInSeconds=expires_in, UrlContentDisposition=disposition
         )
-        if response.get("AttachmentSizeInBytes") is not None:
-            self.size = int(response["AttachmentSizeInBytes"])
+        size = response.get("AttachmentSizeInBytes")
+        if size is not None:
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                raise MalformedResponseError("GetAttachment", "AttachmentSizeInBytes is not a size in bytes")
+            self.size = size
+        _required_str(response, "Url", "GetAttachment")
         return response
 
     def url(self, expires_in: int = 60, disposition: str = "ATTACHMENT") -> str:
@@ -361,7 +389,9 @@ class Attachment:
             The path written, or ``dest`` itself for a file object.
 
         The bytes go to a temporary file next to the target and are moved into place only
-        once their count matches ``AttachmentSizeInBytes``: no partial files.
+        once their count matches ``AttachmentSizeInBytes``: no partial files. In a directory,
+        the free name is claimed by creating the file exclusively, so downloads running at
+        the same time never take the same name. Files are created with the process's umask.
         """
         if hasattr(dest, "write"):
             _require_binary(dest)
@@ -373,32 +403,46 @@ class Attachment:
         as_directory = path.is_dir() or str(dest).endswith((os.sep, "/"))
         if as_directory:
             path.mkdir(parents=True, exist_ok=True)
+            if self.name is None:
+                self.reload()  # a bare Attachment(id) learns its name before any byte is fetched
         elif path.exists() and not overwrite:
             raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
         directory = path if as_directory else path.parent
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".download-", suffix=".part", delete=False) as tmp:
-            try:
+        part = _create_exclusive(directory, lambda n: f".download-{uuid.uuid4().hex}.part")
+        try:
+            with open(part, "wb") as tmp:
                 self._stream_into(tmp, progress)
-            except BaseException:
-                tmp.close()
-                os.unlink(tmp.name)
-                raise
-        if as_directory and self.name is None:
-            self.reload()  # a bare Attachment(id) learns its name from the transcript
-        target = _unique_path(directory, safe_filename(self.name or self.id)) if as_directory else path
-        os.replace(tmp.name, target)
+            if as_directory:
+                target = _claim_free_name(directory, safe_filename(self.name or self.id))
+            elif overwrite:
+                target = path
+            else:
+                try:
+                    target = _create_exclusive(path.parent, lambda n: path.name, attempts=1)
+                except FileExistsError:
+                    raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it") from None
+            os.replace(part, target)  # over our own empty placeholder: atomic, nobody else's file
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(part)
+            raise
         return target
 
     def _stream_into(self, fileobj: IO[bytes], progress: Optional[ProgressCallback]) -> None:
         response = self._get(60, "ATTACHMENT")
         expected = self.size
         session = self.connection.service.http_session
+        failure: Optional[str] = None
+        done = 0
         try:
-            with session.get(response["Url"], stream=True, timeout=HTTP_TIMEOUT) as answer:
+            with session.get(response["Url"], stream=True, timeout=_http_timeout(self.connection)) as answer:
                 if not 200 <= answer.status_code < 300:
                     raise AttachmentError(f"downloading attachment {self.id} failed: HTTP {answer.status_code}")
-                done = 0
                 for chunk in answer.iter_content(CHUNK_SIZE):
+                    if expected is not None and done + len(chunk) > expected:
+                        raise AttachmentError(
+                            f"attachment {self.id}: the download is longer than the {expected} bytes announced; stopped"
+                        )
                     fileobj.write(chunk)
                     done += len(chunk)
                     if progress is not None:
@@ -406,7 +450,9 @@ class Attachment:
         except AttachmentError:
             raise
         except Exception as exc:  # requests' messages quote the URL, signature included
-            raise AttachmentError(f"downloading attachment {self.id} failed: {type(exc).__name__}") from None
+            failure = type(exc).__name__
+        if failure is not None:  # raised here, so the URL is not kept in __context__ either
+            raise AttachmentError(f"downloading attachment {self.id} failed: {failure}")
         if expected is not None and done != expected:
             raise AttachmentError(f"attachment {self.id}: received {done} bytes, expected {expected}")
 
@@ -417,10 +463,8 @@ class Attachment:
             AttachmentRejectedError: the service rejected the attachment.
             AttachmentError: it was not approved within ``timeout`` seconds.
         """
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise InvalidArgumentError("timeout must be a positive number of seconds")
-        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
-            raise InvalidArgumentError("delay must be a number of seconds, 0 or more")
+        require_seconds("timeout", timeout)
+        require_seconds("delay", delay, allow_zero=True)
         deadline = time.monotonic() + timeout
         while True:
             self.reload()
@@ -436,24 +480,67 @@ class Attachment:
             time.sleep(min(delay, remaining))
 
 
+def _required_str(data: Any, key: str, operation: str) -> str:
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value:
+        raise MalformedResponseError(operation, f"{key} is missing or not a string")
+    return value
+
+
 def _require_binary(fileobj: Any) -> None:
     if isinstance(fileobj, io.TextIOBase) or "b" not in getattr(fileobj, "mode", "b"):
         raise InvalidArgumentTypeError("the file object must be opened in binary mode ('rb' / 'wb')")
 
 
-def _unique_path(directory: Path, name: str) -> Path:
-    candidate = directory / name
+def _create_exclusive(directory: Path, name_for: Callable[[int], str], *, attempts: int = 10_000) -> Path:
+    """Create a new empty file in ``directory`` (mode 0666 less the umask); never an existing one.
+
+    ``name_for(n)`` gives the name to try at attempt ``n``; the first free one wins, in one
+    atomic step (``O_CREAT | O_EXCL``), so two threads or processes never get the same file.
+    """
+    for attempt in range(attempts):
+        candidate = directory / name_for(attempt)
+        if candidate.resolve().parent != directory.resolve():  # belt and braces: never leave the directory
+            raise AttachmentError("refusing to write outside the target directory")
+        try:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            if attempt == attempts - 1:
+                raise
+            continue
+        os.close(fd)
+        return candidate
+    raise AttachmentError(f"no free file name in {str(directory)!r}")  # pragma: no cover - attempts >= 1
+
+
+def _claim_free_name(directory: Path, name: str) -> Path:
+    """``name`` in ``directory``, or ``stem (1).ext``, ``stem (2).ext``...: the first free one, created."""
     stem, suffix = os.path.splitext(name)
-    counter = 1
-    while candidate.exists():
-        candidate = directory / f"{stem} ({counter}){suffix}"
-        counter += 1
-    if candidate.resolve().parent != directory.resolve():  # belt and braces: never leave the directory
-        raise AttachmentError("refusing to write outside the target directory")
-    return candidate
+    return _create_exclusive(directory, lambda n: name if n == 0 else f"{stem} ({n}){suffix}")
 
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+
+
+def _open_regular_file(path: Path) -> IO[bytes]:
+    """Open a regular file for reading; refuse a directory, FIFO, socket or device.
+
+    Opened non-blocking, so a FIFO with no writer cannot hang the ``open`` itself; the type is
+    checked on the open descriptor, so the file cannot be swapped after the check.
+    """
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory; an attachment must be a regular file")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InvalidArgumentError(f"{str(path)!r} is not a regular file (a pipe, socket or device); not sent")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _open_source(
@@ -462,7 +549,7 @@ def _open_source(
     """A binary file object for ``source``, its size, a name, and whether we must close it."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        fileobj: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        fileobj = _open_regular_file(path)
         return fileobj, os.fstat(fileobj.fileno()).st_size, name or path.name, True
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)

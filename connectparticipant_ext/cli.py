@@ -13,6 +13,7 @@ import logging
 import os
 import queue
 import sys
+import tempfile
 import threading
 import traceback
 from collections.abc import Sequence
@@ -26,9 +27,10 @@ from . import __version__
 from ._export import FORMATS, describe, printable, write_transcript
 from ._progress import Progress
 from ._time import parse_time
+from ._validation import require_seconds
 from .connection import Connection
 from .events import ChatEvent
-from .exceptions import ConnectParticipantError
+from .exceptions import ConnectParticipantError, InvalidArgumentError
 from .models import TranscriptItem
 from .service import ChatService
 
@@ -142,8 +144,21 @@ def cmd_demo(args: argparse.Namespace, secrets: _Secrets) -> int:
 
 def cmd_serve(args: argparse.Namespace, secrets: _Secrets) -> int:
     _require_moto()
-    from .testing.server import serve
+    from .testing.server import _check_host, serve
 
+    try:
+        _check_host(args.host, args.allow_remote)
+    except ValueError:
+        raise CommandError(
+            f"refusing to listen on {args.host!r}: pass --allow-remote to serve beyond this machine"
+        ) from None
+    if args.allow_remote:
+        print(
+            f"{PROG}: warning: --allow-remote: the chat backend on {args.host} is open to the network, "
+            "with no authentication; anyone who can reach it can read and write its chats",
+            file=sys.stderr,
+            flush=True,
+        )
     with ExitStack() as stack:
         if args.agent == "echo":
             from .testing.echo import EchoAgents
@@ -221,18 +236,62 @@ def cmd_start(args: argparse.Namespace, secrets: _Secrets) -> int:
 
 
 def _open_output(path: Optional[str], stack: ExitStack) -> TextIO:
+    """stdout, or a temporary file beside ``path`` that replaces it only when all went well.
+
+    A refused call or a failure halfway leaves an existing export untouched and no partial
+    file under the final name.
+    """
     if path is None or path == "-":
         return sys.stdout
-    return stack.enter_context(open(path, "w", encoding="utf-8", newline=""))
+    target = Path(path)
+    if target.is_dir():
+        raise CommandError(f"{path}: is a directory; give -o/--output a file name")
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by the stack
+        "w", encoding="utf-8", newline="", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+    )
+    temporary = handle.name
+
+    def finish(exc_type: Optional[type[BaseException]], exc: Optional[BaseException], tb: Any) -> None:
+        handle.close()
+        if exc_type is None:
+            mode = os.stat(target).st_mode & 0o777 if target.exists() else _default_file_mode(target.parent)
+            os.chmod(temporary, mode)
+            os.replace(temporary, target)
+        else:
+            os.unlink(temporary)
+
+    stack.push(finish)
+    return handle  # type: ignore[return-value]  # a text file wrapper
+
+
+def _default_file_mode(directory: Path) -> int:
+    """0666 less the umask, as ``open(path, "w")`` would have made the file."""
+    probe = directory / f".umask-probe-{os.getpid()}-{threading.get_ident()}"
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    os.close(fd)
+    try:
+        return os.stat(probe).st_mode & 0o777
+    finally:
+        os.unlink(probe)
+
+
+def _since(text: str) -> Any:
+    when = parse_time(text)
+    if when is None:
+        raise CommandError(
+            f"--since: {text!r} is not an ISO 8601 time (e.g. 2024-05-01T09:30:00Z or 2024-05-01T11:30:00+02:00)"
+        )
+    return when
 
 
 def cmd_transcript(args: argparse.Namespace, secrets: _Secrets) -> int:
+    since = _since(args.since) if args.since is not None else None
     conn = _open_connection(args, secrets)
     collection = conn.transcript.all()
     if args.contact_id:
         collection = collection.filter(contact_id=args.contact_id)
-    if args.since:
-        collection = collection.filter(start_time=parse_time(args.since))
+    if since is not None:
+        collection = collection.filter(start_time=since)
     if args.limit is not None:
         collection = collection.limit(args.limit)
     progress = Progress("transcript", unit="items")
@@ -245,9 +304,19 @@ def cmd_transcript(args: argparse.Namespace, secrets: _Secrets) -> int:
     return EXIT_OK
 
 
+def _read_stdin_strictly() -> str:
+    """Standard input as UTF-8, strictly: bytes that are not UTF-8 are an error, not mojibake."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        position = exc.start
+    raise CommandError(f"standard input is not valid UTF-8 (byte {position}); the service takes UTF-8 text")
+
+
 def cmd_send(args: argparse.Namespace, secrets: _Secrets) -> int:
     # "-" reads stdin; the newline that ends what echo or a file gives is not part of the message
-    content = sys.stdin.read().rstrip("\r\n") if args.message == "-" else args.message
+    content = _read_stdin_strictly().rstrip("\r\n") if args.message == "-" else args.message
     conn = _open_connection(args, secrets)
     sent = conn.send_message(content, content_type=args.content_type, client_token=args.client_token)
     print(sent.id)
@@ -256,8 +325,12 @@ def cmd_send(args: argparse.Namespace, secrets: _Secrets) -> int:
 
 def cmd_upload(args: argparse.Namespace, secrets: _Secrets) -> int:
     path = Path(args.file)
-    if not path.is_file():
+    if path.is_dir():
+        raise CommandError(f"{args.file}: is a directory; upload sends one file")
+    if not path.exists():
         raise CommandError(f"{args.file}: no such file")
+    if not path.is_file():
+        raise CommandError(f"{args.file}: not a regular file (a pipe, socket or device); upload sends a file")
     conn = _open_connection(args, secrets)
     progress = Progress(f"uploading {path.name}")
     attachment = conn.upload_attachment(
@@ -271,9 +344,17 @@ def cmd_upload(args: argparse.Namespace, secrets: _Secrets) -> int:
 
 
 def cmd_download(args: argparse.Namespace, secrets: _Secrets) -> int:
+    dest = Path(args.dest)
+    as_directory = dest.is_dir() or args.dest.endswith((os.sep, "/"))
+    if not as_directory and dest.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.dest}: exists; pass --overwrite to replace it")
     conn = _open_connection(args, secrets)
-    progress = Progress(f"downloading {args.attachment_id}")
-    written = conn.Attachment(args.attachment_id).download(args.dest, overwrite=args.overwrite, progress=progress)
+    attachment = conn.Attachment(args.attachment_id)
+    if as_directory:
+        attachment.reload()  # the name, for the progress line and the file
+    shown = printable(attachment.name or args.attachment_id) if as_directory else dest.name
+    progress = Progress(f"downloading {shown}")
+    written = attachment.download(args.dest, overwrite=args.overwrite, progress=progress)
     progress.finish()
     print(printable(os.fspath(written)))  # type: ignore[arg-type]
     return EXIT_OK
@@ -431,7 +512,9 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
 
 def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        "--region",
+        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+        help="AWS region of the Amazon Connect instance (default: $AWS_REGION, $AWS_DEFAULT_REGION or %(default)s)",
     )
     parser.add_argument("--endpoint-url", help="another endpoint, e.g. http://127.0.0.1:5000 (the local server)")
 
@@ -456,6 +539,27 @@ def _add_chat_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contact-flow-id", default="demo-contact-flow", help="contact flow (StartChatContact)")
 
 
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 1 to 65535 (0 picks a free one)")
+    return port
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a finite, positive number of seconds."""
+    try:
+        value = float(text)
+        require_seconds("--wait", value)
+    except (ValueError, InvalidArgumentError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds") from None
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Take part in Amazon Connect chats from the command line.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -468,9 +572,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     serve = commands.add_parser("serve", help="run the local chat backend (Connect + Participant Service + S3)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=_port, default=5000, help="port to listen on, 0 for any free one (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="permit a non-loopback --host (the server has no authentication: anyone who reaches it can chat)",
+    )
     serve.add_argument("--agent", choices=["echo"], help="echo: every new chat gets an agent that types, then answers")
     serve.add_argument(
         "--agent-delay", type=float, default=1.0, metavar="SECONDS", help="the agent types this long before answering"
@@ -494,7 +604,12 @@ def build_parser() -> argparse.ArgumentParser:
     start.set_defaults(func=cmd_start)
 
     transcript = commands.add_parser("transcript", help="export a chat's whole transcript, oldest first")
-    transcript.add_argument("--format", choices=FORMATS, default="text")
+    transcript.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text: a table for people; jsonl: each item as the service sent it; csv (default: %(default)s)",
+    )
     transcript.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     transcript.add_argument("--contact-id", help="a previous contact of a persistent chat")
     transcript.add_argument("--since", metavar="TIME", help="only items from this ISO 8601 time on")
@@ -503,20 +618,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     send = commands.add_parser("send", help="send a message; prints its id")
     send.add_argument("message", help="the text, or - to read it from stdin")
-    send.add_argument("--content-type", default="text/plain")
+    send.add_argument(
+        "--content-type",
+        default="text/plain",
+        help="text/plain, text/markdown, application/json or "
+        "application/vnd.amazonaws.connect.message.interactive.response (default: %(default)s)",
+    )
     send.add_argument("--client-token", help="idempotency token: repeating the command with it sends once")
     send.set_defaults(func=cmd_send)
 
     upload = commands.add_parser("upload", help="send a file as an attachment; prints id, name and status")
-    upload.add_argument("file")
+    upload.add_argument("file", help="the file to send (a regular file)")
     upload.add_argument("--name", help="the attachment's name (default: the file's)")
-    upload.add_argument("--content-type", help="default: guessed from the name")
+    upload.add_argument("--content-type", help="the file's MIME type (default: guessed from the name)")
     upload.add_argument("--client-token", help="idempotency token for the upload")
-    upload.add_argument("--wait", type=float, metavar="SECONDS", help="wait until the attachment is approved")
+    upload.add_argument("--wait", type=_seconds, metavar="SECONDS", help="wait until the attachment is approved")
     upload.set_defaults(func=cmd_upload)
 
     download = commands.add_parser("download", help="download an attachment; prints the path written")
-    download.add_argument("attachment_id")
+    download.add_argument("attachment_id", help="the attachment's id (from upload or the transcript)")
     download.add_argument("dest", nargs="?", default=".", help="a directory (default: here) or a file path")
     download.add_argument("--overwrite", action="store_true", help="replace an existing file at an explicit path")
     download.set_defaults(func=cmd_download)
@@ -535,6 +655,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.set_defaults(func=cmd_chat)
 
+    for choice in commands._choices_actions:  # every subcommand's --help starts with what it does
+        sub_parser = commands.choices[choice.dest]
+        if sub_parser.description is None and choice.help:
+            sub_parser.description = choice.help[0].upper() + choice.help[1:] + "."
     for sub in (transcript, send, upload, download, disconnect, chat):
         _add_endpoint_options(sub)
         _add_token_options(sub)
@@ -545,11 +669,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_HINTS = {
+    "CreateParticipantConnection": "the participant token is wrong, expired or already used "
+    "(each StartChatContact token connects once; start a new chat or use a connection token)",
+}
+_ACCESS_DENIED_HINT = "the connection token is wrong or expired, or the participant has left the chat"
+
+
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         operation = getattr(exc, "operation_name", None) or "the call"
-        return f"{error.get('Code', 'Error')} from {operation}: {error.get('Message') or exc}"
+        text = f"{error.get('Code', 'Error')} from {operation}: {error.get('Message') or exc}"
+        if error.get("Code") == "AccessDeniedException":
+            text += f" (hint: {_HINTS.get(operation, _ACCESS_DENIED_HINT)})"
+        return text
     if isinstance(exc, (CommandError, FileNotFoundError, FileExistsError, IsADirectoryError)):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"

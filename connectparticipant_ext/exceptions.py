@@ -15,6 +15,7 @@ so one ``except`` clause catches them all; callers can catch at any level::
     ├── ConnectionClosedError
     ├── ConnectionExpiredError
     ├── StreamError
+    ├── MalformedResponseError
     ├── StreamingPayloadError (also ValueError)
     ├── AttachmentError
     │   ├── AttachmentTooLargeError (also ValueError)
@@ -50,6 +51,7 @@ __all__ = [
     "InternalServerError",
     "InvalidArgumentError",
     "InvalidArgumentTypeError",
+    "MalformedResponseError",
     "ResourceNotFoundError",
     "ServiceError",
     "ServiceQuotaExceededError",
@@ -124,6 +126,18 @@ class ConnectionExpiredError(ConnectParticipantError):
 
 class StreamError(ConnectParticipantError):
     """Raised when the live stream could not be kept up after its reconnect attempts."""
+
+
+class MalformedResponseError(ConnectParticipantError):
+    """Raised when the service's answer to an operation is not the shape its model promises.
+
+    ``operation`` names the call (``"GetTranscript"``...); the message says what was wrong,
+    never the values (which may hold tokens or presigned URLs).
+    """
+
+    def __init__(self, operation: str, problem: str) -> None:
+        super().__init__(f"{operation} returned a malformed answer: {problem}")
+        self.operation = operation
 
 
 class StreamingPayloadError(ConnectParticipantError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
@@ -255,14 +256,40 @@ def _check_options(
         parts = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         if len(parts) != 2 or any(isinstance(p, bool) or not isinstance(p, (int, float)) for p in parts):
             raise InvalidArgumentTypeError("timeout must be a number of seconds or a (connect, read) pair")
-        if any(p <= 0 for p in parts):
-            raise InvalidArgumentError(f"timeout must be positive, got {timeout!r}")
-    if retries is not None and not isinstance(retries, Mapping):
-        raise InvalidArgumentTypeError("retries must be a dict of botocore retry settings, e.g. {'max_attempts': 5}")
+        if any(not math.isfinite(p) or p <= 0 for p in parts):
+            raise InvalidArgumentError(f"timeout must be a finite, positive number of seconds, got {timeout!r}")
+    if retries is not None:
+        _check_retries(retries)
     if not isinstance(use_fips, bool):
         raise InvalidArgumentTypeError("use_fips must be a bool")
     if config is not None and not isinstance(config, Config):
         raise InvalidArgumentTypeError("config must be a botocore.config.Config")
+
+
+_RETRY_MODES = ("legacy", "standard", "adaptive")
+_RETRY_COUNTS = {"max_attempts": 0, "total_max_attempts": 1}
+
+
+def _check_retries(retries: Any) -> None:
+    """Check botocore's retry dict now, not at the first call (where it fails obscurely)."""
+    if not isinstance(retries, Mapping):
+        raise InvalidArgumentTypeError("retries must be a dict of botocore retry settings, e.g. {'max_attempts': 5}")
+    unknown = sorted(str(key) for key in retries if key not in ("mode", *_RETRY_COUNTS))
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown retries setting(s) {', '.join(unknown)}; use mode, max_attempts or total_max_attempts"
+        )
+    mode = retries.get("mode")
+    if mode is not None and mode not in _RETRY_MODES:
+        raise InvalidArgumentError(f"retries mode must be one of {', '.join(_RETRY_MODES)}; got {mode!r}")
+    for key, minimum in _RETRY_COUNTS.items():
+        if key not in retries:
+            continue
+        value = retries[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidArgumentTypeError(f"retries {key} must be an int, not {type(value).__name__}")
+        if value < minimum:
+            raise InvalidArgumentError(f"retries {key} must be at least {minimum}, got {value}")
 
 
 def build_config(options: Mapping[str, Any]) -> Config:

@@ -15,7 +15,7 @@ import attrs
 
 from ._time import format_time
 from ._validation import require_aware_datetime, require_choice, require_int, require_str
-from .exceptions import InvalidArgumentError
+from .exceptions import ConnectParticipantError, InvalidArgumentError, MalformedResponseError
 from .models import TranscriptItem
 
 if TYPE_CHECKING:
@@ -73,6 +73,21 @@ class TranscriptQuery:
         if self.contact_id is not None:
             params["ContactId"] = self.contact_id
         return params
+
+
+def _transcript_of(response: Any) -> list[dict[str, Any]]:
+    """The items of a GetTranscript answer, or a MalformedResponseError saying what is wrong."""
+    if not isinstance(response, dict):
+        raise MalformedResponseError("GetTranscript", f"the answer is a {type(response).__name__}, not an object")
+    items = response.get("Transcript") or []
+    if not isinstance(items, list):
+        raise MalformedResponseError("GetTranscript", f"Transcript is a {type(items).__name__}, not a list")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise MalformedResponseError(
+                "GetTranscript", f"Transcript[{index}] is a {type(item).__name__}, not an object"
+            )
+    return items
 
 
 class TranscriptCollection:
@@ -179,24 +194,38 @@ class TranscriptCollection:
             yield from page
 
     def pages(self) -> Iterator[list[TranscriptItem]]:
-        """Yield one list of items per GetTranscript call, following NextToken lazily."""
+        """Yield one list of items per GetTranscript call, following NextToken lazily.
+
+        Raises:
+            ConnectParticipantError: the service returned a NextToken it had already given in
+                this read (a cycle, which would otherwise never end).
+        """
         remaining = self._limit
         if remaining == 0:
             return
         params = self._query.request_params()
+        seen_tokens: set[str] = set()
         while True:
             page_size = self._page_size if remaining is None else min(self._page_size, remaining)
             response = self._connection._call("GetTranscript", MaxResults=page_size, **params)
-            items = TranscriptItem.from_page(response.get("Transcript") or (), connection=self._connection)
+            items = TranscriptItem.from_page(_transcript_of(response), connection=self._connection)
             if remaining is not None:
                 items = items[:remaining]
                 remaining -= len(items)
             if items:
                 yield items
             next_token = response.get("NextToken")
-            # A token that repeats would loop forever: treat it as the end.
-            if not next_token or remaining == 0 or next_token == params.get("NextToken"):
+            if not next_token or remaining == 0:
                 return
+            if not isinstance(next_token, str):
+                raise MalformedResponseError("GetTranscript", f"NextToken is a {type(next_token).__name__}, not a str")
+            if next_token in seen_tokens:
+                # A cycle (A, B, A, ...) would read the same pages forever: stop and say so.
+                raise ConnectParticipantError(
+                    f"GetTranscript returned a NextToken it had already returned in this read "
+                    f"(after {len(seen_tokens)} pages): the pages repeat, so the read stops"
+                )
+            seen_tokens.add(next_token)
             params["NextToken"] = next_token
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
+from typing import Any
 
 sys.path.insert(0, os.path.abspath(".."))
 
@@ -45,3 +47,19 @@ html_theme_options = {
     "description": "Amazon Connect chat participants, the boto3 way",
     "fixed_sidebar": True,
 }
+
+
+# tests/test_docs.py runs every python code block except those whose first line is
+# "# doctest: skip". The marker is for the tests, not the reader: it is removed from the
+# rendered pages (the text before such a block says what it needs instead).
+_DOCTEST_MARKER = re.compile(r"^[ \t]*# doctest: skip[ \t]*\r?\n", re.MULTILINE)
+
+
+def hide_doctest_markers(app: Any, docname: str, source: list[str]) -> None:
+    """Sphinx ``source-read`` handler: drop the test-only skip marker lines."""
+    source[0] = _DOCTEST_MARKER.sub("", source[0])
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.connect("source-read", hide_doctest_markers)
+    return {"parallel_read_safe": True}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -334,3 +335,82 @@ def test_chat_shows_the_other_side_and_ends_with_the_chat(chat: Chat):
     assert "[chat.ended]" in out
     assert "the chat ended" in err
     assert chat.participant_token not in out + err
+
+
+# -- issue 15, points 17 and 22 (the rest, in-process, is in test_cli_reliability.py) -------------------
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_15_17_serve_refuses_a_bad_port(port):
+    result = run("serve", "--port", port)
+    assert result.returncode == 2
+    assert "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_15_17_allow_remote_warns_that_the_server_is_open(monkeypatch, capsys):
+    pytest.importorskip("moto")
+    from connectparticipant_ext import cli
+    from connectparticipant_ext.testing import server as server_module
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(server_module, "serve", lambda *a, **k: calls.append((a, k)))
+    assert cli.main(["serve", "--host", "0.0.0.0", "--allow-remote", "--port", "0"]) == 0
+    assert calls == [(("0.0.0.0", 0), {"allow_remote": True})]
+    assert "open to the network" in capsys.readouterr().err
+
+
+def test_15_22_every_subcommand_and_option_has_help():
+    from connectparticipant_ext.cli import build_parser
+
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subcommands.choices.items():
+        assert sub.description, f"{name} has no description"
+        for action in sub._actions:
+            if action.option_strings and action.help is not argparse.SUPPRESS:
+                assert action.help, f"{name} {action.option_strings} has no help"
+    serve_help = subcommands.choices["serve"].format_help()
+    assert "default: 5000" in serve_help
+
+
+def test_15_22_progress_labels_binary_units():
+    from connectparticipant_ext._progress import _human
+
+    assert _human(5 * 1024 * 1024) == "5.0 MiB" and _human(2048) == "2.0 KiB"
+
+
+def test_15_10_serve_debug_logs_no_signing_material(tmp_path: Path):
+    """``serve --debug``: botocore.auth's canonical request and signature lines are masked."""
+    from connectparticipant_ext import ChatService
+
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "connectparticipant_ext", "--debug", "serve", "--port", str(port)],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        try:
+            assert process.stdout is not None
+            assert f"127.0.0.1:{port}" in process.stdout.readline()
+            endpoint = f"http://127.0.0.1:{port}"
+            contact = Chat(endpoint).contact
+            conn = (
+                ChatService(region_name="us-east-1", endpoint_url=endpoint)
+                .Participant(contact["ParticipantToken"])
+                .create_connection()
+            )
+            url = conn.upload_attachment(b"abc", name="a.txt").url()
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            if process.stdout is not None:
+                process.stdout.close()
+    text = log.read_text()
+    signature = url.rpartition("X-Amz-Signature=")[2]
+    assert "Signature:" in text  # botocore.auth did log while presigning
+    assert signature and signature not in text
+    assert "X-Amz-Credential=" not in text

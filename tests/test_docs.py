@@ -146,3 +146,45 @@ def test_extractor_handles_options_and_nesting(tmp_path: Path) -> None:
     assert (first.line, first.first_code_line, first.code) == (4, 7, "x = 1\n\ny = 2")
     assert not first.skipped
     assert second.skipped and second.code.endswith("z = 3")
+
+
+def test_15_20_no_rendered_page_shows_the_skip_marker(tmp_path):
+    """The Sphinx build drops ``# doctest: skip`` lines, on every page that has them."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("sphinx")
+    out = tmp_path / "html"
+    command = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-q",
+        "-b",
+        "html",
+        "-d",
+        str(tmp_path / "doctrees"),
+        str(DOCS),
+        str(out),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    marked = [p.stem for p in DOCS.glob("*.rst") if SKIP_MARKER in p.read_text(encoding="utf-8")]
+    assert marked  # the source keeps the marker for the tests
+    for page in marked:
+        html = (out / f"{page}.html").read_text(encoding="utf-8")
+        assert "doctest: skip" not in html, page
+        assert "doctest" not in html.replace("doctest_", ""), page
+
+
+def test_15_20_the_first_chat_shows_its_whole_setup():
+    [first_chat] = [e for e in extract_examples(DOCS / "quickstart.rst") if "create_connection" in e.code][:1]
+    assert "from moto import mock_aws" in first_chat.code and "with mock_aws():" in first_chat.code
+    assert "import connectparticipant_ext.testing" in first_chat.code
+
+
+def test_15_23_the_readme_says_the_docs_build_needs_the_docs_extra():
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    build = readme.index("python -m sphinx")
+    assert '".[docs]"' in readme[max(0, build - 200) : build]
+    assert "Node.js" in readme and "minutes" in readme  # point 19: what .ci/run needs and how long it takes

@@ -40,3 +40,39 @@ def test_every_listed_logger_masks(name, caplog):
     caplog.set_level(logging.DEBUG, logger=name)
     logging.getLogger(name).debug("fetching %s", "https://h/p?X-Amz-Signature=topsecret")
     assert "topsecret" not in caplog.text and "?***" in caplog.text
+
+
+def test_15_10_botocore_auth_signing_blocks_are_masked(caplog):
+    """botocore.auth logs the canonical request and ``Signature:`` on lines of their own."""
+    import boto3
+    from botocore.config import Config
+
+    import connectparticipant_ext  # noqa: F401 - importing the package installs the filter
+
+    caplog.set_level(logging.DEBUG, logger="botocore.auth")
+    s3 = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+        config=Config(signature_version="s3v4"),
+    )
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"}, ExpiresIn=60)
+    signature = url.rpartition("X-Amz-Signature=")[2]
+    assert signature and any("Signature:" in r.getMessage() for r in caplog.records)  # really logged
+    blob = "\n".join(r.getMessage() for r in caplog.records)
+    assert signature not in blob
+    assert "X-Amz-Credential" not in blob and "AKIDEXAMPLE" not in blob  # the canonical request's query
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "CanonicalRequest:\nGET\n/b/k\nX-Amz-Credential=AKID%2F",
+        "StringToSign:\nAWS4-HMAC-SHA256\n",
+        "Signature:\nabc123",
+    ],
+)
+def test_15_10_signing_blocks_keep_only_their_label(message):
+    masked = redact_text(message)
+    assert masked.endswith("***") and "\n" not in masked and "AKID" not in masked and "abc123" not in masked

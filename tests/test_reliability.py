@@ -367,3 +367,424 @@ def test_canary_cli_output_carries_no_secret(participant, mock_chat, caplog, cap
     for secret in secrets:
         assert secret not in blob
     assert "X-Amz-Signature=" not in blob and "AuthToken=" not in blob
+
+
+# -- issue 15: fixes from a hostile review, each kept by a test ---------------------------------
+# Numbers refer to the points of issue 15. Misbehaving servers come from tests/hostile.py.
+
+
+def _stored(connection, data: bytes, name: str):
+    attachment = connection.upload_attachment(data, name=name)
+    return connection.Attachment(attachment.id)  # bare: learns its name from the transcript
+
+
+def test_15_1_parallel_same_name_downloads_keep_every_file(connection, tmp_path):
+    payloads = [f"file number {n}\n".encode() * (n + 1) for n in range(6)]
+    attachments = [_stored(connection, data, "report.txt") for data in payloads]
+    for attachment in attachments:
+        attachment.reload()  # learn the name first, so the threads race on creating the file only
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    barrier = threading.Barrier(len(attachments))
+    written: list[object] = []
+    errors: list[BaseException] = []
+
+    def fetch(attachment) -> None:
+        try:
+            barrier.wait(timeout=10)
+            written.append(attachment.download(inbox))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fetch, args=(a,)) for a in attachments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert len(set(written)) == 6
+    assert sorted(p.read_bytes() for p in inbox.iterdir()) == sorted(payloads)
+    assert sorted(p.name for p in inbox.iterdir())[0] == "report (1).txt"
+
+
+def test_15_3_no_part_file_when_the_name_lookup_fails(connection, tmp_path, monkeypatch):
+    from connectparticipant_ext import Attachment, ThrottlingError
+
+    attachment = _stored(connection, b"some bytes", "a.txt")
+
+    def refuse(self):
+        raise ThrottlingError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetTranscript")
+
+    monkeypatch.setattr(Attachment, "reload", refuse)
+    with pytest.raises(ThrottlingError):
+        attachment.download(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_15_18_downloads_follow_the_umask(connection, tmp_path):
+    attachment = _stored(connection, b"some bytes", "a.txt")
+    previous = os.umask(0o022)
+    try:
+        written = attachment.download(tmp_path)
+        explicit = attachment.download(tmp_path / "b.txt")
+    finally:
+        os.umask(previous)
+    assert written.stat().st_mode & 0o777 == 0o644
+    assert explicit.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("CONIN$", "_CONIN$"),
+        ("conout$.txt", "_conout$.txt"),
+        ("COM\u00b9", "_COM\u00b9"),
+        ("lpt\u00b3.pdf", "_lpt\u00b3.pdf"),
+        ("com0.txt", "_com0.txt"),
+        ("con .txt", "_con.txt"),
+        (" .. .txt", "attachment.txt"),
+        ("report.pdf. ", "report.pdf"),
+        ("com10.txt", "com10.txt"),
+        ("archive.tar.gz", "archive.tar.gz"),
+    ],
+)
+def test_15_18_safe_filename_windows_names_and_bare_extensions(name, safe):
+    from connectparticipant_ext._files import safe_filename
+
+    assert safe_filename(name) == safe
+
+
+def test_15_14_upload_refuses_a_fifo_without_blocking(connection, tmp_path, wire_calls):
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def upload() -> None:
+        try:
+            connection.upload_attachment(fifo)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=upload, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    if thread.is_alive():  # release the blocked open() so no thread is left behind, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(timeout=10)
+        pytest.fail("upload_attachment(<a FIFO>) blocked in open()")
+    [error] = outcome
+    assert isinstance(error, InvalidArgumentError) and "regular file" in str(error)
+    assert wire_calls == []
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1, 0, "5", True])
+def test_15_7_wait_until_approved_refuses_bad_timeouts(connection, wire_calls, bad):
+    attachment = connection.Attachment("att-1")
+    with pytest.raises((InvalidArgumentError, InvalidArgumentTypeError)) as info:
+        attachment.wait_until_approved(timeout=bad)
+    assert "timeout" in str(info.value)
+    with pytest.raises((InvalidArgumentError, InvalidArgumentTypeError)):
+        attachment.wait_until_approved(timeout=5, delay=float("nan") if bad != 0 else -1)
+    assert wire_calls == []
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0, (1, float("nan"))])
+def test_15_7_service_timeout_must_be_finite(bad):
+    with pytest.raises(InvalidArgumentError):
+        ChatService(region_name="us-east-1", timeout=bad)
+
+
+def test_15_16_lone_surrogates_are_refused_before_the_call(connection, wire_calls):
+    for send in (
+        lambda: connection.send_message("broken \ud800 text"),
+        lambda: connection.send_event("application/vnd.amazonaws.connect.event.typing", "\udfff"),
+    ):
+        with pytest.raises(InvalidArgumentError) as info:
+            send()
+        assert "surrogate" in str(info.value) and "content" in str(info.value)
+    assert wire_calls == []
+
+
+# -- attachments against a hostile storage endpoint (points 11 and 13) --------------------------
+
+
+def _hostile_connection(chat, chat_contact, endpoint, **options):
+    from hostile import redirecting_session
+
+    service = chat.with_options(http_session=redirecting_session(endpoint), **options)
+    return service.Participant(chat_contact["ParticipantToken"]).create_connection()
+
+
+def _chain(exc: BaseException) -> str:
+    """Every message in an exception's cause and context chain."""
+    texts: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(texts) < 20:
+        texts.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return "\n".join(texts)
+
+
+def test_15_13_a_stalled_put_honours_the_service_timeout(chat, chat_contact):
+    from hostile import FAKE_SIGNATURE, HostileHTTP
+
+    from connectparticipant_ext import AttachmentUploadError
+
+    def stall_then_accept(request) -> None:
+        request.read_body()
+        request.wait(8)  # longer than timeout=0.5; the default 60 s read timeout would wait it out
+        request.reply(200)
+
+    with HostileHTTP(stall_then_accept) as endpoint:
+        conn = _hostile_connection(chat, chat_contact, endpoint, timeout=0.5)
+        upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
+        with pytest.raises(AttachmentUploadError) as info:
+            upload.upload(io.BytesIO(b"abc"))
+    assert "Timeout" in str(info.value)
+    assert FAKE_SIGNATURE not in _chain(info.value)  # point 11: not in the context either
+    assert info.value.__context__ is None
+
+
+def test_15_13_a_download_stops_at_the_announced_size(chat, chat_contact):
+    from hostile import FAKE_SIGNATURE, HostileHTTP
+
+    from connectparticipant_ext import AttachmentError
+
+    sent: list[int] = []
+
+    def endless(request) -> None:
+        request.start(200, {"Content-Type": "text/plain"})  # no length: bytes until the client leaves
+        total = 0
+        while total < 50 * 1024 * 1024 and request.write(b"x" * 65536):
+            total += 65536
+        sent.append(total)
+
+    connection = chat.Participant(chat_contact["ParticipantToken"]).create_connection()
+    attachment_id = connection.upload_attachment(b"ten bytes!", name="a.txt").id
+    with HostileHTTP(endless) as endpoint:
+        conn = _hostile_connection(chat, chat_contact, endpoint)
+        buffer = io.BytesIO()
+        with pytest.raises(AttachmentError) as info:
+            conn.Attachment(attachment_id).download(buffer)
+    assert "longer than the 10 bytes announced" in str(info.value)
+    assert len(buffer.getvalue()) <= 10
+    assert FAKE_SIGNATURE not in _chain(info.value)
+
+
+def test_15_11_download_errors_keep_no_url_in_their_context(chat, chat_contact):
+    from hostile import FAKE_SIGNATURE, HostileHTTP
+
+    from connectparticipant_ext import AttachmentError
+
+    def hang_up(request) -> None:
+        request.start(200, {"Content-Length": "10"})
+        request.write(b"abc")  # then the connection closes: a truncated body
+
+    connection = chat.Participant(chat_contact["ParticipantToken"]).create_connection()
+    attachment_id = connection.upload_attachment(b"ten bytes!", name="a.txt").id
+    with HostileHTTP(hang_up) as endpoint:
+        conn = _hostile_connection(chat, chat_contact, endpoint)
+        with pytest.raises(AttachmentError) as info:
+            conn.Attachment(attachment_id).download(io.BytesIO())
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    assert FAKE_SIGNATURE not in _chain(info.value)
+
+
+@pytest.mark.parametrize(
+    ("retries", "error", "named"),
+    [
+        ({"mode": "bogus"}, InvalidArgumentError, "mode"),
+        ({"total_max_attempts": "five"}, InvalidArgumentTypeError, "total_max_attempts"),
+        ({"max_attempts": 2.5}, InvalidArgumentTypeError, "max_attempts"),
+        ({"total_max_attempts": 0}, InvalidArgumentError, "total_max_attempts"),
+        ({"max_attempts": -1}, InvalidArgumentError, "max_attempts"),
+        ({"mode": "standard", "attempts": 3}, InvalidArgumentError, "attempts"),
+    ],
+)
+def test_15_21_retries_are_checked_when_the_service_is_made(retries, error, named):
+    with pytest.raises(error) as info:
+        ChatService(region_name="us-east-1", retries=retries)
+    assert named in str(info.value)
+
+
+def test_15_21_valid_retries_are_accepted():
+    for retries in ({"mode": "adaptive", "max_attempts": 0}, {"mode": "legacy"}, {"total_max_attempts": 1}):
+        ChatService(region_name="us-east-1", retries=retries).meta.client  # noqa: B018 - builds the client
+
+
+def test_15_6_a_next_token_cycle_ends_with_a_clear_error(connection, monkeypatch):
+    tokens = ["A", "B", "A", "B"] * 50  # the cycle the hostile review saw; bounded for the old code
+    calls: list[object] = []
+
+    def cycling(operation, **params):
+        calls.append(params.get("NextToken"))
+        n = len(calls)
+        item = {"Id": f"i{n}", "Type": "MESSAGE", "Content": str(n), "AbsoluteTime": "2024-01-01T00:00:00.000Z"}
+        return {"Transcript": [item], "NextToken": tokens[n - 1] if n <= len(tokens) else None}
+
+    monkeypatch.setattr(connection, "_call", cycling)
+    with pytest.raises(ConnectParticipantError) as info:
+        list(connection.transcript)
+    assert "NextToken" in str(info.value) and "repeat" in str(info.value)
+    assert calls == [None, "A", "B"]  # stops at the first repeated token
+
+
+# -- the local server (point 12) -----------------------------------------------------------------
+
+
+@pytest.fixture
+def served_connection(local_server):
+    import boto3
+
+    connect = boto3.client("connect", region_name="us-east-1", endpoint_url=local_server.endpoint_url)
+    contact = connect.start_chat_contact(
+        InstanceId="instance-1", ContactFlowId="flow-1", ParticipantDetails={"DisplayName": "Ann"}
+    )
+    chat = ChatService(region_name="us-east-1", endpoint_url=local_server.endpoint_url)
+    return chat.Participant(contact["ParticipantToken"]).create_connection()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/participant/message", {"ContentType": ["text/plain"], "Content": "x"}, "ContentType"),
+        ("/participant/message", {"ContentType": "text/plain", "Content": {"a": 1}}, "Content"),
+        ("/participant/connection", {"Type": 5}, "Type"),
+        ("/participant/connection", {"Type": [5]}, "Type[0]"),
+        ("/participant/connection", {"ConnectParticipant": "yes"}, "ConnectParticipant"),
+        ("/participant/transcript", {"StartPosition": "x"}, "StartPosition"),
+        ("/participant/transcript", {"MaxResults": "10"}, "MaxResults"),
+        ("/participant/transcript", {"MaxResults": True}, "MaxResults"),
+        ("/participant/start-attachment-upload", {"AttachmentName": 5}, "AttachmentName"),
+        ("/participant/complete-attachment-upload", {"AttachmentIds": "a"}, "AttachmentIds"),
+    ],
+)
+def test_15_12_wrongly_typed_fields_get_the_services_error_shape(served_connection, local_server, path, body, field):
+    import requests
+
+    answer = requests.post(
+        local_server.endpoint_url + path,
+        data=json.dumps(body),
+        headers={"X-Amz-Bearer": served_connection.token, "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert answer.status_code == 400
+    assert answer.headers["x-amzn-ErrorType"].startswith("ValidationException")
+    assert field in answer.json()["message"]
+
+
+def test_15_12_request_bodies_are_limited(served_connection, local_server):
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(local_server.endpoint_url)
+    for path, method in (("/participant/message", "POST"), ("/cp-ext-attachments-x/key", "PUT")):
+        link = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+        try:
+            link.putrequest(method, path)
+            link.putheader("Content-Length", str(300 * 1024 * 1024))  # announced, never sent
+            link.putheader("X-Amz-Bearer", served_connection.token)
+            link.endheaders()
+            answer = link.getresponse()
+            assert answer.status == 413, path
+            assert "limit" in json.loads(answer.read())["message"]
+        finally:
+            link.close()
+
+
+def test_15_12_non_latin1_attachment_names_download(served_connection, tmp_path):
+    import requests
+
+    attachment = served_connection.upload_attachment(b"report body", name="\u043e\u0442\u0447\u0451\u0442.txt")
+    answer = requests.get(attachment.url(), timeout=10)
+    assert answer.status_code == 200 and answer.content == b"report body"
+    disposition = answer.headers["Content-Disposition"]
+    assert "filename*=UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82.txt" in disposition
+    written = served_connection.Attachment(attachment.id).download(tmp_path)
+    assert written.name == "\u043e\u0442\u0447\u0451\u0442.txt" and written.read_bytes() == b"report body"
+
+
+def test_15_19_ci_says_in_one_line_when_node_is_missing(tmp_path):
+    """Without node, npm and apt-get on PATH, .ci/need-node fails with one clear line."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "id"):
+        found = shutil.which(tool)
+        assert found
+        (bin_dir / tool).symlink_to(found)
+    script = Path(__file__).parent.parent / ".ci" / "need-node"
+    result = subprocess.run(
+        [str(bin_dir / "bash"), str(script)],
+        env={"PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Node.js and npm are needed" in result.stderr
+    assert "command not found" not in result.stderr
+
+
+# -- malformed service data (point 15, the parts in the transcript and attachments) -------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ({"Transcript": "abc"}, "Transcript is a str"),
+        ({"Transcript": [1, 2]}, "Transcript[0] is a int"),
+        ({"Transcript": [], "NextToken": 5}, "NextToken is a int"),
+        ([], "the answer is a list"),
+    ],
+)
+def test_15_15_a_malformed_transcript_is_a_library_error(connection, monkeypatch, answer, problem):
+    from connectparticipant_ext import MalformedResponseError
+
+    monkeypatch.setattr(connection, "_call", lambda operation, **params: answer)
+    with pytest.raises(MalformedResponseError) as info:
+        list(connection.transcript)
+    assert info.value.operation == "GetTranscript"
+    assert "GetTranscript" in str(info.value) and problem in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("operation", "answer"),
+    [
+        ("StartAttachmentUpload", {"UploadMetadata": {"Url": "https://h/p?sig=1"}}),  # no AttachmentId
+        ("StartAttachmentUpload", {"AttachmentId": "a"}),  # no UploadMetadata
+        ("StartAttachmentUpload", {"AttachmentId": "a", "UploadMetadata": {"Url": 5}}),
+        ("StartAttachmentUpload", {"AttachmentId": "a", "UploadMetadata": {"Url": "u", "HeadersToInclude": "x"}}),
+        ("GetAttachment", {"AttachmentSizeInBytes": 3}),  # no Url
+        ("GetAttachment", {"Url": "https://h/p?sig=1", "AttachmentSizeInBytes": "three"}),
+    ],
+)
+def test_15_15_malformed_attachment_answers_are_library_errors(connection, monkeypatch, operation, answer):
+    from connectparticipant_ext import MalformedResponseError
+
+    real_call = connection._call
+    monkeypatch.setattr(
+        connection, "_call", lambda op, **params: answer if op == operation else real_call(op, **params)
+    )
+    with pytest.raises(MalformedResponseError) as info:
+        if operation == "StartAttachmentUpload":
+            connection.start_attachment_upload("a.txt", 3, "text/plain")
+        else:
+            connection.Attachment("att-1").url()
+    assert info.value.operation == operation and "sig=1" not in str(info.value)
+
+
+def test_15_15_times_past_the_calendar_are_argument_errors(connection, wire_calls):
+    from datetime import datetime as dt
+
+    for moment in (
+        dt.max.replace(tzinfo=timezone(timedelta(hours=-5))),
+        dt.min.replace(tzinfo=timezone(timedelta(hours=5))),
+    ):
+        with pytest.raises(InvalidArgumentError) as info:
+            connection.transcript.filter(start_time=moment)
+        assert "start_time" in str(info.value)
+    assert wire_calls == []

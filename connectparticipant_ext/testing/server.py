@@ -14,19 +14,22 @@ or from a shell: ``connectparticipant-ext serve --port 5000``.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from types import TracebackType
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from . import storage
 from ._registration import failed_upload_response, register, upload_failure_for
-from .responses import handle_participant_request
+from .exceptions import ValidationException
+from .responses import _OPERATIONS, handle_participant_request
 
 __all__ = ["LocalServer", "chat_server_app", "serve"]
 
@@ -42,18 +45,116 @@ _CORS = {
 }
 
 
-class ChatServerApp:
-    """WSGI app: participant paths and the upload fault switch here, everything else to moto."""
+MAX_API_BODY = 1024 * 1024
+"""Largest Participant Service request body read, in bytes (the largest real one is ~17 KB)."""
 
-    def __init__(self) -> None:
+MAX_UPLOAD_BODY = 64 * 1024 * 1024
+"""Default largest body of any other request (attachment PUTs), in bytes; LocalServer(max_body=)."""
+
+
+@lru_cache(maxsize=1)
+def _input_shapes() -> dict[str, Any]:
+    """botocore's input shape of each Participant Service operation, by operation name."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("connectparticipant")
+    return {name: model.operation_model(name).input_shape for name in model.operation_names}
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "long": (int,),
+    "boolean": (bool,),
+    "double": (int, float),
+    "float": (int, float),
+    "timestamp": (str, int, float),
+    "list": (list,),
+    "map": (dict,),
+    "structure": (dict,),
+}
+
+
+def _type_errors(value: Any, shape: Any, where: str) -> list[str]:
+    """Where ``value`` does not have the JSON type of ``shape`` (the service's model)."""
+    expected = _JSON_TYPES.get(shape.type_name)
+    if value is None or expected is None:
+        return []
+    if not isinstance(value, expected) or (shape.type_name in ("integer", "long") and isinstance(value, bool)):
+        return [f"{where} must be a {shape.type_name}, not {type(value).__name__}"]
+    value = cast(Any, value)  # isinstance() with a tuple of types narrowed it to object
+    if shape.type_name == "structure":
+        return [
+            error
+            for name, member in shape.members.items()
+            if member.serialization.get("location") is None and name in value
+            for error in _type_errors(value[name], member, f"{where}.{name}" if where else name)
+        ]
+    if shape.type_name == "list":
+        return [e for i, item in enumerate(value) for e in _type_errors(item, shape.member, f"{where}[{i}]")]
+    if shape.type_name == "map":
+        return [e for k, item in value.items() for e in _type_errors(item, shape.value, f"{where}.{k}")]
+    return []
+
+
+def _check_types(operation: str, body: bytes) -> None:
+    """Refuse a body whose fields have the wrong JSON types, as the service does (400 JSON).
+
+    The service answers a wrongly typed field with a 400 error in its JSON error shape; the
+    backend below expects well-typed input, so the check is made here, against botocore's
+    model of the operation. (Which code the real service gives, ValidationException or
+    SerializationException, is not documented; ValidationException is the modelled one.)
+    """
+    shape = _input_shapes().get(operation)
+    if shape is None or not body:
+        return
+    try:
+        params = json.loads(body)
+    except ValueError:
+        return  # the backend answers invalid JSON itself
+    if not isinstance(params, dict):
+        return
+    errors = _type_errors(params, shape, "")
+    if errors:
+        raise ValidationException("; ".join(errors[:5]))
+
+
+def _error_response(status: int, code: str, message: str, headers: Mapping[str, str]) -> Response:
+    body = json.dumps({"message": message})
+    return Response(
+        body, status=status, headers={"Content-Type": "application/json", "x-amzn-ErrorType": code, **headers}
+    )
+
+
+class ChatServerApp:
+    """WSGI app: participant paths and the upload fault switch here, everything else to moto.
+
+    Request bodies are limited (:data:`MAX_API_BODY` for the Participant Service,
+    ``max_body`` for the rest); a body over the limit is refused before it is read.
+    """
+
+    def __init__(self, max_body: int = MAX_UPLOAD_BODY) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         register()
         self._moto = DomainDispatcherApplication(create_backend_app)
+        self.max_body = max_body
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        limit = MAX_API_BODY if path.startswith("/participant/") else self.max_body
+        if length < 0 or length > limit:
+            message = f"the request body is over the local server's limit of {limit} bytes"
+            return _error_response(413, "RequestEntityTooLargeException", message, _CORS)(environ, start_response)
+        if length == 0 and environ.get("wsgi.input_terminated") and method in ("PUT", "POST"):
+            # A body without Content-Length (chunked) could be any size: S3 refuses it too.
+            message = "a request body needs a Content-Length header"
+            return _error_response(411, "MissingContentLength", message, _CORS)(environ, start_response)
         if path.startswith("/participant/"):
             cors = dict(_CORS)
             requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
@@ -62,7 +163,16 @@ class ChatServerApp:
             if method == "OPTIONS":
                 return Response(status=200, headers=cors)(environ, start_response)
             request = Request(environ)
-            status, headers, body = handle_participant_request(method, path, dict(request.headers), request.get_data())
+            data = request.get_data()
+            operation = _OPERATIONS.get((method, path.rstrip("/")))
+            try:
+                if operation is not None:
+                    _check_types(operation, data)
+            except ValidationException as error:
+                status, headers, body = error.code, {"x-amzn-ErrorType": error.error_type}, error.get_body()
+                headers["Content-Type"] = "application/json"
+            else:
+                status, headers, body = handle_participant_request(method, path, dict(request.headers), data)
             headers = {"x-amzn-RequestId": str(uuid.uuid4()), **headers, **cors}
             return Response(body, status=status, headers=headers)(environ, start_response)
         if method == "PUT" and path.lstrip("/").startswith(storage.BUCKET_PREFIX):
@@ -73,9 +183,9 @@ class ChatServerApp:
         return self._moto(environ, start_response)  # type: ignore[no-any-return]
 
 
-def chat_server_app() -> ChatServerApp:
+def chat_server_app(max_body: int = MAX_UPLOAD_BODY) -> ChatServerApp:
     """A new WSGI application serving the chat backend (for your own WSGI server)."""
-    return ChatServerApp()
+    return ChatServerApp(max_body)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -100,12 +210,20 @@ class LocalServer:
         port: the port; 0 picks a free one (see :attr:`endpoint_url`).
         allow_remote: permit a non-loopback ``host``.
         quiet: log requests at DEBUG instead of werkzeug's access log.
+        max_body: the largest request body accepted besides API calls (attachment PUTs), bytes.
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False, quiet: bool = True
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        allow_remote: bool = False,
+        quiet: bool = True,
+        max_body: int = MAX_UPLOAD_BODY,
     ) -> None:
         _check_host(host, allow_remote)
+        self.max_body = max_body
         self.host = host
         self.port = port
         self._quiet = quiet
@@ -122,7 +240,9 @@ class LocalServer:
 
     def start(self) -> LocalServer:
         handler = _QuietHandler if self._quiet else WSGIRequestHandler
-        self._server = make_server(self.host, self.port, chat_server_app(), threaded=True, request_handler=handler)
+        self._server = make_server(
+            self.host, self.port, chat_server_app(self.max_body), threaded=True, request_handler=handler
+        )
         storage.set_endpoint(self.endpoint_url)
         self._thread = threading.Thread(target=self._server.serve_forever, name="chat-local-server", daemon=True)
         self._thread.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from typing import TYPE_CHECKING, Any, Optional
+from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
@@ -84,15 +85,27 @@ def presigned_put(backend: ChatBackend, record: UploadRecord, expires_in: int) -
     return url, headers
 
 
+def content_disposition(disposition: str, name: str) -> str:
+    """A Content-Disposition value for ``name`` that any HTTP server can send (RFC 6266).
+
+    Header values are Latin-1 on the wire: a name outside ASCII goes in ``filename*`` as
+    percent-encoded UTF-8 (RFC 8187), with an ASCII ``filename`` fallback for old clients.
+    """
+    kind = disposition.lower()
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\%' else "_" for ch in name)
+    if fallback == name:
+        return f'{kind}; filename="{name}"'
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def presigned_get(backend: ChatBackend, record: UploadRecord, expires_in: int, disposition: str) -> str:
-    safe_name = record.name.replace('"', "").replace("\\", "")
     return str(
         _s3(backend.region_name).generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": bucket_name(backend),
                 "Key": object_key(record),
-                "ResponseContentDisposition": f'{disposition.lower()}; filename="{safe_name}"',
+                "ResponseContentDisposition": content_disposition(disposition, record.name),
             },
             ExpiresIn=expires_in,
         )
