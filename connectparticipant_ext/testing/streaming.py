@@ -36,11 +36,15 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import moto.connect.urls as connect_urls
-from moto.core.exceptions import JsonRESTError
-from moto.core.responses import BaseResponse
 
-from .exceptions import ResourceNotFoundException
-from .models import ChatBackend, chat_backends
+from .exceptions import (
+    InvalidParameterException,
+    InvalidRequestException,
+    LimitExceededException,
+    ResourceNotFoundException,
+)
+from .models import ChatBackend
+from .responses import ConnectChatResponse
 
 if TYPE_CHECKING:
     from .state import Chat
@@ -64,27 +68,6 @@ MAX_ENDPOINT_ARN = 350
 
 Response = tuple[int, dict[str, str], str]
 Visibility = Callable[[dict[str, Any]], str]
-
-
-class InvalidRequestException(JsonRESTError):  # noqa: N818 - the Connect API's error code
-    code = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__("InvalidRequestException", message)
-
-
-class InvalidParameterException(JsonRESTError):  # noqa: N818 - the Connect API's error code
-    code = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__("InvalidParameterException", message)
-
-
-class LimitExceededException(JsonRESTError):  # noqa: N818 - the Connect API's error code
-    code = 429
-
-    def __init__(self, message: str) -> None:
-        super().__init__("LimitExceededException", message)
 
 
 def _all(item: dict[str, Any]) -> str:
@@ -256,34 +239,18 @@ class _SnsPublisher:
 # -- the Connect API routes ------------------------------------------------------------------------
 
 
-class ConnectStreamingResponse(BaseResponse):
-    """``POST /contact/start-streaming`` and ``/contact/stop-streaming`` on moto's ``connect``."""
+class ConnectStreamingResponse(ConnectChatResponse):
+    """``POST /contact/start-streaming`` and ``/contact/stop-streaming`` on moto's ``connect``.
 
-    def __init__(self) -> None:
-        super().__init__(service_name="connect")
-
-    @classmethod
-    def dispatch(cls, request: Any, full_url: str, headers: Any) -> Response:
-        self = cls()
-        self.setup_class(request, full_url, headers)
-        try:
-            return self._route()
-        except JsonRESTError as error:
-            headers = {"Content-Type": "application/json", "x-amzn-ErrorType": error.error_type}
-            return int(error.code), headers, error.get_body()
+    Request parsing, error answers and the backend lookup are :class:`ConnectChatResponse`'s.
+    """
 
     def _route(self) -> Response:
-        try:
-            params = json.loads(self.body or "{}")
-        except ValueError:
-            raise InvalidRequestException("the request body is not valid JSON") from None
-        if not isinstance(params, dict):
-            raise InvalidRequestException("the request body must be a JSON object")
-        backend = chat_backends[self.get_current_account()][self.region]
+        params = self._params()
         path = self.path.rstrip("/")
         if self.method == "POST" and path.endswith("/contact/start-streaming"):
             result = start_contact_streaming(
-                backend,
+                self.backend,
                 params.get("InstanceId"),
                 params.get("ContactId"),
                 params.get("ChatStreamingConfiguration"),
@@ -291,7 +258,7 @@ class ConnectStreamingResponse(BaseResponse):
             )
         elif self.method == "POST" and path.endswith("/contact/stop-streaming"):
             result = stop_contact_streaming(
-                backend, params.get("InstanceId"), params.get("ContactId"), params.get("StreamingId")
+                self.backend, params.get("InstanceId"), params.get("ContactId"), params.get("StreamingId")
             )
         else:
             raise InvalidRequestException(f"no Connect streaming operation at {self.method} {path}")
