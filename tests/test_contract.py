@@ -11,7 +11,7 @@ import io
 import json
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -706,17 +706,31 @@ def test_create_connection_with_webrtc(chat, chat_contact):
     assert chat.Participant(chat_contact["ParticipantToken"]).create_connection().webrtc is None
 
 
-def test_stream_reconnects_after_a_dropped_socket_without_gap(mock_chat, connection, chat_contact):
+def test_stream_reconnects_after_a_dropped_socket_without_gap(chat, mock_chat, connection, chat_contact):
     agent = mock_chat.join_as_agent(chat_contact["ContactId"], display_name="Bob")
-    with connection.stream(**FAST) as stream:
-        agent.send("one")
-        take(stream, 1)
-        assert mock_chat.drop_websockets(chat_contact["ContactId"]) >= 1
-        agent.send("two")
-        agent.send("three")
-        items = take(stream, 2)
-    assert contents(items) == ["two", "three"]
+    mock_chat.settings.websocket_connect_timeout = timedelta(seconds=1)
+    connection.renew()  # a websocket URL that may be opened for one second only
+    first_url = connection.websocket.url
+    seen: list[dict[str, Any]] = []
+    event = "provide-client-params.connectparticipant.CreateParticipantConnection"
+    chat.meta.client.meta.events.register(event, lambda params, **kw: seen.append(dict(params)), unique_id="c-ws")
+    try:
+        with connection.stream(**FAST) as stream:
+            agent.send("one")
+            take(stream, 1)
+            time.sleep(1.2)  # past the URL's connect expiry: a reconnect needs a fresh one
+            assert mock_chat.drop_websockets(chat_contact["ContactId"]) >= 1
+            agent.send("two")  # while the socket is down: filled from GetTranscript
+            agent.send("three")
+            items = take(stream, 2)
+            agent.send("four")
+            items += take(stream, 1)
+    finally:
+        chat.meta.client.meta.events.unregister(event, unique_id="c-ws")
+    assert contents(items) == ["two", "three", "four"]
     assert stream.reconnects >= 1
+    assert connection.websocket.url != first_url
+    assert seen and all(p["Type"] == ["WEBSOCKET"] and p["ConnectParticipant"] is False for p in seen)
 
 
 def test_a_running_stream_goes_on_after_disconnect_until_the_chat_ends(mock_chat, connection, chat_contact):
@@ -987,3 +1001,168 @@ def test_secrets_never_in_logs(caplog, mock_chat, connection, chat_contact):
     for record in caplog.records:
         text = record.getMessage()
         assert connection.token not in text and chat_contact["ParticipantToken"] not in text
+
+
+def _raw_clients(local_server: Any) -> tuple[Any, Any]:
+    connect = boto3.client("connect", region_name="us-east-1", endpoint_url=local_server.endpoint_url)
+    raw = boto3.client(
+        "connectparticipant",
+        region_name="us-east-1",
+        endpoint_url=local_server.endpoint_url,
+        config=Config(signature_version=botocore.UNSIGNED, retries={"max_attempts": 1}),
+    )
+    return connect, raw
+
+
+def _error_code(call: Any) -> str:
+    with pytest.raises(ClientError) as error:
+        call()
+    code: str = error.value.response["Error"]["Code"]
+    return code
+
+
+def test_local_server_service_facts(local_server):
+    connect, raw = _raw_clients(local_server)
+    contact = start_chat(connect)
+    before = datetime.now(timezone.utc)
+    created = raw.create_participant_connection(
+        ParticipantToken=contact["ParticipantToken"], Type=["WEBSOCKET", "CONNECTION_CREDENTIALS"]
+    )
+    token = created["ConnectionCredentials"]["ConnectionToken"]
+    socket_expiry = datetime.fromisoformat(created["Websocket"]["ConnectionExpiry"].replace("Z", "+00:00"))
+    token_expiry = datetime.fromisoformat(created["ConnectionCredentials"]["Expiry"].replace("Z", "+00:00"))
+    assert timedelta(seconds=90) < socket_expiry - before <= timedelta(seconds=101)
+    assert timedelta(hours=23) < token_expiry - before <= timedelta(days=1, seconds=1)
+    # re-created for a participant that already joined: no second "joined"
+    again = raw.create_participant_connection(
+        ParticipantToken=contact["ParticipantToken"], Type=["CONNECTION_CREDENTIALS"], ConnectParticipant=False
+    )
+    token = again["ConnectionCredentials"]["ConnectionToken"]
+    # Type may be omitted, as AWS's agent client does
+    raw.create_participant_connection(ParticipantToken=contact["ParticipantToken"], ConnectParticipant=True)
+
+    ids = [raw.send_message(ConnectionToken=token, ContentType="text/plain", Content=f"w{n}")["Id"] for n in range(12)]
+    everything = raw.get_transcript(ConnectionToken=token, MaxResults=100)["Transcript"]
+    assert sum(1 for i in everything if i["ContentType"] == EVENT + "participant.joined") == 1
+    default = raw.get_transcript(ConnectionToken=token)["Transcript"]
+    assert len(default) == 10  # MaxResults defaults to 10
+    newest = sorted(everything, key=lambda i: i["AbsoluteTime"])[-10:]
+    assert {i["Id"] for i in default} == {i["Id"] for i in newest}  # BACKWARD without a StartPosition
+    after = raw.get_transcript(
+        ConnectionToken=token, StartPosition={"Id": ids[5]}, MaxResults=3, SortOrder="ASCENDING"
+    )["Transcript"]
+    assert [i["Content"] for i in after] in (["w5", "w6", "w7"], ["w6", "w7", "w8"])  # FORWARD with one
+    assert _error_code(lambda: raw.get_transcript(ConnectionToken=token, ScanDirection="FORWARD")) == (
+        "ValidationException"
+    )
+    assert _error_code(
+        lambda: raw.get_transcript(ConnectionToken=token, StartPosition={"Id": ids[0], "MostRecent": 2})
+    ) == ("ValidationException")
+    assert _error_code(lambda: raw.get_transcript(ConnectionToken=token, MaxResults=101)) == "ValidationException"
+
+    # content: 16,384 UTF-8 bytes at most; JSON only for a contact started with it
+    raw.send_message(ConnectionToken=token, ContentType="text/plain", Content="a" * 16384)
+    too_long = "é" * 8193
+    assert (
+        _error_code(lambda: raw.send_message(ConnectionToken=token, ContentType="text/plain", Content=too_long))
+        == "ValidationException"
+    )
+    assert (
+        _error_code(lambda: raw.send_message(ConnectionToken=token, ContentType="application/json", Content="{}"))
+        == "ValidationException"
+    )
+    assert (
+        _error_code(lambda: raw.send_message(ConnectionToken=token, ContentType="text/markdown", Content="*x*"))
+        == "ValidationException"
+    )
+
+    # attachments: Start -> PUT with every header -> Complete; GetAttachment's URL expiry 5..300
+    data = b"col\n1\n"
+    started = raw.start_attachment_upload(
+        ConnectionToken=token,
+        ContentType="text/csv",
+        AttachmentSizeInBytes=len(data),
+        AttachmentName="d.csv",
+        ClientToken="up-1",
+    )
+    upload = started["UploadMetadata"]
+    put = requests.put(upload["Url"], data=data, headers=upload["HeadersToInclude"], timeout=WAIT)
+    assert put.status_code == 200
+    raw.complete_attachment_upload(ConnectionToken=token, AttachmentIds=[started["AttachmentId"]], ClientToken="c-1")
+    attachment_id = started["AttachmentId"]
+    assert _error_code(
+        lambda: raw.get_attachment(ConnectionToken=token, AttachmentId=attachment_id, UrlExpiryInSeconds=301)
+    ) == ("ValidationException")
+    assert _error_code(
+        lambda: raw.start_attachment_upload(
+            ConnectionToken=token,
+            ContentType="application/octet-stream",
+            AttachmentSizeInBytes=3,
+            AttachmentName="x.exe",
+            ClientToken="up-2",
+        )
+    ) in ("ValidationException", "ServiceQuotaExceededException")
+
+    # the Connect API has its own errors, never ValidationException
+    code = _error_code(
+        lambda: connect.create_participant(
+            InstanceId=INSTANCE_ID,
+            ContactId=contact["ContactId"],
+            ParticipantDetails={"ParticipantRole": "AGENT", "DisplayName": "Bob"},
+        )
+    )
+    assert code != "ValidationException" and code.startswith("Invalid")
+
+
+def test_local_server_streamed_reply_typing_and_receipts_on_the_wire(local_server):
+    connect, raw = _raw_clients(local_server)
+    contact = start_chat(connect)
+    created = raw.create_participant_connection(
+        ParticipantToken=contact["ParticipantToken"],
+        Type=["WEBSOCKET", "CONNECTION_CREDENTIALS"],
+        ConnectParticipant=True,
+    )
+    token = created["ConnectionCredentials"]["ConnectionToken"]
+    backend = get_chat_backend()
+    agent = backend.join_as_agent(contact["ContactId"], display_name="Bob")
+    with ws_connect(created["Websocket"]["Url"], open_timeout=WAIT) as socket:
+        socket.send(json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}}))
+        assert json.loads(socket.recv(timeout=WAIT))["content"]["status"] == "success"
+
+        def next_item() -> dict[str, Any]:
+            while True:
+                frame = json.loads(socket.recv(timeout=WAIT))
+                if frame["topic"] == "aws/chat":
+                    item: dict[str, Any] = json.loads(frame["content"])
+                    if item.get("ContentType") != EVENT + "participant.joined":
+                        return item
+
+        reply_id = backend.stream_bot_reply(contact["ContactId"], ["Hi ", "there"])
+        pieces = [next_item() for _ in range(3)]
+        assert {p["Id"] for p in pieces} == {reply_id}
+        assert all(p["Type"] == "MESSAGE" and p["ParticipantRole"] == "SYSTEM" for p in pieces)
+        assert [p["MessageMetadata"]["MessageCompleted"] for p in pieces] == [False, False, True]
+        assert [p["MessageMetadata"].get("ChunkNumber") for p in pieces[:2]] == [1, 2]
+        assert [p["Content"] for p in pieces] == ["Hi ", "there", "Hi there"]
+
+        agent.typing()
+        typing = next_item()
+        assert typing["Type"] == "EVENT" and typing["ContentType"] == TYPING
+        message_id = agent.send("read this")
+        assert next_item()["Id"] == message_id
+        raw.send_event(ConnectionToken=token, ContentType=READ, Content=json.dumps({"messageId": message_id}))
+        receipt = next_item()
+        assert receipt["Type"] == "MESSAGEMETADATA" and receipt["ContentType"] == METADATA
+        assert receipt["MessageMetadata"]["MessageId"] == message_id
+        [entry] = receipt["MessageMetadata"]["Receipts"]
+        assert entry["ReadTimestamp"] and entry["RecipientParticipantId"] == contact["ParticipantId"]
+        parsed = TranscriptItem.from_response(receipt)
+        assert parsed.message_metadata is not None and parsed.message_metadata.receipts[0].read_at is not None
+
+        agent.leave()
+        left = next_item()
+        ended = next_item()
+        assert left["ContentType"] == EVENT + "participant.left"
+        assert ended["Type"] == "EVENT" and ended["ContentType"] == EVENT + "chat.ended"
+    kept = [i["ContentType"] for i in agent.items()]
+    assert TYPING not in kept  # typing is pushed live, not kept
