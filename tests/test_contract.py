@@ -715,7 +715,8 @@ def test_stream_reconnects_after_a_dropped_socket_without_gap(chat, mock_chat, c
     event = "provide-client-params.connectparticipant.CreateParticipantConnection"
     chat.meta.client.meta.events.register(event, lambda params, **kw: seen.append(dict(params)), unique_id="c-ws")
     try:
-        with connection.stream(**FAST) as stream:
+        states: list[StreamState] = []
+        with connection.stream(on_state_change=states.append, **FAST) as stream:
             agent.send("one")
             take(stream, 1)
             time.sleep(1.2)  # past the URL's connect expiry: a reconnect needs a fresh one
@@ -725,10 +726,14 @@ def test_stream_reconnects_after_a_dropped_socket_without_gap(chat, mock_chat, c
             items = take(stream, 2)
             agent.send("four")
             items += take(stream, 1)
+            mine = connection.send_message("my own")  # a participant receives its own messages
+            items += take(stream, 1)
     finally:
         chat.meta.client.meta.events.unregister(event, unique_id="c-ws")
-    assert contents(items) == ["two", "three", "four"]
+    assert contents(items) == ["two", "three", "four", "my own"]
+    assert items[-1].id == mine.id
     assert stream.reconnects >= 1
+    assert StreamState.RECONNECTING in states and states[-1] is StreamState.CLOSED
     assert connection.websocket.url != first_url
     assert seen and all(p["Type"] == ["WEBSOCKET"] and p["ConnectParticipant"] is False for p in seen)
 
@@ -1166,3 +1171,13 @@ def test_local_server_streamed_reply_typing_and_receipts_on_the_wire(local_serve
         assert ended["Type"] == "EVENT" and ended["ContentType"] == EVENT + "chat.ended"
     kept = [i["ContentType"] for i in agent.items()]
     assert TYPING not in kept  # typing is pushed live, not kept
+
+
+def test_send_typing_and_a_rejected_attachment(mock_chat, connection):
+    assert isinstance(connection.send_typing(), SentEvent)
+    assert connection.send_typing() is None  # throttled, as AWS's clients do
+    assert isinstance(connection.send_typing(force=True), SentEvent)
+    mock_chat.attachment_verdict = "REJECTED"
+    attachment = connection.upload_attachment(b"bad", name="bad.txt")
+    with pytest.raises(exceptions.AttachmentRejectedError):
+        attachment.wait_until_approved(timeout=WAIT, delay=0.01)
