@@ -1181,3 +1181,61 @@ def test_send_typing_and_a_rejected_attachment(mock_chat, connection):
     attachment = connection.upload_attachment(b"bad", name="bad.txt")
     with pytest.raises(exceptions.AttachmentRejectedError):
         attachment.wait_until_approved(timeout=WAIT, delay=0.01)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        ChatEvent.PARTICIPANT_IDLE,
+        ChatEvent.PARTICIPANT_RETURNED,
+        ChatEvent.AUTODISCONNECTION,
+        ChatEvent.TRANSFER_SUCCEEDED,
+        ChatEvent.TRANSFER_FAILED,
+        ChatEvent.CHAT_REHYDRATED,
+        ChatEvent.AUTHENTICATION_INITIATED,
+        ChatEvent.AUTHENTICATION_SUCCESSFUL,
+        ChatEvent.AUTHENTICATION_FAILED,
+    ],
+    ids=str,
+)
+def test_emit_event_gives_each_service_event(mock_chat, connection, chat_contact, event):
+    with connection.stream(**FAST) as stream:
+        event_id = mock_chat.emit_event(chat_contact["ContactId"], event.content_type)
+        deadline = time.monotonic() + WAIT
+        found = None
+        while found is None:
+            assert time.monotonic() < deadline
+            item = stream.get(timeout=WAIT)
+            if item is not None and item.id == event_id:
+                found = item
+    assert found.type == "EVENT" and found.content_type == EVENT + event.value
+    assert found.event is event
+
+
+def test_accounts_and_regions_are_isolated(mock_chat, connect_client, monkeypatch):
+    west = boto3.client("connect", region_name="us-west-2")
+    contact = start_chat(west)
+    assert contact["ContactId"] in get_chat_backend(region_name="us-west-2").chats
+    assert contact["ContactId"] not in get_chat_backend().chats
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111111111111")
+    elsewhere = start_chat(boto3.client("connect", region_name="us-west-2"))
+    monkeypatch.delenv("MOTO_ACCOUNT_ID")
+    assert elsewhere["ContactId"] in get_chat_backend("111111111111", "us-west-2").chats
+    assert elsewhere["ContactId"] not in get_chat_backend(region_name="us-west-2").chats
+
+
+def test_moto_resets_the_backend_between_mocks(aws_credentials):
+    import moto
+
+    with moto.mock_aws():
+        contact = start_chat(boto3.client("connect", region_name="us-east-1"))
+    with moto.mock_aws():
+        assert get_chat_backend().chats == {}
+        with pytest.raises(exceptions.AccessDeniedError):
+            ChatService(region_name="us-east-1").Participant(contact["ParticipantToken"]).create_connection()
+
+
+def test_a_connection_without_a_websocket(participant):
+    with participant.create_connection(websocket=False) as conn:
+        assert conn.websocket is None
+        assert conn.send_message("no socket").id
