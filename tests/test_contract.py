@@ -1239,3 +1239,23 @@ def test_a_connection_without_a_websocket(participant):
     with participant.create_connection(websocket=False) as conn:
         assert conn.websocket is None
         assert conn.send_message("no socket").id
+
+
+def test_one_error_class_per_modelled_code(chat):
+    model = chat.meta.client.meta.service_model
+    codes = {shape.name for op in model.operation_names for shape in model.operation_model(op).error_shapes}
+    assert codes == {
+        "AccessDeniedException",
+        "ValidationException",
+        "ThrottlingException",
+        "InternalServerException",
+        "ServiceQuotaExceededException",
+        "ConflictException",
+        "ResourceNotFoundException",
+    }
+    for code in codes:
+        error = ClientError({"Error": {"Code": code, "Message": "m"}}, "SendMessage")
+        mapped = exceptions.service_error_from(error)
+        assert type(mapped).__name__ == code.replace("Exception", "Error")
+        assert isinstance(mapped, ClientError) and isinstance(mapped, exceptions.ConnectParticipantError)
+        assert mapped.response["Error"]["Code"] == code
