@@ -1259,3 +1259,54 @@ def test_one_error_class_per_modelled_code(chat):
         assert type(mapped).__name__ == code.replace("Exception", "Error")
         assert isinstance(mapped, ClientError) and isinstance(mapped, exceptions.ConnectParticipantError)
         assert mapped.response["Error"]["Code"] == code
+
+
+class _RefusingAdapter(requests.adapters.BaseAdapter):
+    """An HTTP adapter that answers every request 403, recording the URLs it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def send(self, request: Any, **kwargs: Any) -> requests.Response:
+        self.urls.append(request.url)
+        response = requests.Response()
+        response.status_code = 403
+        response.url = request.url
+        response.request = request
+        response.raw = io.BytesIO(b"<Error><Code>AccessDenied</Code></Error>")
+        response.reason = "Forbidden"
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_failed_upload_names_no_presigned_query_string(mock_chat, chat_contact, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    adapter = _RefusingAdapter()
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    chat = ChatService(region_name="us-east-1", http_session=session)
+    with chat.Participant(chat_contact["ParticipantToken"]).create_connection() as conn:
+        with pytest.raises(exceptions.AttachmentUploadError) as error:
+            conn.upload_attachment(b"data", name="d.txt", content_type="text/plain")
+        assert adapter.urls
+        query = adapter.urls[0].partition("?")[2]
+        assert query
+        for text in (str(error.value), repr(error.value), *(r.getMessage() for r in caplog.records)):
+            assert query not in text and conn.token not in text
+
+
+def test_access_denied_after_the_chat_ended_is_renewed_at_most_once(mock_chat, connection, chat_contact, wire_calls):
+    mock_chat.join_as_agent(chat_contact["ContactId"]).leave()  # ends the chat
+    del wire_calls[:]
+    with pytest.raises(exceptions.AccessDeniedError):
+        connection.send_message("too late")
+    assert wire_calls == ["SendMessage", "CreateParticipantConnection"]
+    with pytest.raises(exceptions.ConnectionClosedError):
+        connection.send_message("closed now")
+    assert wire_calls == ["SendMessage", "CreateParticipantConnection"]
