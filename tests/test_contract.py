@@ -1222,6 +1222,11 @@ def test_accounts_and_regions_are_isolated(mock_chat, connect_client, monkeypatc
     monkeypatch.delenv("MOTO_ACCOUNT_ID")
     assert elsewhere["ContactId"] in get_chat_backend("111111111111", "us-west-2").chats
     assert elsewhere["ContactId"] not in get_chat_backend(region_name="us-west-2").chats
+    # a chat lives in its region: another region's endpoint does not know its tokens
+    with pytest.raises(exceptions.AccessDeniedError):
+        ChatService(region_name="eu-west-1").Participant(contact["ParticipantToken"]).create_connection()
+    with ChatService(region_name="us-west-2").Participant(contact["ParticipantToken"]).create_connection() as conn:
+        assert conn.send_message("in us-west-2").id
 
 
 def test_moto_resets_the_backend_between_mocks(aws_credentials):
