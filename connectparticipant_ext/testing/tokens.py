@@ -1,7 +1,8 @@
 """Participant and connection tokens: which account and region a token belongs to.
 
 Tokens encode the account and region they were issued in, so a Participant Service call (which
-carries no SigV4 signature) finds its backend whatever region the client was made for.
+carries no SigV4 signature) finds its backend: in-process, only at its own region's endpoint; on
+the local server (one endpoint for every region), whatever region the client was made for.
 """
 
 from __future__ import annotations
