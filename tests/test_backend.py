@@ -745,11 +745,19 @@ def test_account_and_region_isolation(aws_credentials, monkeypatch):
         elsewhere = other.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "X"})
         monkeypatch.delenv("MOTO_ACCOUNT_ID")
         assert elsewhere["ContactId"] in get_chat_backend("111111111111", "us-west-2").chats
-        # any region's participant client finds the chat from the token
+        # a chat lives in its region: another region's endpoint does not know its tokens
         participant = boto3.client(
             "connectparticipant", region_name="eu-west-1", config=Config(signature_version=botocore.UNSIGNED)
         )
-        participant.create_participant_connection(
+        with pytest.raises(ClientError) as refused:
+            participant.create_participant_connection(
+                ParticipantToken=contact["ParticipantToken"], Type=["CONNECTION_CREDENTIALS"]
+            )
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+        home = boto3.client(
+            "connectparticipant", region_name="us-west-2", config=Config(signature_version=botocore.UNSIGNED)
+        )
+        home.create_participant_connection(
             ParticipantToken=contact["ParticipantToken"], Type=["CONNECTION_CREDENTIALS"]
         )
 

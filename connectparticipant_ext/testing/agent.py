@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from .models import ChatBackend
 
 
+class ItemList(list[dict[str, Any]]):
+    """The chat's items: a list that may also be called, so ``agent.items`` and
+    ``agent.items()`` both read the transcript (DESIGN.md lists ``items`` among the agent's
+    methods; earlier code reads it as an attribute)."""
+
+    def __call__(self) -> list[dict[str, Any]]:
+        return list(self)
+
+
 class BackendAgent:
     """An agent (or bot, or supervisor) connected to one chat of a backend."""
 
@@ -50,9 +59,11 @@ class BackendAgent:
         return str(self.backend.send_event(self._connection_token, MESSAGE_DELIVERED, content, None)["Id"])
 
     @property
-    def items(self) -> list[dict[str, Any]]:
-        """The chat's transcript so far, oldest first, as the service's item dicts."""
-        return list(self.backend.get_chat(self.contact_id).items)
+    def items(self) -> ItemList:
+        """The chat's transcript so far, oldest first, as the service's item dicts.
+
+        Read it as an attribute (``agent.items``) or call it (``agent.items()``)."""
+        return ItemList(self.backend.get_chat(self.contact_id).items)
 
     def messages(self, role: Optional[str] = None) -> list[str]:
         """The contents of the chat's messages, oldest first; only one role's if given."""

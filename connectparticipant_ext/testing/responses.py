@@ -9,6 +9,7 @@ in-process and from the local server alike.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Optional
 from urllib.parse import unquote, urlsplit
@@ -63,8 +64,13 @@ def _operation(method: str, path: str) -> tuple[str, dict[str, str]]:
     return operation, {}
 
 
-def handle_participant_request(method: str, path: str, headers: Mapping[str, str], body: bytes | str) -> Response:
-    """Serve one Participant Service request: ``(status, headers, body)``."""
+def handle_participant_request(
+    method: str, path: str, headers: Mapping[str, str], body: bytes | str, region: Optional[str] = None
+) -> Response:
+    """Serve one Participant Service request: ``(status, headers, body)``.
+
+    ``region``: the region the request was addressed to, if known (see :func:`find_backend`).
+    """
     try:
         operation, path_params = _operation(method.upper(), path)
         params: dict[str, Any] = json.loads(body or "{}") if body else {}
@@ -73,7 +79,7 @@ def handle_participant_request(method: str, path: str, headers: Mapping[str, str
         params.update(path_params)
         token = _header(headers, "X-Amz-Bearer")
         kind = PARTICIPANT_TOKEN if operation == "CreateParticipantConnection" else CONNECTION_TOKEN
-        backend = find_backend(token, kind)
+        backend = find_backend(token, kind, region)
         backend.check_faults(operation)
         result = _HANDLERS[operation](backend, token, params)
         return _json(200, result if result is not None else {})
@@ -133,13 +139,20 @@ _HANDLERS: dict[str, _Handler] = {
 }
 
 
+# The service's own hosts name the region (participant.connect.<region>.amazonaws.com[.cn]).
+_AWS_HOST = re.compile(r"participant\.connect(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?")
+
+
 class ConnectParticipantResponse:
     """moto's handler signature ``(request, full_url, headers)`` for participant URLs."""
 
     @classmethod
     def dispatch(cls, request: Any, full_url: str, headers: Any) -> Response:
         body = request.get_data() if hasattr(request, "get_data") else (getattr(request, "body", b"") or b"")
-        return handle_participant_request(request.method, urlsplit(full_url).path, dict(request.headers), body)
+        url = urlsplit(full_url)
+        match = _AWS_HOST.fullmatch(url.hostname or "")
+        region = match.group(1) if match else None
+        return handle_participant_request(request.method, url.path, dict(request.headers), body, region)
 
 
 class ConnectChatResponse(BaseResponse):

@@ -1,7 +1,8 @@
 """Participant and connection tokens: which account and region a token belongs to.
 
 Tokens encode the account and region they were issued in, so a Participant Service call (which
-carries no SigV4 signature) finds its backend whatever region the client was made for.
+carries no SigV4 signature) finds its backend: in-process, only at its own region's endpoint; on
+the local server (one endpoint for every region), whatever region the client was made for.
 """
 
 from __future__ import annotations
@@ -35,12 +36,21 @@ def decode_token(token: str) -> Optional[tuple[str, str, str]]:
     return kind, account_id, region
 
 
-def find_backend(token: Optional[str], kind: str) -> ChatBackend:
-    """The backend a token belongs to, or AccessDeniedException for anything else."""
+def find_backend(token: Optional[str], kind: str, region: Optional[str] = None) -> ChatBackend:
+    """The backend a token belongs to, or AccessDeniedException for anything else.
+
+    ``region``: the region the request was sent to, when its host names one (in-process,
+    ``participant.connect.<region>.amazonaws.com``). A chat lives in one region, so another
+    region's endpoint does not know its tokens. The local server passes None: its one endpoint
+    serves every region, whatever region the client was made for.
+    """
     decoded = decode_token(token or "")
     if decoded is None or decoded[0] != kind:
         raise AccessDeniedException()
-    _, account_id, region = decoded
+    _, account_id, token_region = decoded
+    if region is not None and region != token_region:
+        raise AccessDeniedException()
+    region = token_region
     from .models import chat_backends
 
     try:
