@@ -78,6 +78,7 @@ from .exceptions import (
     InvalidArgumentError,
     InvalidArgumentTypeError,
     ResourceNotFoundError,
+    ServiceUnreachableError,
     StreamError,
     ValidationError,
 )
@@ -866,7 +867,7 @@ class ChatStream:
                 return
         self._opening = None
         if opening.error is not None:
-            if isinstance(opening.error, _SocketLostError):
+            if isinstance(opening.error, (_SocketLostError, ServiceUnreachableError)):
                 self._check_connection()
                 self._failed(str(opening.error))
                 self._begin_opening()
@@ -963,7 +964,7 @@ class ChatStream:
         response = participant.create_participant_connection(
             connect_participant=False, websocket=True, credentials=False
         )
-        fresh = Websocket.from_response(response["Websocket"])
+        fresh = Websocket.from_response(response.get("Websocket") or {})
         self._connection._websocket = fresh
         self._refresh_url = False
         return fresh
