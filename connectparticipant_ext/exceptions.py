@@ -16,6 +16,7 @@ so one ``except`` clause catches them all; callers can catch at any level::
     ├── ConnectionExpiredError
     ├── StreamError
     ├── MalformedResponseError
+    ├── ServiceUnreachableError
     ├── StreamingPayloadError (also ValueError)
     ├── AttachmentError
     │   ├── AttachmentTooLargeError (also ValueError)
