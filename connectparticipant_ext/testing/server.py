@@ -293,7 +293,7 @@ class LocalServer:
 def serve(host: str = "127.0.0.1", port: int = 5000, *, allow_remote: bool = False) -> None:
     """Run the chat backend in the foreground until interrupted (``connectparticipant-ext serve``)."""
     _check_host(host, allow_remote)
-    server = make_server(host, port, chat_server_app(), threaded=True)
+    server = make_server(host, port, chat_server_app(), threaded=True, request_handler=_Handler)
     address = f"http://{server.server_address[0]!s}:{server.server_address[1]}"
     storage.set_endpoint(address)
     print(f"connectparticipant-ext: chat backend listening on {address} (Ctrl+C to stop)", flush=True)
