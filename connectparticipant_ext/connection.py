@@ -32,11 +32,15 @@ from ._validation import (
     require_token,
 )
 from .exceptions import (
+    PARSE_ERRORS,
+    TRANSPORT_ERRORS,
     AccessDeniedError,
     ConnectionClosedError,
     ConnectionExpiredError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
+    MalformedResponseError,
+    ServiceUnreachableError,
     service_error_from,
 )
 from .models import SentEvent, SentMessage, View, Websocket
@@ -58,6 +62,24 @@ if TYPE_CHECKING:
 __all__ = ["Connection", "ConnectionState", "RENEW_BEFORE_EXPIRY"]
 
 logger = logging.getLogger(__name__)
+
+
+def _credentials(response: Any) -> tuple[str, Any]:
+    """The connection token and expiry of a CreateParticipantConnection answer.
+
+    Raises:
+        MalformedResponseError: the answer has no ``ConnectionCredentials.ConnectionToken``.
+    """
+    credentials = response.get("ConnectionCredentials") if isinstance(response, Mapping) else None
+    if not isinstance(credentials, Mapping):
+        raise MalformedResponseError("CreateParticipantConnection", "ConnectionCredentials is missing or not a map")
+    token = credentials.get("ConnectionToken")
+    if not isinstance(token, str) or not token:
+        raise MalformedResponseError(
+            "CreateParticipantConnection", "ConnectionCredentials.ConnectionToken is missing or not a string"
+        )
+    return token, credentials.get("Expiry")
+
 
 RENEW_BEFORE_EXPIRY = timedelta(seconds=60)
 """A connection renews its token this long before it expires, as AWS's chat client does.
@@ -150,14 +172,14 @@ class Connection:
         websocket_requested: bool = False,
     ) -> Connection:
         """Build a connection from a ``CreateParticipantConnection`` response."""
-        credentials = response["ConnectionCredentials"]
+        token, expiry = _credentials(response)
         websocket = response.get("Websocket")
         webrtc = response.get("WebRTCConnection")
         return cls(
             service,
-            credentials["ConnectionToken"],
+            token,
             participant=participant,
-            expires_at=parse_time(credentials.get("Expiry")),
+            expires_at=parse_time(expiry),
             websocket=Websocket.from_response(websocket) if websocket else None,
             websocket_requested=websocket_requested,
             webrtc=WebRTCConnection.from_response(webrtc) if isinstance(webrtc, Mapping) else None,
@@ -302,14 +324,15 @@ class Connection:
             except AccessDeniedError:
                 self._close("the service refused to renew it (the chat has ended or the participant left)")
                 raise
-            credentials = response["ConnectionCredentials"]
+            token, expiry = _credentials(response)
             websocket = response.get("Websocket")
-            self._token = credentials["ConnectionToken"]
-            self._expires_at = parse_time(credentials.get("Expiry"))
+            new_websocket = Websocket.from_response(websocket) if websocket else None
+            self._token = token
+            self._expires_at = parse_time(expiry)
             self._issued_at = _utcnow()
             self._renew_at = self._renew_deadline()
-            if websocket:
-                self._websocket = Websocket.from_response(websocket)
+            if new_websocket is not None:
+                self._websocket = new_websocket
             self._generation += 1
             self.renewals += 1
             logger.info("connection renewed (%s)", reason)
@@ -338,6 +361,10 @@ class Connection:
             started = time.perf_counter()
             try:
                 response: dict[str, Any] = method(ConnectionToken=token, **params)
+            except TRANSPORT_ERRORS as exc:  # after botocore's retries
+                raise ServiceUnreachableError(operation, type(exc).__name__) from exc
+            except PARSE_ERRORS as exc:  # botocore could not parse the answer into its model
+                raise MalformedResponseError(operation, f"botocore could not parse it ({type(exc).__name__})") from exc
             except ClientError as exc:
                 error = service_error_from(exc)
                 if not isinstance(error, AccessDeniedError) or attempt == 2 or self._participant is None:

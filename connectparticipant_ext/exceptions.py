@@ -16,6 +16,7 @@ so one ``except`` clause catches them all; callers can catch at any level::
     ├── ConnectionExpiredError
     ├── StreamError
     ├── MalformedResponseError
+    ├── ServiceUnreachableError
     ├── StreamingPayloadError (also ValueError)
     ├── AttachmentError
     │   ├── AttachmentTooLargeError (also ValueError)
@@ -36,7 +37,9 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Literal
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.parsers import ResponseParserError
 
 __all__ = [
     "AccessDeniedError",
@@ -55,11 +58,14 @@ __all__ = [
     "ResourceNotFoundError",
     "ServiceError",
     "ServiceQuotaExceededError",
+    "ServiceUnreachableError",
     "StreamError",
     "StreamingPayloadError",
     "ThrottlingError",
     "UnsupportedAttachmentTypeError",
     "ValidationError",
+    "PARSE_ERRORS",
+    "TRANSPORT_ERRORS",
     "map_client_errors",
     "service_error_from",
 ]
@@ -138,6 +144,32 @@ class MalformedResponseError(ConnectParticipantError):
     def __init__(self, operation: str, problem: str) -> None:
         super().__init__(f"{operation} returned a malformed answer: {problem}")
         self.operation = operation
+
+
+class ServiceUnreachableError(ConnectParticipantError):
+    """Raised when the Participant Service could not be reached or did not answer in time,
+    after botocore's own retries: a connect or read timeout (``ConnectTimeoutError``,
+    ``ReadTimeoutError``), an endpoint that cannot be connected (``EndpointConnectionError``)
+    or another transport failure of botocore's HTTP client.
+
+    ``operation`` names the call; botocore's exception is chained as ``__cause__``. The message
+    names the operation and the kind of failure only, never a token or URL. The call may or may
+    not have taken effect (a read timeout): sends carry a ClientToken, so repeating one is safe.
+    """
+
+    def __init__(self, operation: str, kind: str) -> None:
+        super().__init__(f"{operation} could not reach the service: {kind} (after botocore's retries)")
+        self.operation = operation
+
+
+TRANSPORT_ERRORS = (BotocoreConnectionError, HTTPClientError)
+"""botocore's transport failures (timeouts, refused connections...), which
+:class:`ServiceUnreachableError` wraps."""
+
+
+PARSE_ERRORS = (ResponseParserError, AttributeError, KeyError, TypeError)
+"""What botocore raises while parsing an answer that is not the model's shape (a structure that
+is a string, say): :class:`MalformedResponseError` wraps them, chained."""
 
 
 class StreamingPayloadError(ConnectParticipantError, ValueError):

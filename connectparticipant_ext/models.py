@@ -19,6 +19,7 @@ from ._redact import redact_url
 from ._time import format_time, parse_time
 from ._validation import EVENT_PREFIX
 from .events import ChatEvent, event_data, event_name, event_of
+from .exceptions import MalformedResponseError
 
 if TYPE_CHECKING:
     from .attachments import Attachment
@@ -79,7 +80,11 @@ class Websocket:
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any]) -> Websocket:
-        return cls(url=str(data["Url"]), expires_at=parse_time(data.get("ConnectionExpiry")))
+        """From CreateParticipantConnection's ``Websocket``; MalformedResponseError without a Url."""
+        url = data.get("Url") if isinstance(data, Mapping) else None
+        if not isinstance(url, str) or not url:
+            raise MalformedResponseError("CreateParticipantConnection", "Websocket.Url is missing or not a string")
+        return cls(url=url, expires_at=parse_time(data.get("ConnectionExpiry")))
 
 
 @attrs.frozen(kw_only=True)
@@ -92,8 +97,10 @@ class Receipt:
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any]) -> Receipt:
+        """A receipt; a field of the wrong type reads as None (the original stays in ``raw``)."""
+        recipient = data.get("RecipientParticipantId")
         return cls(
-            recipient_participant_id=data.get("RecipientParticipantId"),
+            recipient_participant_id=recipient if isinstance(recipient, str) else None,
             delivered_at=parse_time(data.get("DeliveredTimestamp")),
             read_at=parse_time(data.get("ReadTimestamp")),
         )
@@ -110,12 +117,28 @@ class MessageMetadata:
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any]) -> MessageMetadata:
+        """Metadata as the service sends it, tolerantly: an item must never break a transcript or
+        a stream. ``Receipts`` that is not a list reads as no receipts, entries that are not maps
+        are skipped, and a field of the wrong type reads as None; ``raw`` keeps what came."""
+        receipts = data.get("Receipts")
+        message_id = data.get("MessageId")
+        status = data.get("MessageProcessingStatus")
         return cls(
-            message_id=data.get("MessageId"),
-            receipts=tuple(Receipt.from_response(r) for r in data.get("Receipts") or ()),
-            message_processing_status=data.get("MessageProcessingStatus"),
+            message_id=message_id if isinstance(message_id, str) else None,
+            receipts=tuple(Receipt.from_response(r) for r in receipts if isinstance(r, Mapping))
+            if isinstance(receipts, list)
+            else (),
+            message_processing_status=status if isinstance(status, str) else None,
             raw=dict(data),
         )
+
+
+def _sent_id(data: Any, operation: str) -> str:
+    """The ``Id`` of a SendMessage/SendEvent answer; MalformedResponseError when there is none."""
+    value = data.get("Id") if isinstance(data, Mapping) else None
+    if not isinstance(value, str) or not value:
+        raise MalformedResponseError(operation, "Id is missing or not a string")
+    return value
 
 
 @attrs.frozen(kw_only=True)
@@ -129,10 +152,10 @@ class SentMessage:
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any]) -> SentMessage:
+        message_id = _sent_id(data, "SendMessage")
         metadata = data.get("MessageMetadata")
-        message_id = str(data["Id"])
         absolute_time = parse_time(data.get("AbsoluteTime"))
-        message_metadata = MessageMetadata.from_response(metadata) if metadata else None
+        message_metadata = MessageMetadata.from_response(metadata) if isinstance(metadata, Mapping) else None
         raw = _without_metadata(data)
         if cls is not SentMessage:  # a subclass may add fields: its own __init__ sets them
             return cls(id=message_id, absolute_time=absolute_time, message_metadata=message_metadata, raw=raw)
@@ -156,7 +179,7 @@ class SentEvent:
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any]) -> SentEvent:
-        event_id = str(data["Id"])
+        event_id = _sent_id(data, "SendEvent")
         absolute_time = parse_time(data.get("AbsoluteTime"))
         raw = _without_metadata(data)
         if cls is not SentEvent:

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from ._redact import redact_secret
 from ._validation import require_token
-from .exceptions import InvalidArgumentTypeError, map_client_errors
+from .exceptions import (
+    PARSE_ERRORS,
+    TRANSPORT_ERRORS,
+    InvalidArgumentTypeError,
+    MalformedResponseError,
+    ServiceUnreachableError,
+    map_client_errors,
+)
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -97,10 +104,16 @@ class Participant:
         if not types:
             raise InvalidArgumentTypeError("ask for credentials, a websocket, or both")
         started = time.perf_counter()
-        with map_client_errors():
-            response: dict[str, Any] = self._service.meta.client.create_participant_connection(
-                ParticipantToken=self._token, Type=types, ConnectParticipant=connect_participant
-            )
+        try:
+            with map_client_errors():
+                response: dict[str, Any] = self._service.meta.client.create_participant_connection(
+                    ParticipantToken=self._token, Type=types, ConnectParticipant=connect_participant
+                )
+        except TRANSPORT_ERRORS as exc:  # after botocore's retries
+            raise ServiceUnreachableError("CreateParticipantConnection", type(exc).__name__) from exc
+        except PARSE_ERRORS as exc:  # botocore could not parse the answer into its model
+            problem = f"botocore could not parse it ({type(exc).__name__})"
+            raise MalformedResponseError("CreateParticipantConnection", problem) from exc
         logger.debug(
             "CreateParticipantConnection types=%s connect_participant=%s took %.1f ms",
             ",".join(types),

@@ -78,6 +78,7 @@ from .exceptions import (
     InvalidArgumentError,
     InvalidArgumentTypeError,
     ResourceNotFoundError,
+    ServiceUnreachableError,
     StreamError,
     ValidationError,
 )
@@ -100,6 +101,16 @@ RECEIPT_THROTTLE = 5.0
 """Seconds receipts are batched over (chatjs' DEFAULT_MESSAGE_RECEIPTS_THROTTLE_MS)."""
 
 _SEEN_IDS_KEPT = 10_000
+
+
+def _attachment_statuses(item: TranscriptItem) -> tuple[str, ...]:
+    """The Status of each entry of an ATTACHMENT item, in order (junk entries count as "")."""
+    entries = item.raw.get("Attachments")
+    if not isinstance(entries, list):
+        return ()
+    return tuple(str(e.get("Status") or "") if isinstance(e, Mapping) else "" for e in entries)
+
+
 _GAP_PAGE = 100  # GetTranscript's MaxResults limit
 
 # websockets logs request lines at DEBUG; the URL's query string is a credential.
@@ -332,6 +343,9 @@ class ChatStream:
         self._gap_fill: Optional[Iterator[TranscriptItem]] = None
         self._anchor: Optional[str] = since  # fill gaps after this item id
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
+        # ATTACHMENT items yielded, by id: their statuses. A scan verdict comes as the same item
+        # again with a new Status (see testing.models ChatBackend._push_verdict); it is yielded.
+        self._attachment_statuses: collections.OrderedDict[str, tuple[str, ...]] = collections.OrderedDict()
         if since is not None:
             self._seen[since] = None
         self._last_time: Optional[datetime] = None
@@ -580,6 +594,10 @@ class ChatStream:
             self._seen[item.id] = None
             if len(self._seen) > _SEEN_IDS_KEPT:
                 self._seen.popitem(last=False)
+            if item.type == "ATTACHMENT":
+                self._attachment_statuses[item.id] = _attachment_statuses(item)
+                if len(self._attachment_statuses) > _SEEN_IDS_KEPT:
+                    self._attachment_statuses.popitem(last=False)
             if item.type != "MESSAGEMETADATA" and item.event is not ChatEvent.TYPING:
                 self._anchor = item.id  # typing and receipts may not be kept in the transcript
         if item.absolute_time is not None and item.type != "MESSAGEMETADATA":
@@ -638,6 +656,9 @@ class ChatStream:
         return TranscriptItem.from_response(raw, connection=self._connection)
 
     def _already_seen(self, item: TranscriptItem) -> bool:
+        if item.type == "ATTACHMENT" and item.id in self._attachment_statuses:
+            # The same attachment item again: new only when its status changed (a scan verdict).
+            return self._attachment_statuses[item.id] == _attachment_statuses(item)
         if item.id and item.id in self._seen:
             return True
         if item.id in self._partials:
@@ -846,7 +867,7 @@ class ChatStream:
                 return
         self._opening = None
         if opening.error is not None:
-            if isinstance(opening.error, _SocketLostError):
+            if isinstance(opening.error, (_SocketLostError, ServiceUnreachableError)):
                 self._check_connection()
                 self._failed(str(opening.error))
                 self._begin_opening()
@@ -943,7 +964,7 @@ class ChatStream:
         response = participant.create_participant_connection(
             connect_participant=False, websocket=True, credentials=False
         )
-        fresh = Websocket.from_response(response["Websocket"])
+        fresh = Websocket.from_response(response.get("Websocket") or {})
         self._connection._websocket = fresh
         self._refresh_url = False
         return fresh

@@ -66,6 +66,57 @@ def silent_after_subscribe(ws: ServerConnection) -> None:
         pass
 
 
+def subscribe_answered_with_a_list(ws: ServerConnection) -> None:
+    """Answer the subscription with ``[]`` (and other non-objects), never confirming it."""
+    _await_subscribe(ws)
+    for frame in ("[]", "5", "null", '"aws/subscribe"'):
+        ws.send(frame)
+    try:
+        while True:
+            ws.recv(timeout=30)
+    except (ConnectionClosed, TimeoutError):
+        pass
+
+
+JUNK_THEN_ITEM = "junk-then-item"
+"""The Content of the one good message :func:`junk_frames_then_an_item` sends."""
+
+
+def junk_frames_then_an_item(ws: ServerConnection) -> None:
+    """Confirm, then send frames that are not objects and chat items of junk, then one good
+    message, then answer heartbeats until the client leaves."""
+    _await_subscribe(ws)
+    ws.send(CONFIRMED)
+    junk_items = [
+        [1, 2],
+        "just a string",
+        {"Id": [], "Type": 5, "AbsoluteTime": "junk"},
+        {"Id": "m-junk", "Type": "MESSAGEMETADATA", "MessageMetadata": {"MessageId": 5, "Receipts": "abc"}},
+        {"Id": "m-junk2", "Type": "MESSAGEMETADATA", "MessageMetadata": {"Receipts": [5, {"ReadTimestamp": []}]}},
+        {"Id": "a-junk", "Type": "ATTACHMENT", "Attachments": "x"},
+    ]
+    for frame in ("[]", "5", "null", b"\xff\xfe", '{"topic": "aws/chat", "content": 7}'):
+        ws.send(frame)
+    for item in junk_items:
+        ws.send(json.dumps({"topic": "aws/chat", "contentType": "application/json", "content": json.dumps(item)}))
+    good = {
+        "Id": "good-1",
+        "Type": "MESSAGE",
+        "ContentType": "text/plain",
+        "Content": JUNK_THEN_ITEM,
+        "AbsoluteTime": "2030-01-01T00:00:00.000Z",
+        "ParticipantRole": "AGENT",
+    }
+    ws.send(json.dumps({"topic": "aws/chat", "contentType": "application/json", "content": json.dumps(good)}))
+    try:
+        while True:
+            message = json.loads(ws.recv(timeout=30))
+            if message.get("topic") == "aws/heartbeat":
+                ws.send(json.dumps({"topic": "aws/heartbeat"}))
+    except (ConnectionClosed, TimeoutError):
+        pass
+
+
 def never_answer_handshake(conn: socket.socket) -> None:
     """Accept TCP, never answer the HTTP upgrade (a socket that hangs while opening)."""
     conn.settimeout(30)

@@ -11,7 +11,9 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +27,7 @@ from connectparticipant_ext import (
     ConnectParticipantError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
+    StreamError,
     TranscriptItem,
     UnsupportedAttachmentTypeError,
 )
@@ -788,3 +791,218 @@ def test_15_15_times_past_the_calendar_are_argument_errors(connection, wire_call
             connection.transcript.filter(start_time=moment)
         assert "start_time" in str(info.value)
     assert wire_calls == []
+
+
+# -- malformed service data (point 15: sends, connections, websocket frames, transport) ----------
+
+
+def _json_answer(body: object) -> Callable[[Any], None]:
+    """A hostile endpoint handler answering every API call 200 with ``body`` as JSON."""
+
+    def answer(request: Any) -> None:
+        request.read_body()
+        request.reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+    return answer
+
+
+def _hostile_service(url: str, **options: Any) -> ChatService:
+    return ChatService(
+        region_name="us-east-1",
+        endpoint_url=url,
+        retries={"mode": "standard", "total_max_attempts": 1},
+        **options,
+    )
+
+
+@pytest.mark.parametrize(
+    ("operation", "body"),
+    [
+        ("SendMessage", {"AbsoluteTime": "2030-01-01T00:00:00.000Z"}),
+        ("SendMessage", {"Id": 5}),
+        ("SendMessage", {"Id": ""}),
+        ("SendEvent", {}),
+        ("SendEvent", {"Id": None, "AbsoluteTime": "2030-01-01T00:00:00.000Z"}),
+    ],
+)
+def test_15_15_a_send_answer_without_id_is_a_library_error(operation, body):
+    from hostile import HostileHTTP
+
+    from connectparticipant_ext import MalformedResponseError
+
+    with HostileHTTP(_json_answer(body)) as endpoint:
+        conn = _hostile_service(endpoint.url).Connection("not-a-real-token")
+        with pytest.raises(MalformedResponseError) as info:
+            if operation == "SendMessage":
+                conn.send_message("hello")
+            else:
+                conn.send_event("application/vnd.amazonaws.connect.event.typing")
+    assert info.value.operation == operation
+    assert operation in str(info.value) and "Id" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"ConnectionCredentials": None},
+        {"ConnectionCredentials": "abc"},
+        {"ConnectionCredentials": {"Expiry": "2030-01-01T00:00:00.000Z"}},
+        {"ConnectionCredentials": {"ConnectionToken": 5}},
+        {"ConnectionCredentials": {"ConnectionToken": "t"}, "Websocket": {"ConnectionExpiry": "x"}},
+    ],
+)
+def test_15_15_a_connection_answer_without_credentials_is_a_library_error(body):
+    from hostile import HostileHTTP
+
+    from connectparticipant_ext import MalformedResponseError
+
+    with HostileHTTP(_json_answer(body)) as endpoint:
+        participant = _hostile_service(endpoint.url).Participant("not-a-real-participant-token")
+        with pytest.raises(MalformedResponseError) as info:
+            participant.create_connection()
+    assert info.value.operation == "CreateParticipantConnection"
+    assert "not-a-real" not in str(info.value)
+
+
+def test_15_15_a_renewal_without_credentials_is_a_library_error(participant, connection, monkeypatch):
+    from connectparticipant_ext import MalformedResponseError
+
+    monkeypatch.setattr(participant, "create_participant_connection", lambda **kwargs: {"Websocket": {}})
+    old_token = connection.token
+    with pytest.raises(MalformedResponseError) as info:
+        connection.renew()
+    assert info.value.operation == "CreateParticipantConnection"
+    assert connection.token == old_token  # nothing half-applied
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"MessageId": "m1", "Receipts": "abc"},
+        {"MessageId": "m1", "Receipts": 5},
+        {"MessageId": "m1", "Receipts": {"RecipientParticipantId": "p"}},
+        {"MessageId": "m1", "Receipts": [5, "x", None, {"RecipientParticipantId": 7, "ReadTimestamp": []}]},
+        {"MessageId": ["m1"], "Receipts": None, "MessageProcessingStatus": {}},
+    ],
+)
+def test_15_15_junk_receipts_never_break_an_item(metadata):
+    item = TranscriptItem.from_response(
+        {"Id": "r1", "Type": "MESSAGEMETADATA", "ContentType": "x", "MessageMetadata": metadata}
+    )
+    parsed = item.message_metadata
+    assert parsed is not None
+    for receipt in parsed.receipts:
+        assert receipt.recipient_participant_id is None or isinstance(receipt.recipient_participant_id, str)
+    assert parsed.message_id in (None, "m1")
+    assert item.raw["MessageMetadata"] is metadata
+
+
+def test_15_15_junk_receipts_in_a_transcript_page(connection, monkeypatch):
+    page = {
+        "Transcript": [
+            {"Id": "r1", "Type": "MESSAGEMETADATA", "MessageMetadata": {"MessageId": "m", "Receipts": "abc"}},
+            {"Id": "m2", "Type": "MESSAGE", "Content": "after", "MessageMetadata": {"Receipts": 5}},
+        ]
+    }
+    monkeypatch.setattr(connection, "_call", lambda operation, **params: page)
+    items = list(connection.transcript)
+    assert [i.id for i in items] == ["r1", "m2"]
+    assert [i.message_metadata.receipts for i in items if i.message_metadata] == [(), ()]
+
+
+def test_15_15_a_subscribe_answer_that_is_not_an_object_is_a_failed_attempt(connection):
+    from hostile_ws import HostileWebsocket, subscribe_answered_with_a_list
+
+    with HostileWebsocket(subscribe_answered_with_a_list) as server:
+        connection._websocket = server.websocket()
+        stream = connection.stream(
+            reconnect_attempts=1,
+            backoff_base=0.05,
+            backoff_max=0.1,
+            open_timeout=0.5,
+            heartbeat_interval=0.2,
+            heartbeat_timeout=0.5,
+        )
+        with pytest.raises(StreamError, match="after 2 attempts"):
+            with stream:
+                for _ in stream:
+                    pass
+        assert server.connections == 2
+
+
+def test_15_15_frames_and_items_of_junk_are_ignored(connection):
+    from hostile_ws import JUNK_THEN_ITEM, HostileWebsocket, junk_frames_then_an_item
+
+    with HostileWebsocket(junk_frames_then_an_item) as server:
+        connection._websocket = server.websocket()
+        stream = connection.stream(reconnect_attempts=0, heartbeat_interval=0.2, heartbeat_timeout=2)
+        with stream:
+            got = []
+            for item in stream:
+                got.append(item)
+                _ = (item.message_metadata, item.attachments, item.event, item.is_complete, item.absolute_time)
+                if item.content == JUNK_THEN_ITEM:
+                    break
+        assert got[-1].id == "good-1"
+        assert stream.reconnects == 0
+
+
+@pytest.mark.parametrize("kind", ["stall", "refused"])
+def test_15_15_timeouts_and_refused_connections_are_library_errors(kind, caplog):
+    import socket as socket_module
+
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+    from hostile import HostileHTTP
+
+    from connectparticipant_ext import ConnectParticipantError, ServiceUnreachableError
+
+    def stall(request: Any) -> None:
+        request.wait(5)
+
+    caplog.set_level(logging.DEBUG)
+    if kind == "stall":
+        with HostileHTTP(stall) as endpoint:
+            chat = _hostile_service(endpoint.url, timeout=0.3)
+            conn = chat.Connection("secret-connection-token-123")
+            with pytest.raises(ServiceUnreachableError) as info:
+                conn.send_message("hello")
+            assert isinstance(info.value.__cause__, ReadTimeoutError)
+            with pytest.raises(ServiceUnreachableError) as info2:
+                chat.Participant("secret-participant-token-456").create_connection()
+            assert info2.value.operation == "CreateParticipantConnection"
+    else:
+        with socket_module.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        conn = _hostile_service(f"http://127.0.0.1:{port}", timeout=0.3).Connection("secret-connection-token-123")
+        with pytest.raises(ServiceUnreachableError) as info:
+            conn.send_message("hello")
+        assert isinstance(info.value.__cause__, (EndpointConnectionError, ConnectTimeoutError))
+    assert isinstance(info.value, ConnectParticipantError)
+    assert info.value.operation == "SendMessage" and "SendMessage" in str(info.value)
+    assert "secret-connection-token-123" not in str(info.value)
+    assert "secret" not in caplog.text
+
+
+def test_15_15_botocore_still_retries_before_giving_up():
+    from hostile import HostileHTTP
+
+    from connectparticipant_ext import ServiceUnreachableError
+
+    calls = []
+
+    def stall(request: Any) -> None:
+        calls.append(request.path)
+        request.wait(5)
+
+    with HostileHTTP(stall) as endpoint:
+        chat = ChatService(
+            region_name="us-east-1",
+            endpoint_url=endpoint.url,
+            timeout=0.3,
+            retries={"mode": "standard", "total_max_attempts": 2},
+        )
+        with pytest.raises(ServiceUnreachableError):
+            chat.Connection("t").send_message("hello")
+    assert len(calls) == 2

@@ -32,7 +32,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from .models import chat_backends
 from .responses import ConnectChatResponse
-from .storage import BUCKET_PREFIX
+from .storage import BUCKET_PREFIX, check_presigned_put
 from .urls import url_bases
 
 SERVICE = "connectparticipant"
@@ -83,6 +83,9 @@ class _UploadGate(BaseBackend):
             status = upload_failure_for(parts.path)
             if status is not None:
                 return failed_upload_response(status)
+            refused = check_presigned_put(full_url, headers)
+            if refused is not None:
+                return refused
         clean_url = f"{parts.scheme}://{parts.netloc}{parts.path}"
         s3 = get_backend("s3")[DEFAULT_ACCOUNT_ID]["aws"]
         for url, handler in s3.urls.items():

@@ -589,9 +589,54 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             if record is not None and record.pending_reads > 0:
                 record.pending_reads -= 1
                 status = "IN_PROGRESS"
+                if record.pending_reads == 0:
+                    self._push_verdict(record)
             attachments.append({**entry, "Status": status})
         shown["Attachments"] = attachments
         return shown
+
+    def _push_verdict(self, record: UploadRecord) -> None:
+        """Send the scan verdict of an attachment over the websocket, as a second ATTACHMENT item.
+
+        "Amazon Connect will send the result (APPROVED | REJECTED) of the scanned attachment as
+        a message in the websocket" (amazon-connect/amazon-connect-chatjs,
+        ``docs/attachment-scanner-feature.md``, whose example is an ``ATTACHMENT`` item with the
+        attachment's entry and its new ``Status``). The item reuses the first item's Id: AWS's
+        chat widget (amazon-connect-chat-interface, ``ChatSession._addItemsToTranscript``)
+        replaces an item by Id, so the verdict takes the IN_PROGRESS item's place, and
+        GetTranscript shows the one item with its current status. That the Id is the same is
+        inferred from that client, not documented.
+        """
+        chat = self.chats.get(record.contact_id)
+        if chat is None or record.item_id is None:
+            return
+        with chat.lock:
+            position = chat._index.get(record.item_id)
+            if position is None:
+                return
+            stored = chat.items[position]
+            pushed = dict(stored)
+            pushed["Attachments"] = [
+                {**entry, "Status": record.status} if entry.get("AttachmentId") == record.attachment_id else entry
+                for entry in stored.get("Attachments", [])
+            ]
+            for listener in list(chat.listeners):
+                listener(pushed)
+
+    def finish_attachment_scans(self, contact_id: Optional[str] = None) -> int:
+        """End every pending attachment scan (of one chat, or all): each verdict is pushed now.
+
+        Returns how many verdicts were sent. A test control: with
+        ``settings.attachment_pending_reads`` above 0 the verdict otherwise arrives when those
+        transcript reads are used up.
+        """
+        done = 0
+        for record in list(self.uploads.values()):
+            if record.completed and record.pending_reads > 0 and contact_id in (None, record.contact_id):
+                record.pending_reads = 0
+                self._push_verdict(record)
+                done += 1
+        return done
 
     # -- attachments ---------------------------------------------------------------------------
 
@@ -630,7 +675,13 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             record = UploadRecord(attachment_id, chat.contact_id, participant.participant_id, name, size, content_type)
             self.uploads[attachment_id] = record
             expires_at = utcnow() + timedelta(minutes=5)
-            url, headers = storage.presigned_put(self, record, expires_in=300)
+            url, headers = storage.presigned_put(
+                self,
+                record,
+                expires_in=300,
+                initial_contact_id=chat.initial_contact_id,
+                organization_id=chat.instance_id,
+            )
             return {
                 "AttachmentId": attachment_id,
                 "UploadMetadata": {"Url": url, "UrlExpiry": iso(expires_at), "HeadersToInclude": headers},
@@ -663,7 +714,9 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             size, metadata = stored
             if size != record.size:
                 raise ValidationException(f"the upload has {size} bytes; {record.size} were declared")
-            if metadata.get("attachment-id") != record.attachment_id:
+            if metadata.get("contact_id") != record.contact_id:
+                # The presigned URL is signed over HeadersToInclude (storage.check_presigned_put),
+                # so bytes that arrived another way (not through that URL) lack its metadata.
                 raise ValidationException("the upload did not carry the headers in HeadersToInclude")
             record.completed = True
             record.status = self.settings.attachment_verdict
@@ -672,10 +725,12 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 "ContentType": record.content_type,
                 "AttachmentId": record.attachment_id,
                 "AttachmentName": record.name,
-                "Status": record.status,
+                # With scanning (pending reads), the verdict comes later: see _push_verdict.
+                "Status": "IN_PROGRESS" if record.pending_reads > 0 else record.status,
             }
             # ATTACHMENT items have no top-level ContentType (AWS's clients' fixtures).
-            chat.add_item("ATTACHMENT", "", participant, Attachments=[entry])
+            item = chat.add_item("ATTACHMENT", "", participant, Attachments=[entry])
+            record.item_id = item["Id"]
             return True
 
         self._idempotently(chat, participant, "CompleteAttachmentUpload", client_token, complete)

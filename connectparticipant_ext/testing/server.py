@@ -180,6 +180,15 @@ class ChatServerApp:
             if failure is not None:
                 status, headers, body = failed_upload_response(failure)
                 return Response(body, status=status, headers=headers)(environ, start_response)
+            extra = environ.get(UNDERSCORE_HEADERS)
+            if extra is not None:  # a WSGI server other than ours drops them: no check there
+                request = Request(environ)
+                refused = storage.check_presigned_put(request.url, {**dict(request.headers.items()), **extra})
+                if refused is not None:
+                    status, headers, body = refused
+                    return Response(body, status=status, headers=headers)(environ, start_response)
+                for name, value in extra.items():  # for moto, which reads headers from the environ
+                    environ.setdefault("HTTP_" + name.upper().replace("-", "_"), value)
         return self._moto(environ, start_response)  # type: ignore[no-any-return]
 
 
@@ -188,7 +197,21 @@ def chat_server_app(max_body: int = MAX_UPLOAD_BODY) -> ChatServerApp:
     return ChatServerApp(max_body)
 
 
-class _QuietHandler(WSGIRequestHandler):
+UNDERSCORE_HEADERS = "connectparticipant_ext.underscore_headers"
+"""WSGI environ key: the request headers whose names hold ``_``, which WSGI cannot carry."""
+
+
+class _Handler(WSGIRequestHandler):
+    """Keeps the headers werkzeug drops (names with ``_``, such as the service's
+    ``x-amz-meta-contact_id``) under :data:`UNDERSCORE_HEADERS`, for the upload check."""
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        environ[UNDERSCORE_HEADERS] = {k: v for k, v in self.headers.items() if "_" in k}
+        return environ
+
+
+class _QuietHandler(_Handler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         logger.debug("%s %s", self.command, code)
 
@@ -239,7 +262,7 @@ class LocalServer:
         return f"http://{host!s}:{port}"
 
     def start(self) -> LocalServer:
-        handler = _QuietHandler if self._quiet else WSGIRequestHandler
+        handler = _QuietHandler if self._quiet else _Handler
         self._server = make_server(
             self.host, self.port, chat_server_app(self.max_body), threaded=True, request_handler=handler
         )
@@ -270,7 +293,7 @@ class LocalServer:
 def serve(host: str = "127.0.0.1", port: int = 5000, *, allow_remote: bool = False) -> None:
     """Run the chat backend in the foreground until interrupted (``connectparticipant-ext serve``)."""
     _check_host(host, allow_remote)
-    server = make_server(host, port, chat_server_app(), threaded=True)
+    server = make_server(host, port, chat_server_app(), threaded=True, request_handler=_Handler)
     address = f"http://{server.server_address[0]!s}:{server.server_address[1]}"
     storage.set_endpoint(address)
     print(f"connectparticipant-ext: chat backend listening on {address} (Ctrl+C to stop)", flush=True)

@@ -219,6 +219,8 @@ class UploadRecord(BaseModel):
         self.completed = False
         self.status = "IN_PROGRESS"
         self.pending_reads = 0
+        self.item_id: Optional[str] = None
+        """The Id of the ATTACHMENT item written on completion (its verdict reuses it)."""
 
 
 class Chat(BaseModel):
