@@ -20,17 +20,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import multiprocessing
-import os
 import queue as queue_module
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ._common import REGION, Result, log, median
+from ._common import REGION, Result, local_server, log, median
 
 INSTANCE_ID = "bench-instance"
 WORKER_COUNTS = (1, 2, 4)
@@ -45,43 +42,6 @@ In the first series (no think time) one moto server process, holding SNS, SQS, D
 the chats, is the bottleneck, and more workers only add load to it; the second shows how the
 work of the bots themselves spreads over workers.
 """
-
-_SERVER_CODE = """
-import sys
-import connectparticipant_ext.testing
-
-from connectparticipant_ext.testing.server import LocalServer
-with LocalServer(host="127.0.0.1", port=0) as server:
-    print(server.endpoint_url, flush=True)
-    sys.stdin.read()  # run until the benchmark closes our input
-"""
-
-
-@contextlib.contextmanager
-def _server() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _SERVER_CODE],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"the local server did not start (said {url!r})")
-        yield url
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def _client(name: str, endpoint: str) -> Any:
@@ -391,7 +351,8 @@ def run(quick: bool = False) -> list[Result]:
         ("bot work", (10, 5) if quick else (50, 10), THINK_SECONDS),
     ]
     results: list[Result] = []
-    with _server() as endpoint:
+    with local_server() as server:
+        endpoint = server.url
         for label, (chats, messages), think in series:
             figures: dict[int, dict[str, float]] = {}
             for workers in WORKER_COUNTS:
