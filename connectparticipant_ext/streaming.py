@@ -665,32 +665,30 @@ class DynamoDBTokenStore:
 
     def claim(self, contact_id: str, owner: str, until: datetime, expires_at: datetime) -> bool:
         record = BotRecord(contact_id=contact_id, expires_at=expires_at, owner=owner, claimed_until=until)
-        now = int(time.time())
-        try:
-            self.table.put_item(
-                Item=self._to_item(record),
-                ConditionExpression=(
-                    "attribute_not_exists(#k) OR #ttl <= :now OR "
-                    "(attribute_not_exists(participant_token) AND claimed_until <= :now)"
-                ),
-                ExpressionAttributeNames={"#k": self.key, "#ttl": self.ttl_attribute},
-                ExpressionAttributeValues={":now": now},
-            )
-        except Exception as exc:
-            if self._condition_failed(exc):
-                return False
-            raise
-        return True
+        return self._put_if(
+            record,
+            "attribute_not_exists(#k) OR #ttl <= :now OR "
+            "(attribute_not_exists(participant_token) AND claimed_until <= :now)",
+            {"#k": self.key, "#ttl": self.ttl_attribute},
+            {":now": int(time.time())},
+        )
 
     def save(self, record: BotRecord, owner: str) -> bool:
+        return self._put_if(
+            record,
+            "attribute_not_exists(#k) OR (attribute_not_exists(participant_token) AND #owner = :owner)",
+            {"#k": self.key, "#owner": "owner"},
+            {":owner": owner},
+        )
+
+    def _put_if(self, record: BotRecord, condition: str, names: dict[str, str], values: dict[str, Any]) -> bool:
+        """Write the record if ``condition`` holds; False when another worker's write won."""
         try:
             self.table.put_item(
                 Item=self._to_item(record),
-                ConditionExpression=(
-                    "attribute_not_exists(#k) OR (attribute_not_exists(participant_token) AND #owner = :owner)"
-                ),
-                ExpressionAttributeNames={"#k": self.key, "#owner": "owner"},
-                ExpressionAttributeValues={":owner": owner},
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
         except Exception as exc:
             if self._condition_failed(exc):
