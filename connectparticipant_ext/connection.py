@@ -396,7 +396,7 @@ class Connection:
         """Send a message (``SendMessage``).
 
         Args:
-            content: 1 to 16384 characters.
+            content: 1 to 16,384 bytes of UTF-8 (characters outside ASCII count more than one).
             content_type: ``text/plain``, ``text/markdown``, ``application/json`` or
                 ``application/vnd.amazonaws.connect.message.interactive.response``.
             client_token: idempotency token; one is generated when omitted, and reused by

@@ -278,6 +278,14 @@ def test_an_empty_message_is_a_form_error(browser: Browser, backend: Any) -> Non
     assert not [i for i in _chat(backend, browser).items if i["Type"] == "MESSAGE"]
 
 
+def test_a_message_over_the_byte_limit_is_a_form_error(browser: Browser, backend: Any) -> None:
+    browser.start()
+    response = browser.send("é" * 8193)  # 8,193 characters, 16,386 bytes of UTF-8
+    assert response.status_code == 400
+    assert "at most 16384 bytes" in response.content.decode()
+    assert not [i for i in _chat(backend, browser).items if i["Type"] == "MESSAGE"]
+
+
 def test_message_content_is_escaped(browser: Browser) -> None:
     browser.start()
     browser.send("<script>alert('x')</script>")

@@ -6,7 +6,7 @@ import uuid
 
 from django import forms
 
-# SendMessage takes 1 to 16384 characters.
+# SendMessage takes 1 to 16,384 bytes of UTF-8 (not characters: "é" counts 2).
 MAX_CONTENT_LENGTH = 16384
 
 
@@ -28,6 +28,12 @@ class MessageForm(_IdempotentForm):
     )
 
     field_order = ["text", "client_token"]
+
+    def clean_text(self) -> str:
+        text: str = self.cleaned_data["text"]
+        if len(text.encode("utf-8", "surrogatepass")) > MAX_CONTENT_LENGTH:
+            raise forms.ValidationError(f"A message can be at most {MAX_CONTENT_LENGTH} bytes of UTF-8.")
+        return text
 
 
 class UploadForm(_IdempotentForm):
