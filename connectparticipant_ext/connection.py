@@ -15,7 +15,6 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Optional, Union
 
 from botocore import xform_name
-from botocore.exceptions import ClientError
 
 from ._redact import redact_secret
 from ._time import parse_time
@@ -32,16 +31,14 @@ from ._validation import (
     require_token,
 )
 from .exceptions import (
-    PARSE_ERRORS,
-    TRANSPORT_ERRORS,
+    CALL_ERRORS,
     AccessDeniedError,
     ConnectionClosedError,
     ConnectionExpiredError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
     MalformedResponseError,
-    ServiceUnreachableError,
-    service_error_from,
+    call_error_from,
 )
 from .models import SentEvent, SentMessage, View, Websocket
 from .webrtc import WebRTCConnection
@@ -361,12 +358,8 @@ class Connection:
             started = time.perf_counter()
             try:
                 response: dict[str, Any] = method(ConnectionToken=token, **params)
-            except TRANSPORT_ERRORS as exc:  # after botocore's retries
-                raise ServiceUnreachableError(operation, type(exc).__name__) from exc
-            except PARSE_ERRORS as exc:  # botocore could not parse the answer into its model
-                raise MalformedResponseError(operation, f"botocore could not parse it ({type(exc).__name__})") from exc
-            except ClientError as exc:
-                error = service_error_from(exc)
+            except CALL_ERRORS as exc:  # transport failures come after botocore's retries
+                error = call_error_from(operation, exc)
                 if not isinstance(error, AccessDeniedError) or attempt == 2 or self._participant is None:
                     if error is exc:
                         raise

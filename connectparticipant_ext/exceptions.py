@@ -64,8 +64,10 @@ __all__ = [
     "ThrottlingError",
     "UnsupportedAttachmentTypeError",
     "ValidationError",
+    "CALL_ERRORS",
     "PARSE_ERRORS",
     "TRANSPORT_ERRORS",
+    "call_error_from",
     "map_client_errors",
     "service_error_from",
 ]
@@ -244,6 +246,27 @@ def service_error_from(exc: ClientError) -> ServiceError:
         return exc
     code = str(exc.response.get("Error", {}).get("Code", ""))
     return error_class_for(code)(exc.response, exc.operation_name)
+
+
+CALL_ERRORS = (ClientError, *TRANSPORT_ERRORS, *PARSE_ERRORS)
+"""Everything a botocore call can raise that :func:`call_error_from` translates."""
+
+
+def call_error_from(operation: str, exc: BaseException) -> BaseException:
+    """This library's error for what a botocore call of ``operation`` raised (not raised here).
+
+    A transport failure becomes :class:`ServiceUnreachableError`, an answer botocore could not
+    parse :class:`MalformedResponseError`, a ``ClientError`` its :class:`ServiceError` subclass
+    (see :func:`service_error_from`); anything else, and an error already ours, comes back as
+    it is. Raise the result ``from exc`` unless it *is* ``exc``.
+    """
+    if isinstance(exc, ClientError):
+        return service_error_from(exc)
+    if isinstance(exc, TRANSPORT_ERRORS):
+        return ServiceUnreachableError(operation, type(exc).__name__)
+    if isinstance(exc, PARSE_ERRORS):
+        return MalformedResponseError(operation, f"botocore could not parse it ({type(exc).__name__})")
+    return exc
 
 
 class _ClientErrorMapper:

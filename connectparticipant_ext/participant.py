@@ -8,14 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._redact import redact_secret
 from ._validation import require_token
-from .exceptions import (
-    PARSE_ERRORS,
-    TRANSPORT_ERRORS,
-    InvalidArgumentTypeError,
-    MalformedResponseError,
-    ServiceUnreachableError,
-    map_client_errors,
-)
+from .exceptions import CALL_ERRORS, InvalidArgumentTypeError, call_error_from
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -105,15 +98,14 @@ class Participant:
             raise InvalidArgumentTypeError("ask for credentials, a websocket, or both")
         started = time.perf_counter()
         try:
-            with map_client_errors():
-                response: dict[str, Any] = self._service.meta.client.create_participant_connection(
-                    ParticipantToken=self._token, Type=types, ConnectParticipant=connect_participant
-                )
-        except TRANSPORT_ERRORS as exc:  # after botocore's retries
-            raise ServiceUnreachableError("CreateParticipantConnection", type(exc).__name__) from exc
-        except PARSE_ERRORS as exc:  # botocore could not parse the answer into its model
-            problem = f"botocore could not parse it ({type(exc).__name__})"
-            raise MalformedResponseError("CreateParticipantConnection", problem) from exc
+            response: dict[str, Any] = self._service.meta.client.create_participant_connection(
+                ParticipantToken=self._token, Type=types, ConnectParticipant=connect_participant
+            )
+        except CALL_ERRORS as exc:  # transport failures come after botocore's retries
+            error = call_error_from("CreateParticipantConnection", exc)
+            if error is exc:
+                raise
+            raise error from exc
         logger.debug(
             "CreateParticipantConnection types=%s connect_participant=%s took %.1f ms",
             ",".join(types),
