@@ -8,6 +8,7 @@ the transcript is printed as a table.
 
 from __future__ import annotations
 
+import ipaddress
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
 from urllib.parse import urlsplit
 
-from ._export import printable, write_transcript
+from ._export import write_transcript
+from ._terminal import escape_controls, printable
 from .connection import Connection
 from .exceptions import ConnectParticipantError
 from .models import TranscriptItem
@@ -43,19 +45,32 @@ def _endpoint(endpoint_url: Optional[str]) -> Iterator[tuple[str, bool]]:
         yield server.endpoint_url, True
 
 
-def _connect_client(region: str, endpoint_url: str, local: bool) -> Any:
-    """A ``connect`` client; a local server (loopback) gets fake credentials if none are set.
+def is_loopback_url(url: str) -> bool:
+    """True when ``url``'s host is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _connect_client(region: str, endpoint_url: Optional[str], local: bool) -> Any:
+    """A ``connect`` client; against a loopback endpoint it gets fake credentials if none are set.
 
     The Connect API is signed, so boto3 wants credentials even though the local backend
-    does not check them.
+    does not check them. ``endpoint_url=None`` leaves the endpoint to botocore
+    (``AWS_ENDPOINT_URL_CONNECT``, ``AWS_ENDPOINT_URL``, the config file), and the check is on
+    the endpoint botocore chose.
     """
     import boto3
 
-    loopback = (urlsplit(endpoint_url).hostname or "") in ("127.0.0.1", "localhost", "::1")
-    credentials: dict[str, str] = {}
-    if local or (loopback and boto3.Session().get_credentials() is None):
-        credentials = LOCAL_CREDENTIALS
-    return boto3.client("connect", region_name=region, endpoint_url=endpoint_url, **credentials)
+    session = boto3.Session()
+    client = session.client("connect", region_name=region, endpoint_url=endpoint_url)
+    if local or (is_loopback_url(client.meta.endpoint_url) and session.get_credentials() is None):
+        client = session.client("connect", region_name=region, endpoint_url=endpoint_url, **LOCAL_CREDENTIALS)
+    return client
 
 
 def _answer(item: TranscriptItem) -> Optional[str]:
@@ -100,7 +115,8 @@ def run_demo(
     with _endpoint(endpoint_url) as (url, local):
 
         def say(text: str) -> None:
-            print(text, file=out, flush=True)
+            # ids, names and statuses come from the endpoint: shown, never acted on
+            print(escape_controls(text), file=out, flush=True)
 
         say(f"Using {'the embedded local backend at ' if local else ''}{url} ({region})")
         connect = _connect_client(region, url, local)

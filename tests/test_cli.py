@@ -107,7 +107,7 @@ def test_demo_runs_a_whole_chat_on_the_embedded_backend():
     out = result.stdout
     assert "embedded local backend" in out
     assert "HelpBot: Thanks, I can help with that" in out
-    assert "[attachment] receipt.txt (APPROVED)" in out
+    assert "[attachment] receipt.txt (APPROVED, id " in out
     assert "Demo finished" in out
     assert "CPT." not in out and "CCT." not in out and "X-Amz-" not in out
 
@@ -289,7 +289,7 @@ def test_chat_starts_a_chat_on_the_local_server_and_sends_each_line(server: str)
     result = run("chat", "--endpoint-url", server, "--display-name", "Zoe", input="first line\nsecond line\n/quit\n")
     assert result.returncode == 0, result.stderr
     assert "Zoe: first line" in result.stdout and "Zoe: second line" in result.stdout
-    assert "started chat contact" in result.stderr
+    assert "started a new chat contact" in result.stderr and "'Zoe'" in result.stderr
     # Leaving is reported the same way every time, after the stream has stopped showing items.
     assert result.stderr.strip().endswith("you left the chat")
     assert "[participant.left]" not in result.stdout
