@@ -445,10 +445,11 @@ def cmd_transcript(args: argparse.Namespace, secrets: _Secrets) -> int:
     progress = Progress("transcript", unit="items")
     with ExitStack() as stack:
         out = _open_output(args.output, stack)
-        count = write_transcript(collection, out, args.format, on_item=progress)
+        terminal = out is sys.stdout and sys.stdout.isatty()
+        count = write_transcript(collection, out, args.format, on_item=progress, terminal=terminal)
     progress.finish()
     if args.output not in (None, "-"):
-        print(f"wrote {count} items to {args.output}", file=sys.stderr)
+        print(f"wrote {count} items to {printable(args.output)}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -467,7 +468,7 @@ def cmd_send(args: argparse.Namespace, secrets: _Secrets) -> int:
     content = _read_stdin_strictly().rstrip("\r\n") if args.message == "-" else args.message
     conn = _open_connection(args, secrets)
     sent = conn.send_message(content, content_type=args.content_type, client_token=args.client_token)
-    print(sent.id)
+    print(printable(sent.id))
     return EXIT_OK
 
 
@@ -487,7 +488,7 @@ def cmd_upload(args: argparse.Namespace, secrets: _Secrets) -> int:
     progress.finish()
     if args.wait:
         attachment.wait_until_approved(timeout=args.wait)
-    print(f"{attachment.id}\t{printable(attachment.name)}\t{attachment.status or 'IN_PROGRESS'}")
+    print("\t".join(printable(v) for v in (attachment.id, attachment.name, attachment.status or "IN_PROGRESS")))
     return EXIT_OK
 
 
