@@ -24,10 +24,15 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u20
 DEL, the Unicode line and paragraph separators, and the bidi embeddings, overrides and isolates."""
 
 
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def escape_controls(text: object) -> str:
-    """``text`` with each control character shown as ``\\xNN`` (tab and newline are kept)."""
+    """``text`` with each control character shown as ``\\xNN`` or ``\\uNNNN`` (tab and newline kept)."""
     value = "" if text is None else str(text)
-    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return CONTROL.sub(_shown, value)
 
 
 def printable(text: object) -> str:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,12 @@ def run(*args: str, env: dict[str, str] | None = None, input: str | None = None,
     )
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """``connectparticipant-ext serve`` in a subprocess, as a user would run it."""
+@contextmanager
+def running_server(*extra: str) -> Iterator[str]:
+    """``connectparticipant-ext serve`` in a subprocess, as a user would run it; its URL."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(port)],
+        [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(port), *extra],
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -63,6 +64,12 @@ def server() -> Iterator[str]:
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with running_server() as url:
+        yield url
 
 
 class Chat:
