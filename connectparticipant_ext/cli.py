@@ -436,7 +436,7 @@ def cmd_transcript(args: argparse.Namespace, secrets: _Secrets) -> int:
     since = _since(args.since) if args.since is not None else None
     conn = _open_connection(args, secrets)
     collection = conn.transcript.all()
-    if args.contact_id:
+    if args.contact_id is not None:
         collection = collection.filter(contact_id=args.contact_id)
     if since is not None:
         collection = collection.filter(start_time=since)
