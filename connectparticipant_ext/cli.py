@@ -775,11 +775,12 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
             lines.put(line.rstrip("\n"))
         lines.put(None)
 
-    screen.notice(f"{PROG}: type a message and press Enter; /help lists the commands, /quit leaves")
     left = False
     with ExitStack() as stack:
         stream = stack.enter_context(conn.stream(history=args.history, receipts=True))
         view.stream = stream
+        # Said once the stream is open: from here on, what the others do reaches this screen.
+        screen.notice(f"{PROG}: type a message and press Enter; /help lists the commands, /quit leaves")
         if interactive:
             editor = stack.enter_context(
                 LineEditor(sys.stdin.fileno(), screen, lambda text: typing_wanted.set() if text.strip() else None)
