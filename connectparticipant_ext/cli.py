@@ -99,7 +99,7 @@ def _from_env(name: str, explicit: bool) -> Optional[str]:
 
 def _check_url(url: str, source: str) -> str:
     """``url`` if it is an http(s) URL with a host; else a one-line error naming ``source``."""
-    scheme, separator, rest = url.partition("://")
+    scheme, separator, _ = url.partition("://")
     if not separator:
         raise CommandError(f"{source} {url!r} has no scheme: did you mean http://{url} ?")
     if scheme.lower() not in ("http", "https"):
@@ -598,6 +598,7 @@ class _ChatView:
         self._changed = threading.Condition()
         self._names: dict[str, str] = {}  # participant id -> display name
         self._typing: dict[str, float] = {}  # display name -> shown until (monotonic)
+        self._typing_lock = threading.Lock()  # the stream's thread and the input loop both refresh
         self._receipts: dict[str, str] = {}  # own message id -> "delivered" or "read", as shown
         self.stream: Any = None
         self.shown: set[str] = set()
@@ -637,7 +638,8 @@ class _ChatView:
             self._names[item.participant_id] = item.display_name
         if item.event is ChatEvent.TYPING:
             if not self._is_mine(item):
-                self._typing[name] = time.monotonic() + TYPING_SHOWN
+                with self._typing_lock:
+                    self._typing[name] = time.monotonic() + TYPING_SHOWN
                 if self.screen.interactive:
                     self.refresh()
                 else:
@@ -647,7 +649,8 @@ class _ChatView:
             self._show_receipts(item)
             return
         if item.is_message or item.is_attachment:
-            self._typing.pop(name, None)  # they sent what they were typing
+            with self._typing_lock:
+                self._typing.pop(name, None)  # they sent what they were typing
         when = item.absolute_time.strftime("%H:%M:%S") if item.absolute_time else "--:--:--"
         self.screen.line(f"{when} {printable(name)}: {printable(describe(item))}")
         self.refresh()
@@ -682,10 +685,11 @@ class _ChatView:
     def refresh(self) -> None:
         """Show who is typing now (on a terminal's prompt line); forget indicators that expired."""
         now = time.monotonic()
-        for name in [n for n, until in self._typing.items() if until <= now]:
-            del self._typing[name]
-        if self.screen.interactive:
+        with self._typing_lock:
+            for name in [n for n, until in self._typing.items() if until <= now]:
+                del self._typing[name]
             names = sorted(self._typing)
+        if self.screen.interactive:
             self.screen.set_status(
                 printable(f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} typing…") if names else ""
             )
@@ -770,6 +774,10 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
             except (ConnectParticipantError, ClientError, BotoCoreError) as exc:
                 logging.getLogger(__name__).debug("typing not sent: %s", type(exc).__name__)
 
+    def on_edit(text: str) -> None:
+        if text.strip() and _chat_command(text) is None:  # a message being written, not a /command
+            typing_wanted.set()
+
     def read_piped() -> None:  # a daemon: a blocked read must not keep the process alive
         for line in sys.stdin:
             lines.put(line.rstrip("\n"))
@@ -782,9 +790,7 @@ def cmd_chat(args: argparse.Namespace, secrets: _Secrets) -> int:
         # Said once the stream is open: from here on, what the others do reaches this screen.
         screen.notice(f"{PROG}: type a message and press Enter; /help lists the commands, /quit leaves")
         if interactive:
-            editor = stack.enter_context(
-                LineEditor(sys.stdin.fileno(), screen, lambda text: typing_wanted.set() if text.strip() else None)
-            )
+            editor = stack.enter_context(LineEditor(sys.stdin.fileno(), screen, on_edit))
             reader = threading.Thread(target=editor.read_lines, args=(lines.put,), name="chat-input", daemon=True)
         else:
             reader = threading.Thread(target=read_piped, name="chat-input", daemon=True)
