@@ -32,7 +32,6 @@ to a ``GetAuthenticationUrl`` call outside the one-minute window (it is passed o
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Optional
 
 import attrs
 
+from . import _json
 from ._redact import redact_url
 from ._validation import EVENT_PREFIX, require_str
 from .exceptions import ConnectParticipantError, InvalidArgumentError, InvalidArgumentTypeError
@@ -100,8 +100,8 @@ _STATUS_BY_CONTENT_TYPE = {status.content_type: status for status in Authenticat
 
 def _session_id_in(item: TranscriptItem) -> Optional[str]:
     try:
-        content = json.loads(item.content or "")
-    except ValueError:
+        content = _json.loads(item.content or "")
+    except ValueError:  # not JSON, or nested too deeply
         return None
     session_id = content.get("SessionId") if isinstance(content, dict) else None
     return session_id if isinstance(session_id, str) and session_id else None

@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, Optional, Union
 
 from botocore import xform_name
 
+from . import _json
 from ._redact import redact_secret
 from ._time import parse_time
 from ._validation import (
@@ -617,7 +618,9 @@ def _receipt_content(message_id: str) -> str:
 
 def _require_json(name: str, content: str) -> None:
     try:
-        json.loads(content)
+        _json.loads(content)
+    except _json.JSONNestingError:
+        raise InvalidArgumentError(f"{name} nests deeper than {_json.MAX_DEPTH} levels of JSON") from None
     except ValueError:
         raise InvalidArgumentError(f"{name} must be valid JSON for content_type application/json") from None
 

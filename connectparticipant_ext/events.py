@@ -23,9 +23,9 @@ library does not know yet is never an error: :attr:`TranscriptItem.event` is the
 from __future__ import annotations
 
 import enum
-import json
 from typing import Any, Optional
 
+from . import _json
 from ._validation import EVENT_PREFIX
 
 __all__ = ["ChatEvent", "event_data", "event_name"]
@@ -131,7 +131,7 @@ def event_data(content_type: Optional[str], content: Optional[str]) -> Optional[
     if _name_of(content_type) is None or not isinstance(content, str) or not content:
         return None
     try:
-        data = json.loads(content)
-    except ValueError:
+        data = _json.loads(content)
+    except ValueError:  # not JSON, or nested too deeply
         return None
     return data if isinstance(data, dict) else None

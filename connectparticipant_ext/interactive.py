@@ -41,6 +41,7 @@ from typing import Any, Optional, Union
 
 import attrs
 
+from . import _json
 from ._time import parse_time
 from .exceptions import InvalidArgumentError, InvalidArgumentTypeError
 
@@ -419,8 +420,8 @@ def parse_template(content: Union[str, bytes, Mapping[str, Any]]) -> Optional[In
     """
     if isinstance(content, (str, bytes)):
         try:
-            content = json.loads(content)
-        except ValueError:
+            content = _json.loads(content)
+        except ValueError:  # not JSON, or nested too deeply
             return None
     if not isinstance(content, Mapping) or not isinstance(content.get("templateType"), str):
         return None

@@ -38,7 +38,6 @@ receipts and attachments are streamed (it lists ``Type`` values ``EVENT`` and ``
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 import uuid
@@ -49,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Optional, Protocol, runtime_checkable
 
 import attrs
 
+from . import _json
 from ._redact import redact_secret
 from ._time import parse_time
 from ._validation import require_choice, require_int, require_str
@@ -375,7 +375,9 @@ def _streamed(
 
 def _json_object(text: str | bytes, where: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
+        value = _json.loads(text)
+    except _json.JSONNestingError:
+        raise StreamingPayloadError(f"{where} nests deeper than {_json.MAX_DEPTH} levels") from None
     except ValueError:
         raise StreamingPayloadError(f"{where} is not valid JSON") from None
     if not isinstance(value, dict):

@@ -329,3 +329,10 @@ def test_authentication_over_the_local_server(local_server):
         second = conn.start_authentication(REDIRECT, stream=stream, timeout=20)
         second.cancel()
         assert second.wait(timeout=20).status is AuthenticationStatus.CANCELED
+
+
+def test_a_deeply_nested_initiated_event_has_no_session_id():
+    deep = TranscriptItem.from_response(
+        {"Id": "d", "Type": "EVENT", "ContentType": AUTHENTICATION_INITIATED, "Content": "[" * 100_000}
+    )
+    assert authentication_session_id(deep) is None

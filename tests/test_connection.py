@@ -343,6 +343,7 @@ def test_restored_connection_with_participant_renews(chat, participant, connecti
         (lambda c: c.send_message(b"bytes"), InvalidArgumentTypeError, "content"),
         (lambda c: c.send_message("hi", content_type="text/html"), InvalidArgumentError, "content_type"),
         (lambda c: c.send_message("{not json", content_type="application/json"), InvalidArgumentError, "JSON"),
+        (lambda c: c.send_message("[" * 10000, content_type="application/json"), InvalidArgumentError, "JSON"),
         (lambda c: c.send_message("hi", client_token=""), InvalidArgumentError, "client_token"),
         (lambda c: c.send_message("hi", client_token="x" * 501), InvalidArgumentError, "client_token"),
         (lambda c: c.send_event("application/vnd.amazonaws.connect.event.bogus"), InvalidArgumentError, "content_type"),

@@ -243,6 +243,19 @@ def test_malformed_item_and_attributes():
         list(streaming.parse(message_list))
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "[" * 100_000,
+        {"Body": "[" * 100_000},
+        {"Records": [{"EventSource": "aws:sns", "Sns": dict(sns_envelope(), Message="{" * 50_000)}]},
+    ],
+)
+def test_deeply_nested_json_is_a_payload_error_not_a_recursion_error(payload):
+    with pytest.raises(StreamingPayloadError, match="nests deeper than"):
+        list(streaming.parse(payload))
+
+
 def test_errors_never_echo_content():
     secret = dict(ITEM, Content="my card is 4111 1111 1111 1111")
     del secret["Id"]
