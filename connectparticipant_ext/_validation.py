@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import threading
 from datetime import datetime, timezone
 from typing import Any
 
@@ -117,11 +117,15 @@ def require_aware_datetime(name: str, value: Any) -> datetime:
 def require_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
     """Check that ``value`` is a finite number of seconds (not a bool, not NaN) and return it.
 
-    ``allow_zero`` admits 0; negative numbers and infinities are always refused.
+    ``allow_zero`` admits 0; negative numbers and infinities are always refused, and so is
+    anything past :data:`threading.TIMEOUT_MAX` (about 292 years), which every wait of the
+    standard library refuses with :class:`OverflowError`.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidArgumentTypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+    if not 0 <= value <= threading.TIMEOUT_MAX or (value == 0 and not allow_zero):  # NaN fails every comparison
         bound = "0 or more" if allow_zero else "more than 0"
-        raise InvalidArgumentError(f"{name} must be a finite number of seconds, {bound}; got {value!r}")
+        raise InvalidArgumentError(
+            f"{name} must be a finite number of seconds, {bound} and at most {threading.TIMEOUT_MAX:.0f}; got {value!r}"
+        )
     return float(value)

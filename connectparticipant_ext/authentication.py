@@ -41,8 +41,8 @@ import attrs
 
 from . import _json
 from ._redact import redact_url
-from ._validation import EVENT_PREFIX, require_str
-from .exceptions import ConnectParticipantError, InvalidArgumentError, InvalidArgumentTypeError
+from ._validation import EVENT_PREFIX, require_seconds, require_str
+from .exceptions import ConnectParticipantError, InvalidArgumentTypeError
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -142,14 +142,8 @@ def _remaining(deadline: Optional[float]) -> Optional[float]:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
-def _check_timeout(name: str, timeout: Optional[float]) -> Optional[float]:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise InvalidArgumentTypeError(f"{name} must be a number of seconds or None, not {type(timeout).__name__}")
-    if timeout <= 0:
-        raise InvalidArgumentError(f"{name} must be a positive number of seconds, got {timeout}")
-    return float(timeout)
+def _check_timeout(timeout: Optional[float]) -> Optional[float]:
+    return None if timeout is None else require_seconds("timeout", timeout)
 
 
 class AuthenticationSession:
@@ -217,7 +211,7 @@ class AuthenticationSession:
         """
         if self._result is not None:
             return self._result
-        timeout = _check_timeout("timeout", timeout)
+        timeout = _check_timeout(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while True:
@@ -279,7 +273,7 @@ def start_authentication(
         AuthenticationError: the stream ended first.
     """
     require_str("redirect_uri", redirect_uri, max_length=1024)
-    timeout = _check_timeout("timeout", timeout)
+    timeout = _check_timeout(timeout)
     if session_id is not None:
         require_str("session_id", session_id, min_length=SESSION_ID_LENGTH, max_length=SESSION_ID_LENGTH)
     own_stream = stream is None
@@ -349,7 +343,7 @@ def authenticate(
     """
     if on_url is not None and not callable(on_url):
         raise InvalidArgumentTypeError(f"on_url must be callable, not {type(on_url).__name__}")
-    timeout = _check_timeout("timeout", timeout)
+    timeout = _check_timeout(timeout)
     deadline = None if timeout is None else time.monotonic() + timeout
     session = start_authentication(connection, redirect_uri, stream=stream, timeout=timeout, session_id=session_id)
     try:

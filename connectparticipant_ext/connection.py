@@ -28,6 +28,7 @@ from ._validation import (
     MESSAGE_READ,
     TYPING,
     require_choice,
+    require_seconds,
     require_str,
     require_token,
 )
@@ -430,9 +431,7 @@ class Connection:
         """
         if not isinstance(force, bool):
             raise InvalidArgumentTypeError("force must be True or False")
-        throttle = self.typing_throttle
-        if isinstance(throttle, bool) or not isinstance(throttle, (int, float)) or not throttle >= 0:
-            raise InvalidArgumentError("typing_throttle must be a non-negative number of seconds")
+        throttle = require_seconds("typing_throttle", self.typing_throttle, allow_zero=True)
         with Connection._typing_lock:
             now = time.monotonic()
             if not force and now - self._typing_sent_at < throttle:

@@ -51,7 +51,7 @@ import attrs
 from . import _json
 from ._redact import redact_secret
 from ._time import parse_time
-from ._validation import require_choice, require_int, require_str
+from ._validation import require_choice, require_int, require_seconds, require_str
 from .exceptions import (
     InvalidArgumentError,
     InvalidArgumentTypeError,
@@ -769,13 +769,8 @@ class BotParticipants:
         self.chat_service = chat_service
         self.store: TokenStore = store if store is not None else InMemoryTokenStore()
         self.display_name = require_str("display_name", display_name, max_length=256)
-        for name, value in (("claim_seconds", claim_seconds), ("wait_seconds", wait_seconds)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InvalidArgumentTypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-            if value <= 0:
-                raise InvalidArgumentError(f"{name} must be positive, got {value!r}")
-        self.claim_seconds = float(claim_seconds)
-        self.wait_seconds = float(wait_seconds)
+        self.claim_seconds = require_seconds("claim_seconds", claim_seconds)
+        self.wait_seconds = require_seconds("wait_seconds", wait_seconds)
         self.cache_size = require_int("cache_size", cache_size, minimum=1)
         self.owner = f"worker-{uuid.uuid4()}"
         self._connections: OrderedDict[str, Connection] = OrderedDict()

@@ -276,6 +276,10 @@ def test_the_chat_ending_ends_the_flow(connection, mock_chat, chat_contact, conn
         ({"redirect_uri": 3}, InvalidArgumentTypeError),
         ({"timeout": 0}, InvalidArgumentError),
         ({"timeout": "soon"}, InvalidArgumentTypeError),
+        ({"timeout": float("nan")}, InvalidArgumentError),
+        ({"timeout": -5}, InvalidArgumentError),
+        ({"timeout": float("inf")}, InvalidArgumentError),
+        ({"timeout": 1e308}, InvalidArgumentError),
         ({"session_id": "short"}, InvalidArgumentError),
         ({"on_url": "print"}, InvalidArgumentTypeError),
     ],
@@ -285,6 +289,13 @@ def test_bad_arguments_fail_before_any_call(connection, wire_calls, kwargs, erro
     redirect_uri = arguments.pop("redirect_uri")
     with pytest.raises(error):
         connection.authenticate(redirect_uri, **arguments)
+    assert wire_calls == []
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1, 1e308])
+def test_bad_timeouts_of_the_two_step_flow_fail_before_any_call(connection, wire_calls, bad):
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        connection.start_authentication(REDIRECT, timeout=bad)
     assert wire_calls == []
 
 

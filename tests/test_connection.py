@@ -122,6 +122,14 @@ def test_send_typing(connection):
     assert not any(i.event == "typing" for i in connection.transcript)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), -1, float("inf"), 1e308])
+def test_a_bad_typing_throttle_is_refused_before_any_call(connection, wire_calls, bad):
+    connection.typing_throttle = bad
+    with pytest.raises(InvalidArgumentError, match="typing_throttle"):
+        connection.send_typing()
+    assert wire_calls == []
+
+
 def test_receipts_reach_the_message_metadata(connection, agent):
     sent = agent.send_message("How can I help?")
     connection.send_delivered_receipt(sent.id)

@@ -387,10 +387,13 @@ def test_bot_participants_check_their_arguments():
         streaming.BotParticipants("chat")
     with pytest.raises(InvalidArgumentTypeError, match="TokenStore"):
         streaming.BotParticipants(chat, store={})
-    with pytest.raises(InvalidArgumentError, match="wait_seconds must be positive"):
+    with pytest.raises(InvalidArgumentError, match="wait_seconds must be a finite number of seconds, more than 0"):
         streaming.BotParticipants(chat, wait_seconds=0)
     with pytest.raises(InvalidArgumentTypeError, match="claim_seconds"):
         streaming.BotParticipants(chat, claim_seconds="30")
+    for bad in (float("nan"), -1, float("inf"), 1e308):
+        with pytest.raises(InvalidArgumentError, match="claim_seconds"):
+            streaming.BotParticipants(chat, claim_seconds=bad)
     bots = streaming.BotParticipants(chat)
     with pytest.raises(InvalidArgumentError, match="contact_id"):
         bots.connection(NoCalls(), "instance", "")
