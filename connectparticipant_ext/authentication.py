@@ -42,7 +42,7 @@ import attrs
 from . import _json
 from ._redact import redact_url
 from ._validation import EVENT_PREFIX, require_seconds, require_str
-from .exceptions import ConnectParticipantError, InvalidArgumentTypeError
+from .exceptions import AuthenticationError, AuthenticationTimeoutError, InvalidArgumentTypeError
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -70,14 +70,6 @@ GET_URL_WINDOW_SECONDS = 60.0
 """GetAuthenticationUrl is accepted within one minute of the initiated event (botocore's docs)."""
 
 SESSION_ID_LENGTH = 36
-
-
-class AuthenticationError(ConnectParticipantError):
-    """Raised when an authentication flow cannot go on: the chat or the stream ended first."""
-
-
-class AuthenticationTimeoutError(AuthenticationError, TimeoutError):
-    """Raised when the authentication request or its outcome did not come within the timeout."""
 
 
 class AuthenticationStatus(enum.Enum):

@@ -55,6 +55,7 @@ from ._validation import require_choice, require_int, require_seconds, require_s
 from .exceptions import (
     InvalidArgumentError,
     InvalidArgumentTypeError,
+    MalformedResponseError,
     StreamingPayloadError,
     map_client_errors,
 )
@@ -148,19 +149,23 @@ def start(
         ServiceError: the service refused (``InvalidRequestException``,
             ``InvalidParameterException``, ``ResourceNotFoundException``,
             ``LimitExceededException`` for a third topic on one contact).
+        ServiceUnreachableError: the Connect API could not be reached (after botocore's retries).
     """
     require_str("instance_id", instance_id, max_length=100)
     require_str("contact_id", contact_id, max_length=256)
     _require_topic_arn(topic_arn)
     token = str(uuid.uuid4()) if client_token is None else require_str("client_token", client_token, max_length=500)
-    with map_client_errors():
+    with map_client_errors("StartContactStreaming"):
         response = connect_client.start_contact_streaming(
             InstanceId=instance_id,
             ContactId=contact_id,
             ChatStreamingConfiguration={"StreamingEndpointArn": topic_arn},
             ClientToken=token,
         )
-    return str(response["StreamingId"])
+    streaming_id = response.get("StreamingId") if isinstance(response, Mapping) else None
+    if not isinstance(streaming_id, str) or not streaming_id:
+        raise MalformedResponseError("StartContactStreaming", "StreamingId is missing or not a string")
+    return streaming_id
 
 
 def stop(connect_client: BaseClient, instance_id: str, contact_id: str, streaming_id: str) -> None:
@@ -171,7 +176,7 @@ def stop(connect_client: BaseClient, instance_id: str, contact_id: str, streamin
     require_str("instance_id", instance_id, max_length=100)
     require_str("contact_id", contact_id, max_length=256)
     require_str("streaming_id", streaming_id, max_length=_MAX_STREAMING_ID)
-    with map_client_errors():
+    with map_client_errors("StopContactStreaming"):
         connect_client.stop_contact_streaming(InstanceId=instance_id, ContactId=contact_id, StreamingId=streaming_id)
 
 
@@ -856,7 +861,7 @@ class BotParticipants:
             delay = min(delay * 2, 0.5)
 
     def _create(self, connect_client: BaseClient, instance_id: str, contact_id: str) -> BotRecord:
-        with map_client_errors():
+        with map_client_errors("CreateParticipant"):
             created = connect_client.create_participant(
                 InstanceId=instance_id,
                 ContactId=contact_id,

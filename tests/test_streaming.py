@@ -318,6 +318,30 @@ def test_start_sends_the_configuration_and_a_client_token():
     assert (calls[0]["InstanceId"], calls[0]["ContactId"]) == ("i", "c")
 
 
+def test_connect_calls_translate_botocore_errors_as_the_resources_do():
+    from botocore.exceptions import EndpointConnectionError
+
+    from connectparticipant_ext import MalformedResponseError, ServiceUnreachableError
+
+    class Unreachable:
+        def start_contact_streaming(self, **params):
+            raise EndpointConnectionError(endpoint_url="https://connect.us-east-1.amazonaws.com")
+
+        stop_contact_streaming = start_contact_streaming
+
+    class Junk:
+        def start_contact_streaming(self, **params):
+            return {}
+
+    arn = "arn:aws:sns:us-east-1:123456789012:chats"
+    with pytest.raises(ServiceUnreachableError, match="StartContactStreaming"):
+        streaming.start(Unreachable(), "i", "c", arn)
+    with pytest.raises(ServiceUnreachableError, match="StopContactStreaming"):
+        streaming.stop(Unreachable(), "i", "c", "s-1")
+    with pytest.raises(MalformedResponseError, match="StreamingId"):
+        streaming.start(Junk(), "i", "c", arn)
+
+
 # -- the in-memory store ------------------------------------------------------------------------------
 
 
