@@ -6,27 +6,35 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
+# The content types SendMessage and SendEvent accept, checked here; their home is _wire.
+from ._wire import CONNECTION_ACKNOWLEDGED_CONTENT_TYPE as CONNECTION_ACKNOWLEDGED
+from ._wire import EVENT_CONTENT_TYPES, EVENT_PREFIX, MESSAGE_CONTENT_TYPES
+from ._wire import MESSAGE_DELIVERED_CONTENT_TYPE as MESSAGE_DELIVERED
+from ._wire import MESSAGE_READ_CONTENT_TYPE as MESSAGE_READ
+from ._wire import TYPING_CONTENT_TYPE as TYPING
 from .exceptions import InvalidArgumentError, InvalidArgumentTypeError
+
+__all__ = [
+    "CONNECTION_ACKNOWLEDGED",
+    "EVENT_CONTENT_TYPES",
+    "EVENT_PREFIX",
+    "MAX_CONTENT_LENGTH",
+    "MESSAGE_CONTENT_TYPES",
+    "MESSAGE_DELIVERED",
+    "MESSAGE_READ",
+    "TYPING",
+    "require_aware_datetime",
+    "require_choice",
+    "require_int",
+    "require_seconds",
+    "require_str",
+    "require_token",
+    "require_utf8",
+]
 
 MAX_CONTENT_LENGTH = 16384
 """SendMessage and SendEvent accept 1 to 16,384 **bytes** of UTF-8 content ("Maximum of 16,384
 bytes for all content types", botocore's connectparticipant model)."""
-
-MESSAGE_CONTENT_TYPES = frozenset(
-    {
-        "text/plain",
-        "text/markdown",
-        "application/json",
-        "application/vnd.amazonaws.connect.message.interactive.response",
-    }
-)
-
-EVENT_PREFIX = "application/vnd.amazonaws.connect.event."
-TYPING = EVENT_PREFIX + "typing"
-MESSAGE_DELIVERED = EVENT_PREFIX + "message.delivered"
-MESSAGE_READ = EVENT_PREFIX + "message.read"
-CONNECTION_ACKNOWLEDGED = EVENT_PREFIX + "connection.acknowledged"
-EVENT_CONTENT_TYPES = frozenset({TYPING, MESSAGE_DELIVERED, MESSAGE_READ, CONNECTION_ACKNOWLEDGED})
 
 
 def require_str(

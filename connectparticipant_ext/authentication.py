@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Optional
 
 import attrs
 
-from . import _json
+from . import _json, _wire
 from ._redact import redact_url
-from ._validation import EVENT_PREFIX, require_seconds, require_str
+from ._validation import require_seconds, require_str
 from .exceptions import AuthenticationError, AuthenticationTimeoutError, InvalidArgumentTypeError
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-AUTHENTICATION_INITIATED = EVENT_PREFIX + "authentication.initiated"
+AUTHENTICATION_INITIATED = _wire.AUTHENTICATION_INITIATED_CONTENT_TYPE
 """The event that asks the customer to sign in; its content holds ``SessionId``."""
 
 GET_URL_WINDOW_SECONDS = 60.0
@@ -84,9 +84,16 @@ class AuthenticationStatus(enum.Enum):
     @property
     def content_type(self) -> str:
         """The event's full content type, e.g. ``...event.authentication.succeeded``."""
-        return f"{EVENT_PREFIX}authentication.{self.value}"
+        return _wire.event_content_type(_EVENT_NAMES[self])
 
 
+_EVENT_NAMES = {
+    AuthenticationStatus.SUCCESSFUL: _wire.AUTHENTICATION_SUCCEEDED,
+    AuthenticationStatus.FAILED: _wire.AUTHENTICATION_FAILED,
+    AuthenticationStatus.TIMEOUT: _wire.AUTHENTICATION_TIMEOUT,
+    AuthenticationStatus.EXPIRED: _wire.AUTHENTICATION_EXPIRED,
+    AuthenticationStatus.CANCELED: _wire.AUTHENTICATION_CANCELLED,
+}
 _STATUS_BY_CONTENT_TYPE = {status.content_type: status for status in AuthenticationStatus}
 
 

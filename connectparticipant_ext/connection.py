@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, Optional, Union
 
 from botocore import xform_name
 
-from . import _json
+from . import _json, _wire
 from ._redact import redact_secret
 from ._time import parse_time
 from ._validation import (
@@ -386,7 +386,7 @@ class Connection:
     # -- messages and events -----------------------------------------------------------------
 
     def send_message(
-        self, content: str, content_type: str = "text/plain", client_token: Optional[str] = None
+        self, content: str, content_type: str = _wire.TEXT_PLAIN, client_token: Optional[str] = None
     ) -> SentMessage:
         """Send a message (``SendMessage``).
 
@@ -399,7 +399,7 @@ class Connection:
         """
         require_str("content", content, max_bytes=MAX_CONTENT_LENGTH)
         require_choice("content_type", content_type, MESSAGE_CONTENT_TYPES)
-        if content_type == "application/json":
+        if content_type == _wire.APPLICATION_JSON:
             _require_json("content", content)
         token = _client_token(client_token)
         response = self._call("SendMessage", Content=content, ContentType=content_type, ClientToken=token)
