@@ -21,6 +21,7 @@ from connectparticipant_ext import (
     ResourceNotFoundError,
     SentEvent,
     SentMessage,
+    ValidationError,
     View,
     Websocket,
 )
@@ -431,3 +432,35 @@ def test_sent_message_value_object(connection):
     assert "ResponseMetadata" not in sent.raw
     with pytest.raises(AttributeError):
         sent.id = "other"  # type: ignore[misc]
+
+
+def test_call_operation_is_the_seam_for_any_operation(connection, wire_calls):
+    connection.send_message("seam")
+    page = connection.call_operation("GetTranscript", MaxResults=100, ScanDirection="BACKWARD")
+    assert any(item.get("Content") == "seam" for item in page["Transcript"])
+    with pytest.raises(ValidationError):
+        connection.call_operation("GetTranscript", ScanDirection="FORWARD")  # needs a StartPosition
+    assert wire_calls[-2:] == ["GetTranscript", "GetTranscript"]
+
+
+def test_other_resources_reach_a_connection_only_through_its_seams():
+    import ast
+    from pathlib import Path
+
+    import connectparticipant_ext
+
+    package = Path(connectparticipant_ext.__file__).parent
+    for name in ("attachments.py", "transcript.py"):
+        tree = ast.parse((package / name).read_text(encoding="utf-8"))
+        private = {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and (
+                (isinstance(node.value, ast.Name) and node.value.id == "connection")
+                or (isinstance(node.value, ast.Attribute) and node.value.attr in ("connection", "_connection"))
+            )
+        }
+        assert private == set(), name
