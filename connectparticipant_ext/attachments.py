@@ -292,7 +292,9 @@ class AttachmentUpload:
                     f"cannot complete the upload of {self.name!r}: it is {self.state.value}, not uploaded"
                 )
             token = str(uuid.uuid5(uuid.NAMESPACE_URL, "complete:" + self._client_token))
-            self._connection.call_operation("CompleteAttachmentUpload", AttachmentIds=[self.attachment_id], ClientToken=token)
+            self._connection.call_operation(
+                "CompleteAttachmentUpload", AttachmentIds=[self.attachment_id], ClientToken=token
+            )
             self.state = AttachmentUploadState.COMPLETED
             self._attachment = Attachment(
                 self.attachment_id,

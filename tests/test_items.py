@@ -255,7 +255,12 @@ def test_the_kind_properties_still_work():
 
 def test_event_data_of_a_deeply_nested_content_is_none_not_an_error():
     typing = TranscriptItem.from_response(
-        {"Id": "t", "Type": "EVENT", "ContentType": "application/vnd.amazonaws.connect.event.typing", "Content": "[" * 3000}
+        {
+            "Id": "t",
+            "Type": "EVENT",
+            "ContentType": "application/vnd.amazonaws.connect.event.typing",
+            "Content": "[" * 3000,
+        }
     )
     assert typing.event_data is None
     nested = '{"a":' * 100 + "1" + "}" * 100

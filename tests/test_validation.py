@@ -10,7 +10,9 @@ from connectparticipant_ext import InvalidArgumentError, InvalidArgumentTypeErro
 from connectparticipant_ext._validation import require_seconds
 
 
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf"), -1, -0.5, threading.TIMEOUT_MAX * 2, 10**400])
+@pytest.mark.parametrize(
+    "bad", [float("nan"), float("inf"), float("-inf"), -1, -0.5, threading.TIMEOUT_MAX * 2, 10**400]
+)
 def test_require_seconds_refuses_what_no_wait_can_take(bad):
     with pytest.raises(InvalidArgumentError, match="delay"):
         require_seconds("delay", bad)
