@@ -36,7 +36,8 @@ receipts and attachments are streamed (it lists ``Type`` values ``EVENT`` and ``
 
 The package, one job per module (every public name is importable from here):
 ``payloads`` reads what arrives (:func:`parse`, :class:`StreamedItem`, :func:`reply_token`),
-``connect_api`` starts and stops streaming (:func:`start`, :func:`stop`), ``stores`` keeps the
+``signatures`` checks an SNS message's signature (:func:`verify_sns_message`, for HTTPS
+subscriptions), ``connect_api`` starts and stops streaming (:func:`start`, :func:`stop`), ``stores`` keeps the
 bots' credentials (:class:`TokenStore` and its two implementations) and ``bots`` joins chats
 as a bot once (:class:`BotParticipants`).
 """
@@ -46,6 +47,7 @@ from __future__ import annotations
 from .bots import BotParticipants
 from .connect_api import start, stop
 from .payloads import ATTRIBUTES, AUDIENCES, VISIBILITIES, StreamedItem, parse, reply_token
+from .signatures import verify_sns_message
 from .stores import DEFAULT_CHAT_LIFETIME, BotRecord, DynamoDBTokenStore, InMemoryTokenStore, TokenStore
 
 __all__ = [
@@ -63,4 +65,5 @@ __all__ = [
     "reply_token",
     "start",
     "stop",
+    "verify_sns_message",
 ]

@@ -6,14 +6,14 @@ Pure parsing, no I/O: :func:`parse` turns a payload into :class:`StreamedItem` o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Optional
 
 import attrs
 
 from .. import _json
-from .._validation import require_choice
-from ..exceptions import StreamingPayloadError
+from .._validation import require_choice, require_str
+from ..exceptions import InvalidArgumentError, InvalidArgumentTypeError, StreamingPayloadError
 from ..models import TranscriptItem
 
 __all__ = ["ATTRIBUTES", "AUDIENCES", "VISIBILITIES", "StreamedItem", "parse", "reply_token"]
@@ -87,7 +87,9 @@ class StreamedItem:
         return self.visibility in (audience, "ALL") and self.participant_role != audience
 
 
-def parse(message_or_event: Any, *, audience: Optional[str] = None) -> Iterator[StreamedItem]:
+def parse(
+    message_or_event: Any, *, audience: Optional[str] = None, topic_arns: Optional[Iterable[str]] = None
+) -> Iterator[StreamedItem]:
     """The streamed chat items in an SQS message, a Lambda event or an SNS message.
 
     Accepts, as they arrive:
@@ -103,21 +105,41 @@ def parse(message_or_event: Any, *, audience: Optional[str] = None) -> Iterator[
         audience: ``"CUSTOMER"`` or ``"AGENT"``: keep only the items meant for that side and
             not sent by it, as the admin guide's filter has it (see
             :meth:`StreamedItem.visible_to`); None keeps everything.
+        topic_arns: the SNS topics items may come from: an SNS envelope naming another topic
+            is refused, and so is a raw SQS delivery (it names no topic). None accepts any
+            topic (the queue's or function's access policy decides who may send).
+
+    The item's own ``ContactId``, ``InitialContactId`` and ``ParticipantRole`` are the ones
+    used; a message attribute that disagrees with them is an error, not an override.
 
     Raises:
-        StreamingPayloadError: the input is none of these, or a part is malformed; the
+        StreamingPayloadError: the input is none of these, or a part is malformed, comes from
+            a topic not in ``topic_arns``, or has attributes that disagree with its item; the
             message names what is wrong (never the content).
+        InvalidArgumentError: ``audience`` or ``topic_arns`` is not a valid value.
     """
     if audience is not None:
         require_choice("audience", audience, AUDIENCES)
-    for streamed in _parse_any(message_or_event, "the payload"):
+    topics = _topics(topic_arns)
+    for streamed in _parse_any(message_or_event, "the payload", topics):
         if audience is None or streamed.visible_to(audience):
             yield streamed
 
 
-def _parse_any(value: Any, where: str) -> Iterator[StreamedItem]:
+def _topics(topic_arns: Optional[Iterable[str]]) -> Optional[frozenset[str]]:
+    if topic_arns is None:
+        return None
+    if isinstance(topic_arns, (str, bytes)) or not isinstance(topic_arns, Iterable):
+        raise InvalidArgumentTypeError("topic_arns must be a list of SNS topic ARNs (not a single string)")
+    topics = frozenset(require_str("topic_arns[]", arn) for arn in topic_arns)
+    if not topics:
+        raise InvalidArgumentError("topic_arns must name at least one topic (or be None to accept any)")
+    return topics
+
+
+def _parse_any(value: Any, where: str, topics: Optional[frozenset[str]]) -> Iterator[StreamedItem]:
     if isinstance(value, (str, bytes)):
-        yield from _parse_any(_json_object(value, where), where)
+        yield from _parse_any(_json_object(value, where), where, topics)
         return
     if not isinstance(value, Mapping):
         raise StreamingPayloadError(
@@ -128,17 +150,17 @@ def _parse_any(value: Any, where: str) -> Iterator[StreamedItem]:
         if not isinstance(records, list):
             raise StreamingPayloadError(f"{where}: Records must be a list")
         for n, record in enumerate(records):
-            yield _parse_record(record, f"Records[{n}]")
+            yield _parse_record(record, f"Records[{n}]", topics)
     elif "Messages" in value:  # a whole receive_message response
         messages = value["Messages"]
         if not isinstance(messages, list):
             raise StreamingPayloadError(f"{where}: Messages must be a list")
         for n, message in enumerate(messages):
-            yield _parse_sqs(message, f"Messages[{n}]", body_key="Body", attributes_key="MessageAttributes")
+            yield _parse_sqs(message, f"Messages[{n}]", topics, body_key="Body", attributes_key="MessageAttributes")
     elif "Body" in value:
-        yield _parse_sqs(value, where, body_key="Body", attributes_key="MessageAttributes")
+        yield _parse_sqs(value, where, topics, body_key="Body", attributes_key="MessageAttributes")
     elif value.get("Type") == "Notification" or "TopicArn" in value:
-        yield _parse_envelope(value, where, receipt_handle=None)
+        yield _parse_envelope(value, where, topics, receipt_handle=None)
     else:
         raise StreamingPayloadError(
             f"{where} has none of Records (a Lambda event), Body (an SQS message) or "
@@ -146,7 +168,7 @@ def _parse_any(value: Any, where: str) -> Iterator[StreamedItem]:
         )
 
 
-def _parse_record(record: Any, where: str) -> StreamedItem:
+def _parse_record(record: Any, where: str, topics: Optional[frozenset[str]]) -> StreamedItem:
     if not isinstance(record, Mapping):
         raise StreamingPayloadError(f"{where} must be a dict")
     source = record.get("EventSource") or record.get("eventSource")
@@ -154,13 +176,15 @@ def _parse_record(record: Any, where: str) -> StreamedItem:
         envelope = record.get("Sns")
         if not isinstance(envelope, Mapping):
             raise StreamingPayloadError(f"{where}: an SNS record needs an Sns object")
-        return _parse_envelope(envelope, f"{where}.Sns", receipt_handle=None)
+        return _parse_envelope(envelope, f"{where}.Sns", topics, receipt_handle=None)
     if source == "aws:sqs" or "body" in record:
-        return _parse_sqs(record, where, body_key="body", attributes_key="messageAttributes")
+        return _parse_sqs(record, where, topics, body_key="body", attributes_key="messageAttributes")
     raise StreamingPayloadError(f"{where} comes from {source!r}; expected aws:sns or aws:sqs")
 
 
-def _parse_sqs(message: Any, where: str, *, body_key: str, attributes_key: str) -> StreamedItem:
+def _parse_sqs(
+    message: Any, where: str, topics: Optional[frozenset[str]], *, body_key: str, attributes_key: str
+) -> StreamedItem:
     if not isinstance(message, Mapping):
         raise StreamingPayloadError(f"{where} must be a dict")
     body = message.get(body_key)
@@ -169,8 +193,13 @@ def _parse_sqs(message: Any, where: str, *, body_key: str, attributes_key: str) 
     receipt = message.get("ReceiptHandle") or message.get("receiptHandle")
     document = _json_object(body, f"{where}.{body_key}")
     if document.get("Type") == "Notification" and "Message" in document:
-        return _parse_envelope(document, f"{where}.{body_key}", receipt_handle=receipt)
+        return _parse_envelope(document, f"{where}.{body_key}", topics, receipt_handle=receipt)
     # Raw message delivery: the body is the item itself, the attributes are SQS's.
+    if topics is not None:
+        raise StreamingPayloadError(
+            f"{where} is a raw delivery, which names no topic to check against topic_arns: turn raw "
+            "message delivery off, or leave topic_arns out (the queue's access policy decides who may send)"
+        )
     attributes = _sqs_attributes(message.get(attributes_key), f"{where}.{attributes_key}")
     if not attributes:
         raise StreamingPayloadError(
@@ -181,7 +210,16 @@ def _parse_sqs(message: Any, where: str, *, body_key: str, attributes_key: str) 
     return _streamed(document, attributes, where, message_id=message_id, topic_arn=None, receipt_handle=receipt)
 
 
-def _parse_envelope(envelope: Mapping[str, Any], where: str, *, receipt_handle: Optional[str]) -> StreamedItem:
+def _parse_envelope(
+    envelope: Mapping[str, Any], where: str, topics: Optional[frozenset[str]], *, receipt_handle: Optional[str]
+) -> StreamedItem:
+    topic_arn = envelope.get("TopicArn")
+    if topics is not None and topic_arn not in topics:
+        raise StreamingPayloadError(
+            f"{where} comes from topic {topic_arn!r}, which is not in topic_arns"
+            if isinstance(topic_arn, str)
+            else f"{where} has no TopicArn to check against topic_arns"
+        )
     body = envelope.get("Message")
     if not isinstance(body, str):
         raise StreamingPayloadError(f"{where} has no Message text")
@@ -192,7 +230,7 @@ def _parse_envelope(envelope: Mapping[str, Any], where: str, *, receipt_handle: 
         attributes,
         where,
         message_id=envelope.get("MessageId"),
-        topic_arn=envelope.get("TopicArn"),
+        topic_arn=topic_arn,
         receipt_handle=receipt_handle,
     )
 
@@ -208,8 +246,8 @@ def _streamed(
 ) -> StreamedItem:
     if not isinstance(data.get("Id"), str) or not data["Id"]:
         raise StreamingPayloadError(f"{where}: the chat item has no Id")
-    contact_id = attributes.get("ContactId") or data.get("ContactId")
-    if not isinstance(contact_id, str) or not contact_id:
+    contact_id = _agreed("ContactId", data, attributes, where)
+    if contact_id is None:
         raise StreamingPayloadError(f"{where}: no ContactId, neither as a message attribute nor in the item")
     visibility = attributes.get("MessageVisibility")
     if visibility is None:
@@ -221,15 +259,30 @@ def _streamed(
     return StreamedItem(
         item=TranscriptItem.from_response(data),
         contact_id=contact_id,
-        initial_contact_id=attributes.get("InitialContactId") or data.get("InitialContactId"),
+        initial_contact_id=_agreed("InitialContactId", data, attributes, where),
         instance_id=attributes.get("InstanceId"),
-        participant_role=attributes.get("ParticipantRole") or data.get("ParticipantRole"),
+        participant_role=_agreed("ParticipantRole", data, attributes, where),
         visibility=visibility,
         message_id=message_id if isinstance(message_id, str) else None,
         account_id=attributes.get("AccountId"),
         topic_arn=topic_arn if isinstance(topic_arn, str) else None,
         receipt_handle=receipt_handle if isinstance(receipt_handle, str) else None,
     )
+
+
+def _agreed(name: str, data: Mapping[str, Any], attributes: Mapping[str, str], where: str) -> Optional[str]:
+    """The item's own ``name``, else the message attribute's; an error when both exist and differ.
+
+    The item is what Amazon Connect wrote; an attribute is one more place that says the same,
+    and a payload in which they disagree was not written by Amazon Connect alone.
+    """
+    own = data.get(name)
+    attribute = attributes.get(name)
+    if isinstance(own, str) and own:
+        if attribute is not None and attribute != own:
+            raise StreamingPayloadError(f"{where}: the {name} message attribute disagrees with the item's own {name}")
+        return own
+    return attribute or None
 
 
 def _json_object(text: str | bytes, where: str) -> dict[str, Any]:
