@@ -27,15 +27,22 @@ What the public sources do not say, and this module therefore does not assume: t
 of the outcome events (the widget reads none of it; an outcome that names a different
 ``SessionId`` is skipped, one that names none is taken), and which error the service gives
 to a ``GetAuthenticationUrl`` call outside the one-minute window (it is passed on as raised).
+
+What it checks, since a customer acts on it: authentication events count only when they come
+from the service (role ``SYSTEM``, or no role), never from a participant's role; and the
+sign-in URL must be https (http only to a loopback host, for a local backend) before it is
+handed to ``on_url`` or shown.
 """
 
 from __future__ import annotations
 
 import enum
+import ipaddress
 import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Optional
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -106,16 +113,38 @@ def _session_id_in(item: TranscriptItem) -> Optional[str]:
     return session_id if isinstance(session_id, str) and session_id else None
 
 
+# Authentication events come from the contact flow's Authenticate Customer block, that is
+# from the service: amazon-connect-chatjs README (onAuthenticationInitiated ...
+# onAuthenticationCanceled: "data: {..., ParticipantRole?: string}") and src/index.d.ts
+# (ParticipantRole "AGENT" | "CUSTOMER" | "SYSTEM") leave the role optional, and the flow's
+# items carry role SYSTEM (amazon-connect-chat-interface ChatSession.test.js fixtures,
+# DisplayName SYSTEM_MESSAGE). No participant can send one: SendEvent takes only typing,
+# receipts and connection.acknowledged (the API reference). So an authentication event from a
+# participant's role is not the service's, whatever its content type says, and is not believed.
+_SERVICE_ROLES = frozenset({"SYSTEM"})
+
+
+def _from_the_service(item: TranscriptItem) -> bool:
+    role = item.participant_role
+    if role is None or role in _SERVICE_ROLES:
+        return True
+    logger.warning("an authentication event from a %s participant was ignored", role)
+    return False
+
+
 def authentication_session_id(item: TranscriptItem) -> Optional[str]:
-    """The session id of an ``authentication.initiated`` event, or None for any other item."""
-    if item.content_type != AUTHENTICATION_INITIATED:
+    """The session id of an ``authentication.initiated`` event from the service, or None for
+    any other item (an authentication event from a participant's role included)."""
+    if item.content_type != AUTHENTICATION_INITIATED or not _from_the_service(item):
         return None
     return _session_id_in(item)
 
 
 def authentication_status(item: TranscriptItem) -> Optional[AuthenticationStatus]:
-    """The outcome an authentication event reports, or None for any other item."""
-    return _STATUS_BY_CONTENT_TYPE.get(item.content_type or "")
+    """The outcome an authentication event from the service reports, or None for any other
+    item (an authentication event from a participant's role included)."""
+    status = _STATUS_BY_CONTENT_TYPE.get(item.content_type or "")
+    return status if status is not None and _from_the_service(item) else None
 
 
 @attrs.frozen(kw_only=True)
@@ -269,7 +298,8 @@ def start_authentication(
 
     Raises:
         AuthenticationTimeoutError: no initiated event within ``timeout``.
-        AuthenticationError: the stream ended first.
+        AuthenticationError: the stream ended first, or the sign-in URL the service gave is
+            neither https nor http to a loopback host.
     """
     require_str("redirect_uri", redirect_uri, max_length=1024)
     timeout = _check_timeout(timeout)
@@ -282,7 +312,7 @@ def start_authentication(
     try:
         if session_id is None:
             session_id = _wait_for_initiated(stream, timeout, other_items)
-        url = connection.get_authentication_url(session_id, redirect_uri)
+        url = _checked_sign_in_url(connection.get_authentication_url(session_id, redirect_uri))
     except BaseException:
         if own_stream:
             stream.close()
@@ -291,6 +321,36 @@ def start_authentication(
     return AuthenticationSession(
         connection, stream, session_id=session_id, url=url, other_items=other_items, own_stream=own_stream
     )
+
+
+def _checked_sign_in_url(url: str) -> str:
+    """The URL GetAuthenticationUrl gave, if it is one to show a customer: https, or http to a
+    loopback host (a local test backend). Anything else (``javascript:``, ``data:``, plain http
+    to a remote host) is refused before it reaches ``on_url`` or a page; the message names the
+    scheme only, since the URL itself carries the session."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        raise AuthenticationError("GetAuthenticationUrl returned something that is not a URL") from None
+    if parts.scheme == "https" and host:
+        return url
+    if parts.scheme == "http" and _is_loopback(host):
+        return url
+    raise AuthenticationError(
+        f"GetAuthenticationUrl returned a {parts.scheme or 'relative'!r} URL"
+        + (" to a non-loopback host" if parts.scheme == "http" else "")
+        + "; only https (or http to this machine) is shown to a customer"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _wait_for_initiated(stream: ChatStream, timeout: Optional[float], other_items: list[TranscriptItem]) -> str:
@@ -338,7 +398,8 @@ def authenticate(
 
     Raises:
         AuthenticationTimeoutError: the flow did not finish within ``timeout``.
-        AuthenticationError: the stream ended first.
+        AuthenticationError: the stream ended first, or the sign-in URL is not one to show
+            (see :func:`start_authentication`); ``on_url`` is then not called.
     """
     if on_url is not None and not callable(on_url):
         raise InvalidArgumentTypeError(f"on_url must be callable, not {type(on_url).__name__}")
