@@ -6,6 +6,7 @@ Pure parsing, no I/O: :func:`parse` turns a payload into :class:`StreamedItem` o
 from __future__ import annotations
 
 import hashlib
+import reprlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Optional
 
@@ -216,7 +217,7 @@ def _parse_envelope(
     topic_arn = envelope.get("TopicArn")
     if topics is not None and topic_arn not in topics:
         raise StreamingPayloadError(
-            f"{where} comes from topic {topic_arn!r}, which is not in topic_arns"
+            f"{where} comes from topic {_shown(topic_arn)}, which is not in topic_arns"
             if isinstance(topic_arn, str)
             else f"{where} has no TopicArn to check against topic_arns"
         )
@@ -283,6 +284,15 @@ def _agreed(name: str, data: Mapping[str, Any], attributes: Mapping[str, str], w
             raise StreamingPayloadError(f"{where}: the {name} message attribute disagrees with the item's own {name}")
         return own
     return attribute or None
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = 400  # a whole topic ARN (at most 256 characters of name), but not a flood
+
+
+def _shown(value: Any) -> str:
+    """A value the sender controls, as an error message may quote it: repr'd, and bounded."""
+    return _REPR.repr(value)
 
 
 def _json_object(text: str | bytes, where: str) -> dict[str, Any]:

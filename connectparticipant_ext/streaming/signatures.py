@@ -94,12 +94,10 @@ def verify_sns_message(
     kind = message.get("Type")
     fields = _SIGNED_FIELDS.get(kind) if isinstance(kind, str) else None
     if fields is None:
-        raise StreamingPayloadError(
-            f"the SNS message's Type must be one of {', '.join(sorted(_SIGNED_FIELDS))}; got {kind!r}"
-        )
+        raise StreamingPayloadError(f"the SNS message's Type must be one of {', '.join(sorted(_SIGNED_FIELDS))}")
     version = message.get("SignatureVersion")
     if version not in ("1", "2"):
-        raise StreamingPayloadError(f"the SNS message's SignatureVersion must be 1 or 2; got {version!r}")
+        raise StreamingPayloadError("the SNS message's SignatureVersion must be 1 or 2")
     algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()
     signature = _signature(message.get("Signature"))
     url = _certificate_url(message.get("SigningCertURL", message.get("SigningCertUrl")))
@@ -151,8 +149,7 @@ def _certificate_url(url: Any) -> str:
         or not parts.path.endswith(".pem")
     ):
         raise StreamingPayloadError(
-            "the SNS message's SigningCertURL is not an https://sns.<region>.amazonaws.com[.cn]/....pem "
-            f"URL (host {host!r})"
+            "the SNS message's SigningCertURL is not an https://sns.<region>.amazonaws.com[.cn]/....pem URL"
         )
     return url
 
