@@ -20,17 +20,13 @@ from urllib.parse import urlsplit
 from ._export import write_transcript
 from ._terminal import escape_controls, printable
 from .connection import Connection
-from .exceptions import ConnectParticipantError
+from .exceptions import DemoError
 from .models import TranscriptItem
 from .service import ChatService
 from .stream import ChatStream
 
 WAIT_SECONDS = 15.0
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-
-
-class DemoError(ConnectParticipantError):
-    """The demo's chat did not go as expected (an answer did not arrive in time)."""
 
 
 @contextmanager

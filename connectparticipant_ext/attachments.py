@@ -203,7 +203,7 @@ class AttachmentUpload:
         token = (
             require_str("client_token", client_token, max_length=500) if client_token is not None else str(uuid.uuid4())
         )
-        response = connection._call(
+        response = connection.call_operation(
             "StartAttachmentUpload",
             ContentType=content_type,
             AttachmentSizeInBytes=size,
@@ -292,7 +292,9 @@ class AttachmentUpload:
                     f"cannot complete the upload of {self.name!r}: it is {self.state.value}, not uploaded"
                 )
             token = str(uuid.uuid5(uuid.NAMESPACE_URL, "complete:" + self._client_token))
-            self._connection._call("CompleteAttachmentUpload", AttachmentIds=[self.attachment_id], ClientToken=token)
+            self._connection.call_operation(
+                "CompleteAttachmentUpload", AttachmentIds=[self.attachment_id], ClientToken=token
+            )
             self.state = AttachmentUploadState.COMPLETED
             self._attachment = Attachment(
                 self.attachment_id,
@@ -354,7 +356,7 @@ class Attachment:
     def _get(self, expires_in: int, disposition: str) -> dict[str, Any]:
         require_int("expires_in", expires_in, minimum=5, maximum=300)
         require_choice("disposition", disposition, ("ATTACHMENT", "INLINE"))
-        response = self.connection._call(
+        response = self.connection.call_operation(
             "GetAttachment", AttachmentId=self.id, UrlExpiryInSeconds=expires_in, UrlContentDisposition=disposition
         )
         size = response.get("AttachmentSizeInBytes")

@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, Optional, Union
 
 from botocore import xform_name
 
+from . import _json, _wire
 from ._redact import redact_secret
 from ._time import parse_time
 from ._validation import (
@@ -27,6 +28,7 @@ from ._validation import (
     MESSAGE_READ,
     TYPING,
     require_choice,
+    require_seconds,
     require_str,
     require_token,
 )
@@ -341,12 +343,19 @@ class Connection:
             raise ConnectionExpiredError("this connection has no participant to renew it with")
         self._renew(self._generation, reason="asked for")
 
-    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        """Call a connection-token operation: renew if due, retry once after AccessDenied.
+    def call_operation(self, operation: str, **params: Any) -> dict[str, Any]:
+        """Call a Participant Service operation with this connection's token; the raw answer.
+
+        ``operation`` is the API name (``"GetTranscript"``); ``params`` are its parameters
+        but ``ConnectionToken``. The call renews the token first when it is due, renews and
+        retries once after AccessDeniedException, and raises this library's errors
+        (:func:`~connectparticipant_ext.exceptions.call_error_from`). It is the seam the
+        other resources (the transcript, attachments) call through, and a way to reach an
+        operation this class does not wrap; the answer is botocore's dict, unchecked.
 
         Every call of the library goes through here, so it is kept lean: a float comparison
-        for renewal (see :meth:`_renew_deadline`), and botocore's ``ClientError`` translated
-        in an ``except`` clause (free when nothing is raised) rather than a context manager.
+        for renewal (see :meth:`_renew_deadline`), and botocore's errors translated in an
+        ``except`` clause (free when nothing is raised) rather than a context manager.
         """
         name = _method_names.get(operation)
         if name is None:
@@ -384,7 +393,7 @@ class Connection:
     # -- messages and events -----------------------------------------------------------------
 
     def send_message(
-        self, content: str, content_type: str = "text/plain", client_token: Optional[str] = None
+        self, content: str, content_type: str = _wire.TEXT_PLAIN, client_token: Optional[str] = None
     ) -> SentMessage:
         """Send a message (``SendMessage``).
 
@@ -397,10 +406,10 @@ class Connection:
         """
         require_str("content", content, max_bytes=MAX_CONTENT_LENGTH)
         require_choice("content_type", content_type, MESSAGE_CONTENT_TYPES)
-        if content_type == "application/json":
+        if content_type == _wire.APPLICATION_JSON:
             _require_json("content", content)
         token = _client_token(client_token)
-        response = self._call("SendMessage", Content=content, ContentType=content_type, ClientToken=token)
+        response = self.call_operation("SendMessage", Content=content, ContentType=content_type, ClientToken=token)
         return SentMessage.from_response(response)
 
     def send_event(
@@ -411,7 +420,7 @@ class Connection:
         params: dict[str, Any] = {"ContentType": content_type, "ClientToken": _client_token(client_token)}
         if content is not None:
             params["Content"] = require_str("content", content, max_bytes=MAX_CONTENT_LENGTH)
-        return SentEvent.from_response(self._call("SendEvent", **params))
+        return SentEvent.from_response(self.call_operation("SendEvent", **params))
 
     typing_throttle: float = 10.0
     """Seconds within which :meth:`send_typing` sends one typing event at most (chatjs:
@@ -429,9 +438,7 @@ class Connection:
         """
         if not isinstance(force, bool):
             raise InvalidArgumentTypeError("force must be True or False")
-        throttle = self.typing_throttle
-        if isinstance(throttle, bool) or not isinstance(throttle, (int, float)) or not throttle >= 0:
-            raise InvalidArgumentError("typing_throttle must be a non-negative number of seconds")
+        throttle = require_seconds("typing_throttle", self.typing_throttle, allow_zero=True)
         with Connection._typing_lock:
             now = time.monotonic()
             if not force and now - self._typing_sent_at < throttle:
@@ -462,19 +469,19 @@ class Connection:
     def describe_view(self, view_token: str) -> View:
         """Fetch a step-by-step guide view (``DescribeView``)."""
         require_str("view_token", view_token, max_length=1000)
-        return View.from_response(self._call("DescribeView", ViewToken=view_token)["View"])
+        return View.from_response(self.call_operation("DescribeView", ViewToken=view_token)["View"])
 
     def get_authentication_url(self, session_id: str, redirect_uri: str) -> str:
         """The URL where a customer authenticates (``GetAuthenticationUrl``)."""
         require_str("session_id", session_id, min_length=_SESSION_ID_LENGTH, max_length=_SESSION_ID_LENGTH)
         require_str("redirect_uri", redirect_uri, max_length=1024)
-        response = self._call("GetAuthenticationUrl", SessionId=session_id, RedirectUri=redirect_uri)
+        response = self.call_operation("GetAuthenticationUrl", SessionId=session_id, RedirectUri=redirect_uri)
         return str(response["AuthenticationUrl"])
 
     def cancel_authentication(self, session_id: str) -> None:
         """Cancel a customer's authentication (``CancelParticipantAuthentication``)."""
         require_str("session_id", session_id, min_length=_SESSION_ID_LENGTH, max_length=_SESSION_ID_LENGTH)
-        self._call("CancelParticipantAuthentication", SessionId=session_id)
+        self.call_operation("CancelParticipantAuthentication", SessionId=session_id)
 
     def start_authentication(
         self,
@@ -602,7 +609,7 @@ class Connection:
         if self._state is ConnectionState.CLOSED:
             return
         try:
-            self._call("DisconnectParticipant", ClientToken=str(uuid.uuid4()))
+            self.call_operation("DisconnectParticipant", ClientToken=str(uuid.uuid4()))
         except ConnectionClosedError:
             return
         except AccessDeniedError:
@@ -617,7 +624,9 @@ def _receipt_content(message_id: str) -> str:
 
 def _require_json(name: str, content: str) -> None:
     try:
-        json.loads(content)
+        _json.loads(content)
+    except _json.JSONNestingError:
+        raise InvalidArgumentError(f"{name} nests deeper than {_json.MAX_DEPTH} levels of JSON") from None
     except ValueError:
         raise InvalidArgumentError(f"{name} must be valid JSON for content_type application/json") from None
 

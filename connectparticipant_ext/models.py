@@ -17,7 +17,9 @@ import attrs
 
 from ._redact import redact_url
 from ._time import format_time, parse_time
-from ._validation import EVENT_PREFIX
+from ._wire import CHAT_ENDED_CONTENT_TYPE as CHAT_ENDED
+from ._wire import EVENT_PREFIX, LEGACY_EVENT_ITEM_TYPES
+from ._wire import INTERACTIVE as INTERACTIVE_CONTENT_TYPE
 from .events import ChatEvent, event_data, event_name, event_of
 from .exceptions import MalformedResponseError
 
@@ -37,24 +39,7 @@ __all__ = [
     "Websocket",
 ]
 
-CHAT_ENDED = EVENT_PREFIX + "chat.ended"
-PARTICIPANT_JOINED = EVENT_PREFIX + "participant.joined"
-PARTICIPANT_LEFT = EVENT_PREFIX + "participant.left"
-MESSAGE_METADATA = EVENT_PREFIX + "message.metadata"
-INTERACTIVE_CONTENT_TYPE = "application/vnd.amazonaws.connect.message.interactive"
-LEGACY_EVENT_TYPES = frozenset(
-    {
-        "TYPING",
-        "PARTICIPANT_JOINED",
-        "PARTICIPANT_LEFT",
-        "CHAT_ENDED",
-        "TRANSFER_SUCCEEDED",
-        "TRANSFER_FAILED",
-        "CONNECTION_ACK",
-        "MESSAGE_DELIVERED",
-        "MESSAGE_READ",
-    }
-)
+LEGACY_EVENT_TYPES = frozenset(LEGACY_EVENT_ITEM_TYPES)
 """Item types of botocore's ChatItemType enum that are events; the service sends ``EVENT``."""
 
 

@@ -207,7 +207,7 @@ class TranscriptCollection:
         seen_tokens: set[str] = set()
         while True:
             page_size = self._page_size if remaining is None else min(self._page_size, remaining)
-            response = self._connection._call("GetTranscript", MaxResults=page_size, **params)
+            response = self._connection.call_operation("GetTranscript", MaxResults=page_size, **params)
             items = TranscriptItem.from_page(_transcript_of(response), connection=self._connection)
             if remaining is not None:
                 items = items[:remaining]

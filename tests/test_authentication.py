@@ -276,6 +276,10 @@ def test_the_chat_ending_ends_the_flow(connection, mock_chat, chat_contact, conn
         ({"redirect_uri": 3}, InvalidArgumentTypeError),
         ({"timeout": 0}, InvalidArgumentError),
         ({"timeout": "soon"}, InvalidArgumentTypeError),
+        ({"timeout": float("nan")}, InvalidArgumentError),
+        ({"timeout": -5}, InvalidArgumentError),
+        ({"timeout": float("inf")}, InvalidArgumentError),
+        ({"timeout": 1e308}, InvalidArgumentError),
         ({"session_id": "short"}, InvalidArgumentError),
         ({"on_url": "print"}, InvalidArgumentTypeError),
     ],
@@ -285,6 +289,13 @@ def test_bad_arguments_fail_before_any_call(connection, wire_calls, kwargs, erro
     redirect_uri = arguments.pop("redirect_uri")
     with pytest.raises(error):
         connection.authenticate(redirect_uri, **arguments)
+    assert wire_calls == []
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1, 1e308])
+def test_bad_timeouts_of_the_two_step_flow_fail_before_any_call(connection, wire_calls, bad):
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        connection.start_authentication(REDIRECT, timeout=bad)
     assert wire_calls == []
 
 
@@ -329,3 +340,95 @@ def test_authentication_over_the_local_server(local_server):
         second = conn.start_authentication(REDIRECT, stream=stream, timeout=20)
         second.cancel()
         assert second.wait(timeout=20).status is AuthenticationStatus.CANCELED
+
+
+def test_a_deeply_nested_initiated_event_has_no_session_id():
+    deep = TranscriptItem.from_response(
+        {"Id": "d", "Type": "EVENT", "ContentType": AUTHENTICATION_INITIATED, "Content": "[" * 100_000}
+    )
+    assert authentication_session_id(deep) is None
+
+
+# -- what a customer acts on comes from the service ------------------------------------------------
+
+
+def test_authentication_events_count_only_from_the_service(connection, mock_chat, chat_contact, caplog):
+    contact_id = chat_contact["ContactId"]
+    customer_id = chat_contact["ParticipantId"]
+    with connection.stream() as stream:
+        session_id = mock_chat.start_authentication(contact_id)
+        content = json.dumps({"SessionId": session_id})
+
+        def show(url: str) -> None:
+            mock_chat.emit_event(contact_id, "authentication.succeeded", content, participant_id=customer_id)
+            mock_chat.emit_event(contact_id, "authentication.failed", content)
+
+        result = connection.authenticate(REDIRECT, stream=stream, on_url=show, timeout=20)
+    assert result.status is AuthenticationStatus.FAILED
+    [forged] = [i for i in result.other_items if i.content_type == EVENT + "authentication.succeeded"]
+    assert forged.participant_role == "CUSTOMER"
+    assert "authentication event from a CUSTOMER participant was ignored" in caplog.text
+
+
+@pytest.mark.parametrize("role", ["CUSTOMER", "AGENT", "CUSTOM_BOT", "SUPERVISOR"])
+def test_authentication_events_from_a_participants_role_are_not_believed(role):
+    def event(name: str, **fields) -> TranscriptItem:
+        return TranscriptItem.from_response(
+            {"Id": name, "Type": "EVENT", "ContentType": EVENT + name, "Content": '{"SessionId": "s"}', **fields}
+        )
+
+    for name in ("authentication.initiated", "authentication.succeeded"):
+        assert authentication_session_id(event(name, ParticipantRole=role)) is None
+        assert authentication_status(event(name, ParticipantRole=role)) is None
+    assert authentication_session_id(event("authentication.initiated", ParticipantRole="SYSTEM")) == "s"
+    assert authentication_status(event("authentication.succeeded")) is AuthenticationStatus.SUCCESSFUL
+
+
+def _answer_url_with(connection, monkeypatch, url):
+    real = connection.call_operation
+
+    def call(operation, **params):
+        return {"AuthenticationUrl": url} if operation == "GetAuthenticationUrl" else real(operation, **params)
+
+    monkeypatch.setattr(connection, "call_operation", call)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>alert(1)</script>",
+        "http://login.evil.example/oauth2/authorize?state=x",
+        "http://127.0.0.1.evil.example/",
+        "ftp://files.example/x",
+        "//evil.example/oauth2/authorize",
+        "https:///no-host",
+        "vbscript:msgbox",
+    ],
+)
+def test_a_sign_in_url_that_is_not_https_never_reaches_on_url(connection, mock_chat, chat_contact, monkeypatch, url):
+    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+    _answer_url_with(connection, monkeypatch, url)
+    shown: list[str] = []
+    with connection.stream() as stream:
+        with pytest.raises(AuthenticationError, match="only https") as info:
+            connection.authenticate(REDIRECT, stream=stream, on_url=shown.append, session_id=session_id, timeout=5)
+    assert shown == []
+    assert url not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://connect-chat-1.auth.us-east-1.amazoncognito.com/oauth2/authorize?state=x",
+        "http://127.0.0.1:8000/oauth2/authorize",
+        "http://localhost:8000/oauth2/authorize",
+        "http://[::1]:8000/oauth2/authorize",
+    ],
+)
+def test_https_and_loopback_sign_in_urls_are_handed_on(connection, mock_chat, chat_contact, monkeypatch, url):
+    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+    _answer_url_with(connection, monkeypatch, url)
+    with connection.stream() as stream:
+        session = connection.start_authentication(REDIRECT, stream=stream, session_id=session_id)
+        assert session.url == url

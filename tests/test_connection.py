@@ -21,6 +21,7 @@ from connectparticipant_ext import (
     ResourceNotFoundError,
     SentEvent,
     SentMessage,
+    ValidationError,
     View,
     Websocket,
 )
@@ -120,6 +121,14 @@ def test_send_typing(connection):
     assert isinstance(event, SentEvent)
     # typing is pushed live but not kept in the transcript (see tests/fidelity)
     assert not any(i.event == "typing" for i in connection.transcript)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1, float("inf"), 1e308])
+def test_a_bad_typing_throttle_is_refused_before_any_call(connection, wire_calls, bad):
+    connection.typing_throttle = bad
+    with pytest.raises(InvalidArgumentError, match="typing_throttle"):
+        connection.send_typing()
+    assert wire_calls == []
 
 
 def test_receipts_reach_the_message_metadata(connection, agent):
@@ -343,6 +352,7 @@ def test_restored_connection_with_participant_renews(chat, participant, connecti
         (lambda c: c.send_message(b"bytes"), InvalidArgumentTypeError, "content"),
         (lambda c: c.send_message("hi", content_type="text/html"), InvalidArgumentError, "content_type"),
         (lambda c: c.send_message("{not json", content_type="application/json"), InvalidArgumentError, "JSON"),
+        (lambda c: c.send_message("[" * 10000, content_type="application/json"), InvalidArgumentError, "JSON"),
         (lambda c: c.send_message("hi", client_token=""), InvalidArgumentError, "client_token"),
         (lambda c: c.send_message("hi", client_token="x" * 501), InvalidArgumentError, "client_token"),
         (lambda c: c.send_event("application/vnd.amazonaws.connect.event.bogus"), InvalidArgumentError, "content_type"),
@@ -422,3 +432,35 @@ def test_sent_message_value_object(connection):
     assert "ResponseMetadata" not in sent.raw
     with pytest.raises(AttributeError):
         sent.id = "other"  # type: ignore[misc]
+
+
+def test_call_operation_is_the_seam_for_any_operation(connection, wire_calls):
+    connection.send_message("seam")
+    page = connection.call_operation("GetTranscript", MaxResults=100, ScanDirection="BACKWARD")
+    assert any(item.get("Content") == "seam" for item in page["Transcript"])
+    with pytest.raises(ValidationError):
+        connection.call_operation("GetTranscript", ScanDirection="FORWARD")  # needs a StartPosition
+    assert wire_calls[-2:] == ["GetTranscript", "GetTranscript"]
+
+
+def test_other_resources_reach_a_connection_only_through_its_seams():
+    import ast
+    from pathlib import Path
+
+    import connectparticipant_ext
+
+    package = Path(connectparticipant_ext.__file__).parent
+    for name in ("attachments.py", "transcript.py"):
+        tree = ast.parse((package / name).read_text(encoding="utf-8"))
+        private = {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and (
+                (isinstance(node.value, ast.Name) and node.value.id == "connection")
+                or (isinstance(node.value, ast.Attribute) and node.value.attr in ("connection", "_connection"))
+            )
+        }
+        assert private == set(), name

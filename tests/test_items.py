@@ -251,3 +251,17 @@ def test_the_kind_properties_still_work():
     assert joined.is_event and not joined.is_message and joined.event == "participant.joined"
     assert TranscriptItem.from_response({"Id": "e", "Type": "CHAT_ENDED"}).is_chat_ended
     assert TranscriptItem.from_response(FULL).is_message
+
+
+def test_event_data_of_a_deeply_nested_content_is_none_not_an_error():
+    typing = TranscriptItem.from_response(
+        {
+            "Id": "t",
+            "Type": "EVENT",
+            "ContentType": "application/vnd.amazonaws.connect.event.typing",
+            "Content": "[" * 3000,
+        }
+    )
+    assert typing.event_data is None
+    nested = '{"a":' * 100 + "1" + "}" * 100
+    assert TranscriptItem.from_response({**typing.raw, "Content": nested}).event_data is None

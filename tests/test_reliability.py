@@ -625,7 +625,7 @@ def test_15_6_a_next_token_cycle_ends_with_a_clear_error(connection, monkeypatch
         item = {"Id": f"i{n}", "Type": "MESSAGE", "Content": str(n), "AbsoluteTime": "2024-01-01T00:00:00.000Z"}
         return {"Transcript": [item], "NextToken": tokens[n - 1] if n <= len(tokens) else None}
 
-    monkeypatch.setattr(connection, "_call", cycling)
+    monkeypatch.setattr(connection, "call_operation", cycling)
     with pytest.raises(ConnectParticipantError) as info:
         list(connection.transcript)
     assert "NextToken" in str(info.value) and "repeat" in str(info.value)
@@ -747,7 +747,7 @@ def test_15_19_ci_says_in_one_line_when_node_is_missing(tmp_path):
 def test_15_15_a_malformed_transcript_is_a_library_error(connection, monkeypatch, answer, problem):
     from connectparticipant_ext import MalformedResponseError
 
-    monkeypatch.setattr(connection, "_call", lambda operation, **params: answer)
+    monkeypatch.setattr(connection, "call_operation", lambda operation, **params: answer)
     with pytest.raises(MalformedResponseError) as info:
         list(connection.transcript)
     assert info.value.operation == "GetTranscript"
@@ -768,9 +768,9 @@ def test_15_15_a_malformed_transcript_is_a_library_error(connection, monkeypatch
 def test_15_15_malformed_attachment_answers_are_library_errors(connection, monkeypatch, operation, answer):
     from connectparticipant_ext import MalformedResponseError
 
-    real_call = connection._call
+    real_call = connection.call_operation
     monkeypatch.setattr(
-        connection, "_call", lambda op, **params: answer if op == operation else real_call(op, **params)
+        connection, "call_operation", lambda op, **params: answer if op == operation else real_call(op, **params)
     )
     with pytest.raises(MalformedResponseError) as info:
         if operation == "StartAttachmentUpload":
@@ -905,7 +905,7 @@ def test_15_15_junk_receipts_in_a_transcript_page(connection, monkeypatch):
             {"Id": "m2", "Type": "MESSAGE", "Content": "after", "MessageMetadata": {"Receipts": 5}},
         ]
     }
-    monkeypatch.setattr(connection, "_call", lambda operation, **params: page)
+    monkeypatch.setattr(connection, "call_operation", lambda operation, **params: page)
     items = list(connection.transcript)
     assert [i.id for i in items] == ["r1", "m2"]
     assert [i.message_metadata.receipts for i in items if i.message_metadata] == [(), ()]

@@ -243,6 +243,65 @@ def test_malformed_item_and_attributes():
         list(streaming.parse(message_list))
 
 
+# -- where items may come from, and whose word counts ------------------------------------------------
+
+
+def test_topic_arns_refuse_envelopes_from_other_topics():
+    foreign = dict(sns_envelope(), TopicArn="arn:aws:sns:us-west-2:999999999999:attacker")
+    for payload in (foreign, sqs_enveloped(foreign), {"Records": [{"EventSource": "aws:sns", "Sns": foreign}]}):
+        with pytest.raises(StreamingPayloadError, match="not in topic_arns"):
+            list(streaming.parse(payload, topic_arns=[TOPIC]))
+        assert len(list(streaming.parse(payload))) == 1  # without topic_arns any topic is read
+    no_topic = sns_envelope()
+    del no_topic["TopicArn"]
+    with pytest.raises(StreamingPayloadError, match="no TopicArn"):
+        list(streaming.parse(no_topic, topic_arns=[TOPIC]))
+    for payload in (sns_envelope(), sqs_enveloped()):
+        [event] = streaming.parse(payload, topic_arns=(TOPIC, "arn:aws:sns:us-west-2:009969138378:other"))
+        assert event.topic_arn == TOPIC
+
+
+def test_topic_arns_refuse_raw_deliveries_which_name_no_topic():
+    with pytest.raises(StreamingPayloadError, match="raw delivery, which names no topic"):
+        list(streaming.parse(sqs_raw(), topic_arns=[TOPIC]))
+
+
+@pytest.mark.parametrize(("topic_arns", "error"), [(TOPIC, TypeError), ([], ValueError), ([TOPIC, 42], TypeError)])
+def test_topic_arns_must_be_a_list_of_arns(topic_arns, error):
+    with pytest.raises(error, match="topic_arns"):
+        list(streaming.parse(sns_envelope(), topic_arns=topic_arns))
+
+
+@pytest.mark.parametrize("name", ["ContactId", "InitialContactId", "ParticipantRole"])
+def test_an_attribute_that_disagrees_with_the_item_is_an_error(name):
+    forged = dict(ATTRIBUTES, **{name: "AGENT" if name == "ParticipantRole" else "someone-elses-contact"})
+    for payload in (sns_envelope(attributes=forged), sqs_raw(attributes=forged)):
+        with pytest.raises(StreamingPayloadError, match=f"the {name} message attribute disagrees"):
+            list(streaming.parse(payload))
+
+
+def test_the_item_is_read_first_and_an_attribute_fills_what_it_lacks():
+    without_attribute = {k: v for k, v in ATTRIBUTES.items() if k != "ContactId"}
+    [event] = streaming.parse(sns_envelope(attributes=without_attribute))
+    assert event.contact_id == CONTACT
+    bare_item = {k: v for k, v in ITEM.items() if k not in ("ContactId", "ParticipantRole")}
+    [event] = streaming.parse(sns_envelope(item=bare_item))
+    assert (event.contact_id, event.participant_role) == (CONTACT, "CUSTOMER")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "[" * 100_000,
+        {"Body": "[" * 100_000},
+        {"Records": [{"EventSource": "aws:sns", "Sns": dict(sns_envelope(), Message="{" * 50_000)}]},
+    ],
+)
+def test_deeply_nested_json_is_a_payload_error_not_a_recursion_error(payload):
+    with pytest.raises(StreamingPayloadError, match="nests deeper than"):
+        list(streaming.parse(payload))
+
+
 def test_errors_never_echo_content():
     secret = dict(ITEM, Content="my card is 4111 1111 1111 1111")
     del secret["Id"]
@@ -303,6 +362,30 @@ def test_start_sends_the_configuration_and_a_client_token():
     assert calls[0]["ChatStreamingConfiguration"] == {"StreamingEndpointArn": arn}
     assert calls[0]["ClientToken"] and calls[1]["ClientToken"] == "mine"
     assert (calls[0]["InstanceId"], calls[0]["ContactId"]) == ("i", "c")
+
+
+def test_connect_calls_translate_botocore_errors_as_the_resources_do():
+    from botocore.exceptions import EndpointConnectionError
+
+    from connectparticipant_ext import MalformedResponseError, ServiceUnreachableError
+
+    class Unreachable:
+        def start_contact_streaming(self, **params):
+            raise EndpointConnectionError(endpoint_url="https://connect.us-east-1.amazonaws.com")
+
+        stop_contact_streaming = start_contact_streaming
+
+    class Junk:
+        def start_contact_streaming(self, **params):
+            return {}
+
+    arn = "arn:aws:sns:us-east-1:123456789012:chats"
+    with pytest.raises(ServiceUnreachableError, match="StartContactStreaming"):
+        streaming.start(Unreachable(), "i", "c", arn)
+    with pytest.raises(ServiceUnreachableError, match="StopContactStreaming"):
+        streaming.stop(Unreachable(), "i", "c", "s-1")
+    with pytest.raises(MalformedResponseError, match="StreamingId"):
+        streaming.start(Junk(), "i", "c", arn)
 
 
 # -- the in-memory store ------------------------------------------------------------------------------
@@ -374,10 +457,13 @@ def test_bot_participants_check_their_arguments():
         streaming.BotParticipants("chat")
     with pytest.raises(InvalidArgumentTypeError, match="TokenStore"):
         streaming.BotParticipants(chat, store={})
-    with pytest.raises(InvalidArgumentError, match="wait_seconds must be positive"):
+    with pytest.raises(InvalidArgumentError, match="wait_seconds must be a finite number of seconds, more than 0"):
         streaming.BotParticipants(chat, wait_seconds=0)
     with pytest.raises(InvalidArgumentTypeError, match="claim_seconds"):
         streaming.BotParticipants(chat, claim_seconds="30")
+    for bad in (float("nan"), -1, float("inf"), 1e308):
+        with pytest.raises(InvalidArgumentError, match="claim_seconds"):
+            streaming.BotParticipants(chat, claim_seconds=bad)
     bots = streaming.BotParticipants(chat)
     with pytest.raises(InvalidArgumentError, match="contact_id"):
         bots.connection(NoCalls(), "instance", "")
