@@ -130,6 +130,8 @@ class Row:
     serve_rss_kb: int
     opened: int = 0
     """Pages (sockets) whose event stream answered before the sends began."""
+    open_seconds: float = 0.0
+    """From the last page set up until every stream answered (or ``open_timeout``)."""
     sessions_lost: Optional[int] = None
     web_rss_idle_kb: Optional[int] = None
     serve_rss_idle_kb: int = 0
@@ -726,18 +728,28 @@ async def _until(condition: Any, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _exchange(clients: Sequence[_Client], settings: Settings) -> None:
-    """Wait for the streams, send one message per client at ``rate``, wait for them to arrive."""
+async def _exchange(clients: Sequence[_Client], settings: Settings) -> tuple[int, float]:
+    """Wait for the streams, send one message per client at ``rate``, wait for them to arrive.
+
+    Returns how many streams had answered before the sends, and how long they took.
+    """
     ready = [c for c in clients if c.ready]
+    started = time.monotonic()
     await _until(lambda: all(c.opened.is_set() for c in ready), settings.open_timeout)
-    log(f"live_pages:   {sum(c.opened.is_set() for c in ready)} of {len(ready)} streams open; sending")
+    opened, open_seconds = sum(c.opened.is_set() for c in ready), time.monotonic() - started
+    log(f"live_pages:   {opened} of {len(ready)} streams open after {open_seconds:.1f} s; sending")
     sends = []
     started = time.monotonic()
     for i, client in enumerate(ready):
         await asyncio.sleep(max(0.0, started + i / settings.rate - time.monotonic()))
         sends.append(asyncio.ensure_future(_guarded(client, "send", client.send())))
     await asyncio.gather(*sends)
+    log(f"live_pages:   {len(sends)} sent in {time.monotonic() - started:.1f} s")
+    started = time.monotonic()
     await _until(lambda: all(c.seen_at is not None for c in ready), settings.timeout)
+    seen = sum(c.seen_at is not None for c in ready)
+    log(f"live_pages:   {seen} of {len(ready)} seen {time.monotonic() - started:.1f} s after the last send")
+    return opened, open_seconds
 
 
 async def _check_and_close(clients: Sequence[_Client], settings: Settings) -> None:
@@ -775,6 +787,8 @@ class _Outcome:
     idle: dict[str, tuple[int, int]]
     peak: dict[str, tuple[int, int]]
     seconds: float
+    opened: int
+    open_seconds: float
 
 
 async def _drive(make_client: Any, pages: int, pids: dict[str, int], settings: Settings) -> _Outcome:
@@ -787,15 +801,16 @@ async def _drive(make_client: Any, pages: int, pids: dict[str, int], settings: S
     sampler.start()
     started = time.monotonic()
     clients = [make_client(n, run_id) for n in range(pages)]
+    opened, open_seconds = 0, 0.0
     try:
         await _set_up(clients, settings)
         log(f"live_pages:   {sum(c.ready for c in clients)} of {pages} set up in {time.monotonic() - started:.1f} s")
-        await _exchange(clients, settings)
+        opened, open_seconds = await _exchange(clients, settings)
         await _check_and_close(clients, settings)
     finally:
         await sampler.stop()
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
-    return _Outcome(clients, idle, sampler.peak, time.monotonic() - started)
+    return _Outcome(clients, idle, sampler.peak, time.monotonic() - started, opened, open_seconds)
 
 
 async def _drive_pages(site: str, pages: int, pids: dict[str, int], settings: Settings) -> _Outcome:
@@ -844,7 +859,8 @@ def _row(server: str, pages: int, outcome: _Outcome) -> Row:
         web_rss_kb=None,
         serve_threads=serve_threads,
         serve_rss_kb=serve_rss,
-        opened=sum(c.opened.is_set() for c in outcome.clients),
+        opened=outcome.opened,
+        open_seconds=round(outcome.open_seconds, 1),
         serve_rss_idle_kb=outcome.idle["serve"][1],
         seconds=round(outcome.seconds, 1),
         errors=dict(errors.most_common(10)),
@@ -930,7 +946,11 @@ def format_rows(rows: Sequence[Row]) -> str:
 
 
 def _summary(r: Row) -> str:
-    parts = [f"seen {r.seen:,} of {r.pages:,}", f"p50 {fmt(r.p50, 's')}"]
+    parts = [
+        f"seen {r.seen:,} of {r.pages:,}",
+        f"p50 {fmt(r.p50, 's')}",
+        f"{r.opened:,} streams open in {r.open_seconds:.1f} s",
+    ]
     if r.web_threads is not None:
         parts.append(f"web {r.web_threads} threads {_kb(r.web_rss_kb)} ({_kb(r.rss_per_page_kb)}/page)")
         parts.append(f"sessions lost {r.sessions_lost}")
