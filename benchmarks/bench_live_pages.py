@@ -18,8 +18,9 @@ surface only (its forms and the events URL its page script opens), with its own 
    fails, none after ``event: end``/``failed``, a 204 or another status);
 4. once every page's stream has answered (or ``open_timeout`` has passed), sends one message
    through the send form as the script's ``fetch`` does (``Accept: application/json``,
-   ``X-CSRFToken``), the pages one after another at ``rate`` per second, and times from just
-   before that request to the moment the message arrives on its own event stream;
+   ``X-CSRFToken``), the pages one after another in a shuffled (seeded) order at ``rate`` per
+   second, and times from just before that request to the moment the message arrives on its
+   own event stream;
 5. while every stream is still open, ``GET``\\ s the chat page again. A browser that was sent
    back to the start page at any step (a redirect to ``/``, or a 204 from the events URL: its
    chat was no longer in its session) counts as a *session lost*.
@@ -53,6 +54,7 @@ import contextlib
 import functools
 import json
 import os
+import random
 import re
 import resource
 import socket
@@ -110,6 +112,8 @@ class Settings:
     """Seconds after the last send for every message to arrive."""
     request_timeout: float = 120.0
     """Seconds for one page request (start, chat page, send)."""
+    seed: int = 22
+    """Seeds the order in which the pages send (a shuffle: the same order every run)."""
     agent: bool = False
     """Run ``serve --agent echo``: every chat also gets typing and an echo (more traffic)."""
 
@@ -739,8 +743,12 @@ async def _exchange(clients: Sequence[_Client], settings: Settings) -> tuple[int
     opened, open_seconds = sum(c.opened.is_set() for c in ready), time.monotonic() - started
     log(f"live_pages:   {opened} of {len(ready)} streams open after {open_seconds:.1f} s; sending")
     sends = []
+    order = list(ready)
+    # Customers write when they like, not in the order their pages opened: a server that
+    # serves open streams in turn must not be flattered by sends that follow its turns.
+    random.Random(settings.seed).shuffle(order)
     started = time.monotonic()
-    for i, client in enumerate(ready):
+    for i, client in enumerate(order):
         await asyncio.sleep(max(0.0, started + i / settings.rate - time.monotonic()))
         sends.append(asyncio.ensure_future(_guarded(client, "send", client.send())))
     await asyncio.gather(*sends)
