@@ -142,6 +142,12 @@ class Row:
     rss_per_page_kb: Optional[float] = None
     """Web RSS growth (peak minus idle) per page; for the baseline, ``serve``'s per socket."""
     seconds: float = 0.0
+    driver_lag: float = 0.0
+    """The longest the driver's loop was late (seconds): large means its own figures are suspect."""
+    driver_cpu: float = 0.0
+    """CPU seconds the driver used during the measurement."""
+    load: float = 0.0
+    """The machine's 1-minute load average when the measurement began."""
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -289,11 +295,17 @@ def proc_status(pid: int) -> tuple[int, int]:
 
 
 class _Sampler:
-    """Peaks of threads and RSS of some processes, sampled on the loop every ``SAMPLE_EVERY`` s."""
+    """Peaks of threads and RSS of some processes, sampled on the loop every ``SAMPLE_EVERY`` s.
+
+    Also how late its own wake-ups were (``lag``): the driver's loop stalling (no CPU for this
+    process on a loaded machine, or a blocking call) delays sends and arrivals alike, so a
+    large lag says the latencies of that run measure the driver, not the servers.
+    """
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
         self.peak: dict[str, tuple[int, int]] = {name: (0, 0) for name in pids}
+        self.lag = 0.0
         self._task: Optional[asyncio.Task[None]] = None
 
     def sample(self) -> None:
@@ -306,10 +318,13 @@ class _Sampler:
     async def _run(self) -> None:
         while True:
             self.sample()
+            before = time.monotonic()
             await asyncio.sleep(SAMPLE_EVERY)
+            self.lag = max(self.lag, time.monotonic() - before - SAMPLE_EVERY)
 
     def start(self) -> None:
         self.peak = {name: (0, 0) for name in self.pids}
+        self.lag = 0.0
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -629,12 +644,18 @@ class _Bare:
         return request
 
     async def heartbeats(self) -> None:
+        """``aws/heartbeat`` on every socket every ``HEARTBEAT`` seconds, spread over the interval.
+
+        Real pages open at different moments, so their heartbeats do not come in one burst.
+        """
         while True:
-            await asyncio.sleep(HEARTBEAT)
-            for sock in list(self.sockets):
-                if sock.ws is not None:
-                    with contextlib.suppress(Exception):
-                        await sock.ws.send(HEARTBEAT_FRAME)
+            sockets = [sock for sock in self.sockets if sock.ws is not None and not sock.closing]
+            if not sockets:
+                await asyncio.sleep(HEARTBEAT)
+            for sock in sockets:
+                await asyncio.sleep(HEARTBEAT / len(sockets))
+                with contextlib.suppress(Exception):
+                    await sock.ws.send(HEARTBEAT_FRAME)
 
     async def close(self) -> None:
         await self.session.close()
@@ -649,6 +670,7 @@ class _Socket(_Client):
         self.bare = bare
         self.ws: Any = None
         self.token = ""
+        self.closing = False
 
     async def setup(self) -> None:
         from websockets.asyncio.client import connect
@@ -674,7 +696,8 @@ class _Socket(_Client):
                     if item.get("Type") == "MESSAGE":
                         self.arrived(item.get("Content"))
         except Exception as exc:  # the socket dropped: a bare client does not reconnect
-            self.note(f"socket: {type(exc).__name__}")
+            if not self.closing:
+                self.note(f"socket: {type(exc).__name__}")
 
     async def send(self) -> None:
         request = self.bare.send_request(self.token, self.text)
@@ -688,6 +711,7 @@ class _Socket(_Client):
                 self.note(f"SendMessage: answered {response.status}")
 
     async def close(self) -> None:
+        self.closing = True
         if self.ws is not None:
             with contextlib.suppress(Exception):
                 await self.ws.close()
@@ -794,6 +818,9 @@ class _Outcome:
     clients: list[_Client]
     idle: dict[str, tuple[int, int]]
     peak: dict[str, tuple[int, int]]
+    lag: float
+    cpu: float
+    load: float
     seconds: float
     opened: int
     open_seconds: float
@@ -806,8 +833,9 @@ async def _drive(make_client: Any, pages: int, pids: dict[str, int], settings: S
     sampler = _Sampler(pids)
     sampler.sample()
     idle = dict(sampler.peak)
+    load = os.getloadavg()[0]
     sampler.start()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     clients = [make_client(n, run_id) for n in range(pages)]
     opened, open_seconds = 0, 0.0
     try:
@@ -818,7 +846,17 @@ async def _drive(make_client: Any, pages: int, pids: dict[str, int], settings: S
     finally:
         await sampler.stop()
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
-    return _Outcome(clients, idle, sampler.peak, time.monotonic() - started, opened, open_seconds)
+    return _Outcome(
+        clients,
+        idle,
+        sampler.peak,
+        sampler.lag,
+        time.process_time() - cpu,
+        load,
+        time.monotonic() - started,
+        opened,
+        open_seconds,
+    )
 
 
 async def _drive_pages(site: str, pages: int, pids: dict[str, int], settings: Settings) -> _Outcome:
@@ -871,6 +909,9 @@ def _row(server: str, pages: int, outcome: _Outcome) -> Row:
         open_seconds=round(outcome.open_seconds, 1),
         serve_rss_idle_kb=outcome.idle["serve"][1],
         seconds=round(outcome.seconds, 1),
+        driver_lag=round(outcome.lag, 3),
+        driver_cpu=round(outcome.cpu, 1),
+        load=round(outcome.load, 1),
         errors=dict(errors.most_common(10)),
     )
     if "web" in outcome.peak:
@@ -963,6 +1004,7 @@ def _summary(r: Row) -> str:
         parts.append(f"web {r.web_threads} threads {_kb(r.web_rss_kb)} ({_kb(r.rss_per_page_kb)}/page)")
         parts.append(f"sessions lost {r.sessions_lost}")
     parts.append(f"serve {r.serve_threads} threads {_kb(r.serve_rss_kb)}")
+    parts.append(f"driver: {r.driver_cpu:.0f} s CPU, loop late by up to {fmt(r.driver_lag, 's')}; load {r.load:g}")
     if r.errors:
         parts.append("first errors: " + "; ".join(f"{n}x {e}" for e, n in list(r.errors.items())[:3]))
     return ", ".join(parts)
