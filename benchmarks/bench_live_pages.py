@@ -941,16 +941,15 @@ def measure(server: str, pages: int, settings: Settings = Settings(), logdir: Op
 
 
 def with_ratios(rows: Sequence[Row]) -> list[Row]:
-    """Each row's p99 as a ratio to the baseline's (``websockets``) at the same N."""
+    """Each row's p99 as a ratio to the baseline's (``websockets``) at the same N.
+
+    None where either has no p99 (no message seen), so the JSON stays plain JSON.
+    """
     baseline = {r.pages: r.p99 for r in rows if r.server == "websockets"}
     result = []
     for r in rows:
         base = baseline.get(r.pages)
-        ratio = None
-        if base and r.server != "websockets":
-            ratio = (r.p99 / base) if r.p99 is not None else float("inf")
-        elif r.server == "websockets" and r.p99 is not None:
-            ratio = 1.0
+        ratio = r.p99 / base if base and r.p99 is not None else None
         result.append(replace(r, p99_ratio=ratio))
     return result
 
@@ -1016,12 +1015,14 @@ def results(rows: Sequence[Row]) -> list[Result]:
     baseline = {r.pages: r.p99 for r in rows if r.server == "websockets"}
     for r in rows:
         label = {"wsgi": "WSGI", "asgi": "ASGI"}.get(r.server, "websockets")
+        base = None if r.server == "websockets" else baseline.get(r.pages)
+        ratio = None if base is None else (float("inf") if r.p99 is None else r.p99_ratio)
         out.append(
             Result(
                 f"live_pages {label} {r.pages:,}: p99 delivery",
                 float("inf") if r.p99 is None else r.p99,
-                None if r.server == "websockets" else baseline.get(r.pages),
-                None if r.server == "websockets" else r.p99_ratio,
+                base,
+                ratio,
                 P99_RATIO_TARGET if r.server == "asgi" else None,
                 "s",
                 _summary(r),
@@ -1059,7 +1060,7 @@ def results(rows: Sequence[Row]) -> list[Result]:
 
 def write_rows(rows: Sequence[Row], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps([asdict(r) for r in rows], indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def raise_open_files_limit(pages: int) -> None:
