@@ -263,6 +263,9 @@ def _web(server: str, serve_url: str, logdir: Path) -> Iterator[_Child]:
         CONNECT_ENDPOINT_URL=serve_url,
         DJANGO_DEBUG="0",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Where the example keeps sessions when it keeps them in files: this run's own folder,
+        # so that each measurement starts empty and nothing is left beside manage.py.
+        DJANGO_SESSION_DIR=str(logdir / "sessions"),
     )
     for attempt in range(3):  # a free port can be taken by someone else before the child binds it
         port = _free_port()
