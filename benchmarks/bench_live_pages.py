@@ -409,9 +409,9 @@ class _PageParser(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, Optional[str]]]) -> None:
         a = {name: value or "" for name, value in attrs}
-        for name, value in a.items():
-            if name.startswith("data-"):
-                self.data.setdefault(name, value)
+        for key, value in a.items():
+            if key.startswith("data-"):
+                self.data.setdefault(key, value)
         if tag == "form":
             self._form = _Form(a.get("id", ""), a.get("action", ""), a.get("method", "get").lower())
             self.forms.append(self._form)
@@ -479,7 +479,7 @@ class _Browser(_Client):
 
     def _to_start(self, response: Any) -> bool:
         """A redirect to the start page: this browser's chat is no longer in its session."""
-        location = response.headers.get("Location")
+        location: Optional[str] = response.headers.get("Location")
         if response.status not in (301, 302, 303, 307, 308) or not location:
             return False
         return urlsplit(urljoin(str(response.url), location)).path == urlsplit(self.start_url).path
