@@ -931,6 +931,12 @@ def measure(server: str, pages: int, settings: Settings = Settings(), logdir: Op
     """One server (``websockets``, ``wsgi`` or ``asgi``) at ``pages`` clients, each process fresh."""
     if server not in SERVERS:
         raise ValueError(f"server must be one of {', '.join(SERVERS)}")
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no loop running in this thread, as it should be
+        pass
+    else:
+        raise RuntimeError("measure() runs an event loop of its own: call it from a thread without one")
     with contextlib.ExitStack() as stack:
         if logdir is None:
             logdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="live_pages-")))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,10 @@ CONTRACT = {
 
 def test_three_pages_on_runserver_each_see_their_own_message(tmp_path: Path) -> None:
     settings = bench_live_pages.Settings(setup_timeout=60, open_timeout=30, timeout=30, request_timeout=30)
-    row = bench_live_pages.measure("wsgi", 3, settings, logdir=tmp_path)
+    # In a thread of its own: the driver runs its own event loop (asyncio.run), and this
+    # thread may already have one running (Playwright's, from the browser tests).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        row = pool.submit(bench_live_pages.measure, "wsgi", 3, settings, tmp_path).result(timeout=300)
 
     assert (row.seen, row.opened, row.sessions_lost) == (3, 3, 0), row.errors
     assert row.p50 is not None and row.p99 is not None and row.p50 <= row.p99
