@@ -43,7 +43,18 @@
     return t;
   }
   root.querySelectorAll("time[datetime]").forEach(showTime);
-  function scrollToEnd() { pane.scrollTop = pane.scrollHeight; }
+  // The conversation stays at its newest line while it grows (new lines, receipts, sizes),
+  // unless the customer has scrolled up to read.
+  var atEnd = true;
+  function scrollToEnd() { pane.scrollTop = pane.scrollHeight; atEnd = true; }
+  pane.addEventListener("scroll", function () { atEnd = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80; });
+  if (window.MutationObserver) {
+    new MutationObserver(function () { if (atEnd) scrollToEnd(); })
+      .observe(list, { childList: true, subtree: true, characterData: true });
+  }
+  if (window.ResizeObserver) {                     // the composer grows, the screen turns
+    new ResizeObserver(function () { if (atEnd) scrollToEnd(); }).observe(pane);
+  }
   scrollToEnd();
 
   if (root.dataset.ended || !window.EventSource || !window.fetch || !window.FormData) return;
@@ -88,31 +99,25 @@
     connecting: "connecting\u2026", live: "live", reconnecting: "reconnecting\u2026",
     ended: "chat ended", unavailable: "offline"
   };
-  var retryDelay = 0, retryTimer = null, liveTimer = null;
+  var retryDelay = 0, retryTimer = null, healthyTimer = null;
   function setStatus(state) {
-    clearTimeout(liveTimer);
-    if (state === "live" && statusLine.dataset.state === "unavailable") {
-      // Back after a failure: call it live once the stream has stayed up a moment (a stream
-      // that opens and at once reports "failed" must not flip the alert on and off).
-      liveTimer = setTimeout(function () {
-        if (source && source.readyState === EventSource.OPEN) { retryDelay = 0; alertBox.hidden = true; showStatus("live"); }
-      }, 1000);
-      return;
+    if (state === "live") {
+      alertBox.hidden = true;
+      clearTimeout(healthyTimer);       // back to short retries once the stream has held a while
+      healthyTimer = setTimeout(function () { retryDelay = 0; }, 20000);
     }
-    if (state === "live") { retryDelay = 0; alertBox.hidden = true; }
-    showStatus(state);
-  }
-  function showStatus(state) {
     statusLine.hidden = !state;
     statusLine.dataset.state = state || "";
     statusLine.textContent = STATE_TEXT[state] || state || "";
   }
+  // The service cannot be reached: say so once (role="alert"), then ask /chat/health/ with
+  // growing pauses (2, 4, 8... 30 s) and open the event stream again when it answers.
   function unavailable() {
-    if (endedBanner.hidden === false) return;
+    if (!endedBanner.hidden) return;
     if (source) source.close();
-    clearTimeout(retryTimer);
-    showStatus("unavailable");
-    if (alertBox.hidden) {                         // role="alert": set once, not on every retry
+    clearTimeout(retryTimer); clearTimeout(healthyTimer);
+    setStatus("unavailable");
+    if (alertBox.hidden) {
       alertBox.querySelector(".alert-text").textContent =
         "Can\u2019t reach the chat service. Trying again by itself\u2026";
       alertBox.hidden = false;
@@ -122,8 +127,13 @@
   }
   function retryNow() {
     clearTimeout(retryTimer);
-    if (source) source.close();
-    connect();
+    fetch(root.dataset.healthUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) {
+        if (r.ok) connect();
+        else if (r.status === 410) chatEnded();
+        else unavailable();
+      })
+      .catch(unavailable);
   }
   document.getElementById("retry-now").addEventListener("click", retryNow);
 
@@ -176,7 +186,6 @@
     return text.replace("{name}", function () { return name; });
   }
   function place(id, li) {
-    var nearEnd = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80;
     var old = id ? byId.get(id) : null;
     if (old) { old.replaceWith(li); } else {
       var empty = list.querySelector("li.empty");
@@ -184,7 +193,7 @@
       list.appendChild(li);
     }
     if (id) byId.set(id, li);
-    if (nearEnd || li.classList.contains("mine")) scrollToEnd();
+    if (li.classList.contains("mine")) scrollToEnd();  // what I send always shows
   }
   function attachmentNode(a) {
     var entry = el("div", "attachment-entry");
@@ -370,9 +379,22 @@
     textarea.focus();
   });
   var fileInput = document.querySelector("#upload-form input[type=file]");
+  var fileName = document.getElementById("file-name");
   function chosenFile() { return fileInput && fileInput.files.length ? fileInput.files[0] : null; }
+  // A button-like "Attach a file" and the chosen file's name and size, instead of the
+  // browser's own file picker text (which does not fit a phone).
+  if (fileInput) {
+    fileInput.labels[0].classList.add("button");
+    document.getElementById("upload-form").classList.add("enhanced");
+    fileInput.addEventListener("change", function () {
+      var f = chosenFile();
+      fileName.textContent = f ? f.name + " (" + formatSize(f.size) + ")" : "";
+    });
+  }
   function uploadDone(form, body, pending) {
     fileInput.value = "";
+    fileName.textContent = "";
+    textarea.focus();
     if (body.id) {
       sizes.set(body.id, body.size);
       if (pending && !list.querySelector("li:not(.pending) [data-attachment-id='" + CSS.escape(body.id) + "']")) {
