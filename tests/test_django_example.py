@@ -874,7 +874,9 @@ def test_a_session_that_does_not_hold_a_connection_is_no_chat(browser: Browser) 
 def test_an_attachment_id_that_is_not_this_chats_is_404(browser: Browser, attachment_id: str) -> None:
     browser.start()
     assert browser.get(f"/chat/attachments/{attachment_id}/status/").status_code == 404
-    assert browser.get(f"/chat/attachments/{attachment_id}/").status_code == 404
+    page = browser.get(f"/chat/attachments/{attachment_id}/")
+    assert page.status_code == 404
+    assert b"<h1>Not found</h1>" in page.content and b"<style>" in page.content  # the example's own page
 
 
 def test_another_chats_attachment_is_404(backend: Any) -> None:

@@ -145,10 +145,41 @@ def test_a_double_clicked_send_sends_once(new_page: Any) -> None:
     expect(messages(page, "only once")).to_have_count(1)
 
 
+def record_changes(page: Any, selector: str, name: str) -> None:
+    """Record in ``window[name]`` the text of each element matching ``selector`` as it is
+    added or changed (a state may last only a moment on a fast machine)."""
+    page.evaluate(
+        """([selector, name]) => { window[name] = [];
+             const note = () => document.querySelectorAll(selector).forEach((el) => {
+               const seen = window[name]; const text = el.dataset.state || el.textContent;
+               if (seen[seen.length - 1] !== text) seen.push(text); });
+             new MutationObserver(note).observe(document.body,
+               {subtree: true, childList: true, characterData: true, attributes: true}); }""",
+        [selector, name],
+    )
+
+
+def test_the_page_shows_its_connection_state(new_page: Any) -> None:
+    page = new_page()
+    page.add_init_script(  # before the page's own script: every state it sets is seen
+        """window.__states = [];
+           new MutationObserver((changes) => changes.forEach((c) => {
+               if (c.target.id === "live-status") window.__states.push(c.target.dataset.state); }))
+             .observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state"]});"""
+    )
+    start_chat(page)
+    states = page.evaluate("window.__states")
+    assert states[:2] == ["connecting", "live"], states
+    page.evaluate("window.chatEvents.reconnect()")
+    expect(page.locator("#live-status")).to_have_text("live", timeout=WAIT)
+    assert "reconnecting" in page.evaluate("window.__states")
+
+
 def test_an_uploaded_attachment_shows_up(new_page: Any, tmp_path: Path) -> None:
     page = new_page()
     start_chat(page)
     mark_page(page)
+    record_changes(page, "li.pending .attachment-status", "__uploading")
     notes = tmp_path / "notes.txt"
     notes.write_text("some notes\n")
     page.locator("#upload-form input[type=file]").set_input_files(str(notes))
@@ -159,6 +190,7 @@ def test_an_uploaded_attachment_shows_up(new_page: Any, tmp_path: Path) -> None:
     item = page.locator("li.attachment-item.mine", has=page.locator("a.attachment", has_text="notes.txt"))
     expect(item.locator(".attachment-size")).to_have_text("11\u00a0bytes")
     expect(page.locator("li.pending")).to_have_count(0)  # "Uploading…" gave way to the item itself
+    assert page.evaluate("window.__uploading") == ["Uploading\u2026"]
     expect(page.locator("li.message .content", has_text="Thanks, I got notes.txt.")).to_have_count(1, timeout=WAIT)
     assert_not_reloaded(page)
 
@@ -269,6 +301,14 @@ def test_an_attachment_being_scanned_becomes_a_link(new_page: Any, tmp_path: Pat
     expect(item.locator("a.attachment")).to_have_text("scanned.txt", timeout=WAIT)
     expect(item).not_to_contain_text("Scanning")
     expect(item.locator(".attachment-size")).to_have_text("7\u00a0bytes")  # "report\n", asked of the server
+    page.evaluate(
+        """(id) => window.chatEvents.render({id: 'rejected-1', kind: 'attachment', type: 'ATTACHMENT',
+              role: 'AGENT', display_name: 'Agent', time: new Date().toISOString(),
+              attachments: [{id: 'no-such', name: 'virus.exe', content_type: 'text/plain', status: 'REJECTED'}]})"""
+    )
+    rejected = page.locator("li[data-id='rejected-1']")
+    expect(rejected.locator(".attachment-status")).to_have_text("Rejected")
+    expect(rejected.locator("a")).to_have_count(0)  # nothing to download
 
 
 def test_under_asgi_a_reply_appears_and_a_reload_repeats_nothing(new_page: Any, asgi_site: str) -> None:
