@@ -61,6 +61,7 @@ from connectparticipant_ext import (
     AccessDeniedError,
     AttachmentError,
     AttachmentTooLargeError,
+    ChatEvent,
     Connection,
     ConnectionClosedError,
     ConnectionExpiredError,
@@ -76,7 +77,7 @@ from connectparticipant_ext import (
 )
 from connectparticipant_ext.django import load_connection, save_connection, sse_response, update_saved_connection
 from connectparticipant_ext.sessions import DEFAULT_SESSION_KEY
-from connectparticipant_ext.sse import item_payload
+from connectparticipant_ext.sse import is_resumable, item_payload
 
 from .forms import MessageForm, StartForm, UploadForm
 from .limits import attachment_too_large_message, has_chat, upload_handlers
@@ -107,33 +108,39 @@ ChatView = Callable[..., HttpResponse]
 # The line an event is shown as; "{name}" is the participant's name ("You" for the customer).
 # The page's script gets this table too (json_script), so both say the same.
 EVENT_TEXT = {
-    "participant.joined": "{name} joined the chat",
-    "participant.left": "{name} left the chat",
-    "participant.idle": "{name} is idle",
-    "participant.returned": "{name} is back",
-    "participant.invited": "{name} was invited",
-    "participant.autodisconnection": "{name} was disconnected for inactivity",
-    "participant.displayname.updated": "{name} changed their name",
-    "transfer.succeeded": "The chat was transferred",
-    "transfer.failed": "The chat could not be transferred",
-    "chat.ended": "The chat has ended",
-    "chat.rehydrated": "The chat was resumed",
-    "authentication.initiated": "Sign-in was requested",
-    "authentication.succeeded": "Signed in",
-    "authentication.failed": "Sign-in failed",
-    "authentication.timeout": "Sign-in timed out",
-    "authentication.expired": "Sign-in expired",
-    "authentication.cancelled": "Sign-in was cancelled",
+    event.value: text
+    for event, text in (
+        (ChatEvent.PARTICIPANT_JOINED, "{name} joined the chat"),
+        (ChatEvent.PARTICIPANT_LEFT, "{name} left the chat"),
+        (ChatEvent.PARTICIPANT_IDLE, "{name} is idle"),
+        (ChatEvent.PARTICIPANT_RETURNED, "{name} is back"),
+        (ChatEvent.PARTICIPANT_INVITED, "{name} was invited"),
+        (ChatEvent.AUTODISCONNECTION, "{name} was disconnected for inactivity"),
+        (ChatEvent.PARTICIPANT_DISPLAY_NAME_UPDATED, "{name} changed their name"),
+        (ChatEvent.TRANSFER_SUCCEEDED, "The chat was transferred"),
+        (ChatEvent.TRANSFER_FAILED, "The chat could not be transferred"),
+        (ChatEvent.CHAT_ENDED, "The chat has ended"),
+        (ChatEvent.CHAT_REHYDRATED, "The chat was resumed"),
+        (ChatEvent.AUTHENTICATION_INITIATED, "Sign-in was requested"),
+        (ChatEvent.AUTHENTICATION_SUCCESSFUL, "Signed in"),
+        (ChatEvent.AUTHENTICATION_FAILED, "Sign-in failed"),
+        (ChatEvent.AUTHENTICATION_TIMEOUT, "Sign-in timed out"),
+        (ChatEvent.AUTHENTICATION_EXPIRED, "Sign-in expired"),
+        (ChatEvent.AUTHENTICATION_CANCELED, "Sign-in was cancelled"),
+    )
 }
 # Events that are state, not conversation: never a line of the transcript.
-HIDDEN_EVENTS = (
-    "typing",
-    "message.delivered",
-    "message.read",
-    "message.metadata",
-    "connection.acknowledged",
-    "participant.active",
-    "participant.inactive",
+HIDDEN_EVENTS = tuple(
+    event.value
+    for event in (
+        ChatEvent.TYPING,
+        ChatEvent.MESSAGE_DELIVERED,
+        ChatEvent.MESSAGE_READ,
+        ChatEvent.MESSAGE_METADATA,
+        ChatEvent.CONNECTION_ACKNOWLEDGED,
+        ChatEvent.PARTICIPANT_ACTIVE,
+        ChatEvent.PARTICIPANT_INACTIVE,
+    )
 )
 
 
@@ -285,12 +292,13 @@ def _remember_size(request: HttpRequest, attachment_id: str, size: int) -> None:
     request.session["attachment_sizes"] = dict(list(sizes.items())[-ATTACHMENT_SIZES_MAX:])
 
 
-def _chat_context(request: HttpRequest, payloads: list[dict[str, Any]], *, ended: bool) -> dict[str, Any]:
+def _chat_context(
+    request: HttpRequest, payloads: list[dict[str, Any]], *, ended: bool, last_id: str = ""
+) -> dict[str, Any]:
     me = request.session.get("participant_id")
-    resumable = [p for p in payloads if p.get("kind") not in ("typing", "receipt") and p.get("complete") is not False]
     return {
         "entries": transcript_entries(payloads, me, _attachment_sizes(request)),
-        "last_id": resumable[-1]["id"] if resumable else "",
+        "last_id": last_id,  # the event stream resumes after it
         "me": me,
         "ended": ended,
         "contact_id": request.session.get("contact_id"),  # an id, not a secret: another party can join with it
@@ -311,8 +319,10 @@ def _render_chat(
     upload_form: Optional[UploadForm] = None,
     status: int = 200,
 ) -> HttpResponse:
-    payloads = [item_payload(item) for item in conn.transcript]  # the whole chat, oldest first
-    context = _chat_context(request, payloads, ended=any(p["kind"] == "ended" for p in payloads))
+    items = list(conn.transcript)  # the whole chat, oldest first
+    payloads = [item_payload(item) for item in items]
+    last_id = next((item.id for item in reversed(items) if is_resumable(item)), "")
+    context = _chat_context(request, payloads, ended=any(item.is_chat_ended for item in items), last_id=last_id)
     context["message_form"] = message_form or MessageForm(prefix="message")
     context["upload_form"] = upload_form or UploadForm(prefix="upload")
     return render(request, "chat/chat.html", context, status=status)
