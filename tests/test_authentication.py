@@ -262,7 +262,7 @@ def test_the_chat_ending_ends_the_flow(connection, mock_chat, chat_contact, conn
         mock_chat.start_authentication(chat_contact["ContactId"])
 
         def end(url: str) -> None:
-            connect_client.stop_contact(InstanceId="instance", ContactId=chat_contact["ContactId"])
+            connect_client.stop_contact(InstanceId="instance-1", ContactId=chat_contact["ContactId"])
 
         with pytest.raises(AuthenticationError, match="ended"):
             connection.authenticate(REDIRECT, stream=stream, on_url=end, timeout=20)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .agent import BackendAgent
     from .models import ChatBackend
 
-__all__ = ["ChatControls"]
+__all__ = ["ChatControls", "check_faults", "take_upload_failure"]
 
 
 class _FaultPlan:
@@ -98,19 +98,10 @@ class ChatControls:
         """Stop injecting faults."""
         self._faults = None
 
-    def check_faults(self, operation: str) -> None:
-        faults = self._faults
-        if faults is not None:
-            faults.check(operation)
-
     def fail_next_uploads(self, count: int = 1, status: int = 500) -> None:
         """Make the next ``count`` PUTs to attachment upload URLs fail with ``status``."""
         with self._lock:
             self._upload_failures.extend([status] * count)
-
-    def take_upload_failure(self) -> Optional[int]:
-        with self._lock:
-            return self._upload_failures.pop(0) if self._upload_failures else None
 
     def revoke_connection_token(self, token: str) -> None:
         """Make a connection token be refused (AccessDeniedException) from now on."""
@@ -188,7 +179,7 @@ class ChatControls:
         """
         if role not in ("AGENT", "SUPERVISOR", "CUSTOM_BOT"):
             raise ValueError("role must be AGENT, SUPERVISOR or CUSTOM_BOT")
-        chat = self._backend._connect_chat(contact_id)
+        chat = self._backend._connect_chat(self.get_chat(contact_id).instance_id, contact_id)
         return self._backend._add_participant(chat, role, display_name)
 
     def stream_bot_reply(self, contact_id: str, chunks: list[str] | tuple[str, ...]) -> str:
@@ -291,3 +282,16 @@ class ChatControls:
         from .websocket import get_hub
 
         get_hub().answer_heartbeats = answer
+
+
+def check_faults(backend: ChatControls, operation: str) -> None:
+    """Raise the injected fault due for this call of ``operation``, if any (see ``inject_faults``)."""
+    faults = backend._faults
+    if faults is not None:
+        faults.check(operation)
+
+
+def take_upload_failure(backend: ChatControls) -> Optional[int]:
+    """Take the next failure status set by ``fail_next_uploads``, if any."""
+    with backend._lock:
+        return backend._upload_failures.pop(0) if backend._upload_failures else None

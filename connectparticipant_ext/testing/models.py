@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable, Hashable
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from moto.core.base_backend import BackendDict, BaseBackend
+from moto.core.exceptions import JsonRESTError
 
 from .controls import ChatControls, _FaultPlan
 from .exceptions import (
@@ -41,6 +43,8 @@ from .state import (
     DEFAULT_ALLOWED_EXTENSIONS,
     EVENT,
     EVENT_CONTENT_TYPES,
+    INTERACTIVE,
+    INTERACTIVE_RESPONSE,
     MAX_CONTENT_LENGTH,
     MESSAGE_CONTENT_TYPES,
     MESSAGE_DELIVERED,
@@ -61,7 +65,8 @@ from .state import (
     parse_iso,
     utcnow,
 )
-from .tokens import CONNECTION_TOKEN, PARTICIPANT_TOKEN, decode_token, encode_token, find_backend
+from .streaming import check_topic, start_contact_streaming, stop_contact_streaming, stream_to
+from .tokens import CONNECTION_TOKEN, PARTICIPANT_TOKEN, decode_token, encode_token
 
 __all__ = [
     "CHAT_ENDED",
@@ -91,7 +96,6 @@ __all__ = [
     "chat_backends",
     "decode_token",
     "encode_token",
-    "find_backend",
     "iso",
     "parse_iso",
     "utcnow",
@@ -137,11 +141,33 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         self.participant_tokens[token] = participant
         return participant
 
-    def _once(self, key: tuple[str, ...], make: Callable[[], Any]) -> Any:
+    def _once(
+        self,
+        key: tuple[str, ...],
+        request: dict[str, Any],
+        make: Callable[[], Any],
+        mismatch: Callable[[str], JsonRESTError],
+    ) -> Any:
+        """Run ``make`` once per ClientToken (``key``); a retry gets the first answer.
+
+        "A unique, case-sensitive identifier that you provide to ensure the idempotency of the
+        request ... see Making retries safe with idempotent APIs" (every ClientToken of both
+        models). That article (Amazon Builders' Library) has the service compare a retry's
+        parameters with the first request's and refuse a mismatch rather than answer a request
+        that was not made; the code of that refusal is not documented for Amazon Connect, so
+        ``mismatch`` (the operation's modelled invalid-request error) makes it.
+        """
+        fingerprint = json.dumps(request, sort_keys=True, default=str)
         with self._lock:
-            if key not in self._idempotent:
-                self._idempotent[key] = make()
-            return self._idempotent[key]
+            stored = self._idempotent.get(key)
+            if stored is None:
+                stored = self._idempotent[key] = (fingerprint, make())
+            elif stored[0] != fingerprint:
+                raise mismatch(
+                    "The ClientToken was already used for a request with different parameters; "
+                    "use a new ClientToken for a new request."
+                )
+            return stored[1]
 
     def start_chat_contact(
         self,
@@ -157,46 +183,45 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         disconnect_on_customer_exit: Optional[list[str]] = None,
         related_contact_id: Optional[str] = None,
         connection_types: Optional[list[str]] = None,
+        segment_attributes: Optional[dict[str, Any]] = None,
+        customer_id: Optional[str] = None,
+        participant_configuration: Optional[dict[str, Any]] = None,
+        chat_streaming_configuration: Optional[dict[str, Any]] = None,
     ) -> dict[str, Any]:
-        # The Connect API answers bad input with InvalidParameterException/InvalidRequestException
-        # (its model has no ValidationException).
-        if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= 100:
-            raise InvalidParameterException("InstanceId must have 1 to 100 characters")
-        if not isinstance(contact_flow_id, str) or not 1 <= len(contact_flow_id) <= 500:
-            raise InvalidParameterException("ContactFlowId must have 1 to 500 characters")
+        # The model's constraints were checked before the call (responses.py); what follows are
+        # the rules its documentation writes in prose. The Connect API answers them with
+        # InvalidParameterException/InvalidRequestException (its model has no ValidationException).
+        # The request as given, for the ClientToken check (taken before any local is bound).
+        request = {k: v for k, v in locals().items() if k not in ("self", "client_token")}
         self._check_instance(instance_id)
-        display_name = (participant_details or {}).get("DisplayName")
-        if not isinstance(display_name, str) or not 1 <= len(display_name) <= 256:
-            raise InvalidParameterException("ParticipantDetails.DisplayName must have 1 to 256 characters")
         minutes = 25 * 60 if chat_duration_in_minutes is None else chat_duration_in_minutes
-        if not 60 <= minutes <= 10080:
-            raise InvalidParameterException("ChatDurationInMinutes must be between 60 and 10080")
         supported = frozenset(supported_messaging_content_types or ["text/plain"])
         if "text/plain" not in supported or not supported <= SUPPORTED_MESSAGING_CONTENT_TYPES:
             raise InvalidParameterException(
                 "SupportedMessagingContentTypes must contain text/plain and only supported types"
             )
         if initial_message is not None:
-            content = initial_message.get("Content", "")
-            if (
-                initial_message.get("ContentType") not in MESSAGE_CONTENT_TYPES
-                or not isinstance(content, str)
-                or not 1 <= len(content.encode("utf-8")) <= MAX_CONTENT_LENGTH
-            ):
-                raise InvalidParameterException("InitialMessage must have a valid ContentType and 1 to 16384 bytes")
-        if disconnect_on_customer_exit is not None and list(disconnect_on_customer_exit) != ["AGENT"]:
-            raise InvalidParameterException("DisconnectOnCustomerExit takes exactly one value, AGENT")
+            if initial_message["ContentType"] not in MESSAGE_CONTENT_TYPES:
+                raise InvalidParameterException("InitialMessage.ContentType is not a supported message content type")
+            if len(initial_message["Content"].encode("utf-8")) > MAX_CONTENT_LENGTH:
+                raise InvalidParameterException("InitialMessage.Content must have at most 16384 bytes of UTF-8")
+        _check_attributes(attributes or {})
+        _check_segment_attributes(segment_attributes or {}, supported)
         if persistent_chat and related_contact_id:
             raise InvalidRequestException("You cannot provide both RelatedContactId and PersistentChat")
         source: Optional[Chat] = None
         if persistent_chat:
             rehydration = persistent_chat.get("RehydrationType")
-            if rehydration not in ("ENTIRE_PAST_SESSION", "FROM_SEGMENT"):
+            if rehydration is None:
                 raise InvalidParameterException("PersistentChat.RehydrationType is required for persistent chat")
             source = self._rehydration_source(rehydration, persistent_chat.get("SourceContactId"))
+        topic = None
+        if chat_streaming_configuration is not None:
+            # The same refusals as StartContactStreaming, before anything is created.
+            topic = check_topic(self, chat_streaming_configuration["StreamingEndpointArn"])
 
         def create() -> dict[str, Any]:
-            chat = Chat(self, str(uuid.uuid4()), instance_id, timedelta(minutes=minutes))
+            chat = Chat(self, str(uuid.uuid4()), _bare_instance_id(instance_id), timedelta(minutes=minutes))
             chat.attributes = dict(attributes or {})
             chat.supported_content_types = supported
             chat.disconnect_flow = bool(disconnect_on_customer_exit)
@@ -206,7 +231,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 chat.previous_contact_ids = [source.contact_id, *source.previous_contact_ids]
                 chat.copy_past_items(source.items)
                 response["ContinuedFromContactId"] = source.contact_id
-            customer = self._participant_token(chat, "CUSTOMER", display_name)
+            customer = self._participant_token(chat, "CUSTOMER", participant_details["DisplayName"])
             self.chats[chat.contact_id] = chat
             # The customer joins when the chat starts, whatever its client later sends as
             # ConnectParticipant (AWS's clients' fixtures; see tests/fidelity).
@@ -218,6 +243,10 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             response.update(
                 ContactId=chat.contact_id, ParticipantId=customer.participant_id, ParticipantToken=customer.token
             )
+            if topic is not None:
+                # "Setting this parameter returns a StreamingId in the response, and you do not
+                # need to call StartContactStreaming" (StartChatContact ChatStreamingConfiguration).
+                response["StreamingId"] = stream_to(self, chat, topic)
             # ConnectionTypes: "WEBSOCKET and CONNECTION_CREDENTIALS are the values this operation
             # acts on. No other value returns connection information" (StartChatContact).
             wanted = [t for t in connection_types or [] if t in ("WEBSOCKET", "CONNECTION_CREDENTIALS")]
@@ -225,9 +254,14 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 response.update(self.create_participant_connection(customer.token, wanted, False))
             return response
 
-        if client_token:
-            return dict(self._once(("start_chat_contact", client_token), create))
-        return create()
+        if not client_token:
+            return create()
+        response = dict(self._once(("StartChatContact", client_token), request, create, InvalidRequestException))
+        if "Websocket" in response and self.chats[response["ContactId"]].ended:
+            # "When you retry a request with the same ClientToken, the response repeats the
+            # original contact and can omit a websocket URL if the chat has already ended."
+            del response["Websocket"]
+        return response
 
     def _check_instance(self, instance_id: str) -> None:
         """Refuse an InstanceId that moto's connect backend does not know (see ChatSettings)."""
@@ -237,8 +271,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         from moto.connect.models import connect_backends
 
         instances = getattr(connect_backends[self.account_id][self.region_name], "instances", {})
-        bare = instance_id.rsplit("instance/", 1)[-1]  # an instance ARN names it too
-        if (strict or instances) and bare not in instances:
+        if (strict or instances) and _bare_instance_id(instance_id) not in instances:
             raise ResourceNotFoundException(f"instance {instance_id} does not exist")
 
     def _rehydration_source(self, rehydration: str, source_contact_id: Optional[str]) -> Chat:
@@ -260,19 +293,23 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
     def create_participant(
         self, instance_id: str, contact_id: str, participant_details: dict[str, Any], client_token: Optional[str] = None
     ) -> dict[str, Any]:
-        chat = self._connect_chat(contact_id)
-        role = (participant_details or {}).get("ParticipantRole") or "CUSTOM_BOT"
+        chat = self._connect_chat(instance_id, contact_id)
+        role = participant_details.get("ParticipantRole") or "CUSTOM_BOT"
         if role != "CUSTOM_BOT":
             # "The only valid value for ParticipantRole is CUSTOM_BOT for chat contact" (connect model).
             raise InvalidRequestException(f"ParticipantRole {role} cannot be added to a chat contact; only CUSTOM_BOT")
-        display_name = (participant_details or {}).get("DisplayName") or role.title()
-        return self._add_participant(chat, role, display_name, client_token)
+        display_name = participant_details.get("DisplayName") or role.title()
+        request = {"instance_id": instance_id, "participant_details": participant_details}
+        return self._add_participant(chat, role, display_name, client_token, request)
 
     def _add_participant(
-        self, chat: Chat, role: str, display_name: str, client_token: Optional[str] = None
+        self,
+        chat: Chat,
+        role: str,
+        display_name: str,
+        client_token: Optional[str] = None,
+        request: Optional[dict[str, Any]] = None,
     ) -> dict[str, Any]:
-        contact_id = chat.contact_id
-
         def create() -> dict[str, Any]:
             participant = self._participant_token(chat, role, display_name)
             return {
@@ -283,20 +320,36 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 "ParticipantId": participant.participant_id,
             }
 
-        if client_token:
-            return dict(self._once(("create_participant", contact_id, client_token), create))
-        return create()
+        if not client_token:
+            return create()
+        key = ("CreateParticipant", chat.contact_id, client_token)
+        return dict(self._once(key, request or {}, create, InvalidRequestException))
+
+    def start_contact_streaming(
+        self, instance_id: str, contact_id: str, chat_streaming_configuration: dict[str, Any], client_token: str
+    ) -> dict[str, Any]:
+        return start_contact_streaming(self, instance_id, contact_id, chat_streaming_configuration, client_token)
+
+    def stop_contact_streaming(self, instance_id: str, contact_id: str, streaming_id: str) -> dict[str, Any]:
+        return stop_contact_streaming(self, instance_id, contact_id, streaming_id)
 
     def stop_contact(self, contact_id: str, instance_id: str) -> None:
-        chat = self.chats.get(contact_id)
-        if chat is None:
-            raise ResourceNotFoundException(f"contact {contact_id} does not exist")
+        """End a chat. Stopping a chat that has already ended changes nothing and succeeds:
+        "Chat and task contacts can be terminated in any state", and ContactNotFoundException
+        "applies to Voice calls only, not to Chat or Task contacts" (StopContact API reference)."""
+        chat = self._instance_chat(instance_id, contact_id)
         self._end_chat(chat)
 
-    def _connect_chat(self, contact_id: str) -> Chat:
+    def _instance_chat(self, instance_id: str, contact_id: str) -> Chat:
+        """The chat ``contact_id`` of instance ``instance_id`` (an id or ARN), or ResourceNotFoundException."""
         chat = self.chats.get(contact_id)
-        if chat is None:
-            raise ResourceNotFoundException(f"contact {contact_id} does not exist")
+        if chat is None or chat.instance_id != _bare_instance_id(instance_id):
+            raise ResourceNotFoundException(f"contact {contact_id} does not exist in instance {instance_id}")
+        return chat
+
+    def _connect_chat(self, instance_id: str, contact_id: str) -> Chat:
+        """A chat of the instance that has not ended (InvalidRequestException once it has)."""
+        chat = self._instance_chat(instance_id, contact_id)
         if chat.ended:
             raise InvalidRequestException(f"contact {contact_id} has ended")
         return chat
@@ -336,8 +389,6 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         if chat.ended or participant.left:
             raise AccessDeniedException("The chat has ended or the participant has left.")
         # Type is optional (chatjs agent sessions send Type=null, ConnectParticipant=true).
-        if any(t not in ("WEBSOCKET", "CONNECTION_CREDENTIALS", "WEBRTC_CONNECTION") for t in types):
-            raise ValidationException("Type takes WEBSOCKET, CONNECTION_CREDENTIALS and WEBRTC_CONNECTION")
         response: dict[str, Any] = {}
         now = utcnow()
         expires_at = now + self.settings.connection_lifetime
@@ -376,18 +427,21 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             raise ValidationException(
                 f"ContentType {content_type!r} is not in the contact's SupportedMessagingContentTypes"
             )
-        _check_content(content, required=True)
+        _check_content_bytes(content)
         if content_type == "application/json":
             try:
                 json.loads(content)
             except ValueError:
                 raise ValidationException("Content is not valid JSON") from None
+        if content_type == INTERACTIVE_RESPONSE:
+            _check_interactive_response(content)
 
         def send() -> dict[str, Any]:
             item = chat.add_item("MESSAGE", content_type, participant, content)
             return {"Id": item["Id"], "AbsoluteTime": item["AbsoluteTime"]}
 
-        return dict(self._idempotently(chat, participant, "SendMessage", client_token, send))
+        request = {"ContentType": content_type, "Content": content}
+        return dict(self._idempotently(chat, participant, "SendMessage", client_token, request, send))
 
     def _idempotently(
         self,
@@ -395,11 +449,15 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         participant: ChatParticipant,
         operation: str,
         client_token: Optional[str],
+        request: dict[str, Any],
         make: Callable[[], Any],
     ) -> Any:
+        """:meth:`_once` for a participant's call: a ClientToken is the participant's own, and
+        a retry may come on a renewed connection token (so the token is not part of ``request``)."""
         if not client_token:
             return make()
-        return self._once((chat.contact_id, participant.participant_id, operation, client_token), make)
+        key = (chat.contact_id, participant.participant_id, operation, client_token)
+        return self._once(key, request, make, ValidationException)
 
     def send_event(
         self, connection_token: Optional[str], content_type: str, content: Optional[str], client_token: Optional[str]
@@ -408,7 +466,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         if content_type not in EVENT_CONTENT_TYPES:
             raise ValidationException(f"ContentType {content_type!r} is not a supported event")
         if content is not None:
-            _check_content(content, required=False)
+            _check_content_bytes(content)
         target: Optional[dict[str, Any]] = None
         if content_type in (MESSAGE_DELIVERED, MESSAGE_READ):
             if len(chat.active_participants()) > 2:
@@ -428,11 +486,14 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 item = chat.add_item("EVENT", TYPING, participant, content, store=False)
             elif target is not None:
                 item = self._record_receipt(chat, participant, target, content_type)
-            else:  # connection.acknowledged: accepted, kept out of the transcript
+            else:
+                # connection.acknowledged: "no longer maintained since December 31, 2024" (SendEvent
+                # ContentType) but still listed, so accepted and kept out of the transcript.
                 item = chat.add_item("EVENT", CONNECTION_ACKNOWLEDGED, participant, content, store=False)
             return {"Id": item["Id"], "AbsoluteTime": item["AbsoluteTime"]}
 
-        return dict(self._idempotently(chat, participant, "SendEvent", client_token, send))
+        request = {"ContentType": content_type, "Content": content}
+        return dict(self._idempotently(chat, participant, "SendEvent", client_token, request, send))
 
     def _record_receipt(
         self, chat: Chat, participant: ChatParticipant, target: dict[str, Any], content_type: str
@@ -460,9 +521,18 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
     def disconnect_participant(self, connection_token: Optional[str], client_token: Optional[str]) -> None:
         """The participant leaves. Its websocket is not closed: the chat goes on pushing to it
         until ``chat.ended`` (amazon-connect-chatjs 4.0 CHANGELOG: the connection ends when the
-        server sends chatEnded, so disconnect flows can send surveys)."""
+        server sends chatEnded, so disconnect flows can send surveys).
+
+        A retry with the ClientToken of a call that succeeded succeeds again, although the
+        participant has left by then (the token makes the call idempotent)."""
+        grant = self.connection_tokens.get(connection_token or "")
+        if client_token and grant is not None:
+            key = (grant.contact_id, grant.participant_id, "DisconnectParticipant", client_token)
+            with self._lock:
+                if key in self._idempotent:
+                    return
         _, chat, participant = self._grant(connection_token)
-        self._leave(chat, participant)
+        self._idempotently(chat, participant, "DisconnectParticipant", client_token, {}, lambda: self._leave(chat, participant))
 
     def _leave(self, chat: Chat, participant: ChatParticipant) -> None:
         with chat.lock:
@@ -493,7 +563,8 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
     def _unsign(self, token: str) -> dict[str, Any]:
         body, _, mac = token.rpartition(".")
         expected = hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()[:32]
-        if not body or not hmac.compare_digest(mac, expected):
+        # Bytes, not str: compare_digest refuses a str that is not ASCII (a forged token may be).
+        if not body or not hmac.compare_digest(mac.encode(), expected.encode()):
             raise ValidationException("NextToken is not valid")
         payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body))
         return payload
@@ -510,19 +581,18 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
     ) -> dict[str, Any]:
         _, own_chat, _ = self._grant(connection_token)
         chat = own_chat
-        if contact_id and contact_id != own_chat.contact_id:
-            if contact_id not in own_chat.previous_contact_ids or contact_id not in self.chats:
-                raise ResourceNotFoundException("ContactId is not this chat or an earlier contact of it")
-            chat = self.chats[contact_id]
         size = 10 if max_results is None else max_results
-        if not 0 <= size <= 100:
-            raise ValidationException("MaxResults must be between 0 and 100")
         # "Default: BACKWARD when no StartPosition is provided, FORWARD with StartPosition."
         given = {k: v for k, v in (start_position or {}).items() if v is not None}
         direction = scan_direction or ("FORWARD" if given else "BACKWARD")
         sort = sort_order or "DESCENDING"
-        if direction not in ("FORWARD", "BACKWARD") or sort not in ("ASCENDING", "DESCENDING"):
-            raise ValidationException("ScanDirection must be FORWARD or BACKWARD; SortOrder ASCENDING or DESCENDING")
+        if contact_id and contact_id != own_chat.contact_id:
+            if contact_id not in own_chat.previous_contact_ids or contact_id not in self.chats:
+                # Not a contact of this chain: an empty page, not an error (GetTranscript cannot
+                # answer ResourceNotFoundException; a capture in amazon-connect-chatjs issue #28
+                # shows 200 with "Transcript": [] for another contact's id).
+                return {"InitialContactId": own_chat.initial_contact_id, "Transcript": []}
+            chat = self.chats[contact_id]
         with chat.lock:
             count = len(chat.items)
             if next_token:
@@ -564,15 +634,10 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             # response as "invalid StartPosition").
             return chat.position_of(str(given["Id"]))
         if "AbsoluteTime" in given:
-            try:
-                moment = parse_iso(str(given["AbsoluteTime"]))
-            except ValueError:
-                raise ValidationException("StartPosition AbsoluteTime is not an ISO 8601 time") from None
+            moment = _start_time(given["AbsoluteTime"])
             return chat.first_at_or_after(moment) if direction == "FORWARD" else chat.last_at_or_before(moment)
         if "MostRecent" in given:
             recent = int(given["MostRecent"])
-            if not 0 <= recent <= 100:
-                raise ValidationException("StartPosition MostRecent must be between 0 and 100")
             position = max(count - recent, 0)
             return position if direction == "FORWARD" else min(position, count - 1)
         raise ValidationException("StartPosition takes one of Id, AbsoluteTime, MostRecent")
@@ -651,15 +716,9 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         from . import storage
 
         _, chat, participant = self._grant(connection_token)
-        if not name or len(name) > 256:
-            raise ValidationException("AttachmentName must have 1 to 256 characters")
-        if not content_type or len(content_type) > 255:
-            raise ValidationException("ContentType must have 1 to 255 characters")
         extension = os.path.splitext(name)[1].lower()
         if extension not in self.settings.allowed_extensions:
             raise ValidationException(f"attachments of type {extension or '(none)'} are not allowed")
-        if not isinstance(size, int) or size < 1:
-            raise ValidationException("AttachmentSizeInBytes must be at least 1")
         if size > self.settings.max_attachment_size:
             # An oversize file is a ValidationException; ServiceQuotaExceededException means too
             # many attachments on the contact.
@@ -687,7 +746,8 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 "UploadMetadata": {"Url": url, "UrlExpiry": iso(expires_at), "HeadersToInclude": headers},
             }
 
-        return dict(self._idempotently(chat, participant, "StartAttachmentUpload", client_token, start))
+        request = {"ContentType": content_type, "AttachmentSizeInBytes": size, "AttachmentName": name}
+        return dict(self._idempotently(chat, participant, "StartAttachmentUpload", client_token, request, start))
 
     def complete_attachment_upload(
         self, connection_token: Optional[str], attachment_ids: list[str], client_token: Optional[str]
@@ -695,15 +755,15 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         from . import storage
 
         _, chat, participant = self._grant(connection_token)
-        if not attachment_ids or len(attachment_ids) != 1:
-            raise ValidationException("AttachmentIds must list exactly one attachment")
         record = self.uploads.get(attachment_ids[0])
         if (
             record is None
             or record.contact_id != chat.contact_id
             or record.participant_id != participant.participant_id
         ):
-            raise ResourceNotFoundException("no upload with that AttachmentId for this participant")
+            # CompleteAttachmentUpload's model lists no ResourceNotFoundException: an id that
+            # is not this participant's upload is invalid input (the real message is unknown).
+            raise ValidationException("The AttachmentId does not name an upload of this participant.")
 
         def complete() -> bool:
             if record.completed:
@@ -733,7 +793,8 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             record.item_id = item["Id"]
             return True
 
-        self._idempotently(chat, participant, "CompleteAttachmentUpload", client_token, complete)
+        request = {"AttachmentIds": list(attachment_ids)}
+        self._idempotently(chat, participant, "CompleteAttachmentUpload", client_token, request, complete)
 
     def get_attachment(
         self,
@@ -751,14 +812,12 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         record = self.uploads.get(attachment_id)
         chats = {chat.contact_id, *chat.previous_contact_ids}
         if record is None or not record.completed or record.contact_id not in chats:
-            raise ResourceNotFoundException("no attachment with that AttachmentId in this chat")
+            # GetAttachment's model lists no ResourceNotFoundException: an unknown id is invalid
+            # input (the real message is unknown).
+            raise ValidationException("The AttachmentId does not name an attachment of this chat.")
         if record.status == "REJECTED":
             raise ValidationException("the attachment was rejected")
         expires_in = 300 if url_expiry_in_seconds is None else url_expiry_in_seconds
-        if not 5 <= expires_in <= 300:
-            raise ValidationException("UrlExpiryInSeconds must be between 5 and 300")
-        if disposition not in (None, "ATTACHMENT", "INLINE"):
-            raise ValidationException("UrlContentDisposition must be ATTACHMENT or INLINE")
         url = storage.presigned_get(self, record, expires_in, disposition or "ATTACHMENT")
         return {
             "Url": url,
@@ -779,16 +838,10 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         self, connection_token: Optional[str], session_id: str, redirect_uri: str
     ) -> dict[str, Any]:
         _, chat, _ = self._grant(connection_token)
-        if not isinstance(session_id, str) or len(session_id) != 36:
-            raise ValidationException("SessionId must have 36 characters")
-        if not isinstance(redirect_uri, str) or not 1 <= len(redirect_uri) <= 1024:
-            raise ValidationException("RedirectUri must have 1 to 1024 characters")
         return self.authentication_url(chat, session_id, redirect_uri)
 
     def cancel_participant_authentication(self, connection_token: Optional[str], session_id: str) -> None:
         _, chat, _ = self._grant(connection_token)
-        if not isinstance(session_id, str) or len(session_id) != 36:
-            raise ValidationException("SessionId must have 36 characters")
         self.cancel_authentication(chat, session_id)
 
 
@@ -810,12 +863,89 @@ class _HubPublisher:
         return hash(self.key)
 
 
-def _check_content(content: Any, *, required: bool) -> None:
-    """Content is 1 to 16,384 bytes of UTF-8 (SendMessage/SendEvent model: "Maximum of 16,384 bytes")."""
-    if not isinstance(content, str) or (required and not content):
-        raise ValidationException("Content must have 1 to 16384 bytes")
-    if not 1 <= len(content.encode("utf-8")) <= MAX_CONTENT_LENGTH:
-        raise ValidationException("Content must have 1 to 16384 bytes of UTF-8")
+def _check_content_bytes(content: str) -> None:
+    """Content is at most 16,384 bytes of UTF-8 (SendMessage/SendEvent Content: "Maximum of 16,384
+    bytes for all content types"; the model's ``max`` counts characters)."""
+    if len(content.encode("utf-8")) > MAX_CONTENT_LENGTH:
+        raise ValidationException("Content must have at most 16384 bytes of UTF-8")
+
+
+def _check_interactive_response(content: str) -> None:
+    """An interactive response is a JSON object whose ``action``, when present, is not empty.
+
+    AWS's widget (amazon-connect-chat-interface ``ChatSession.js``,
+    ``alterOutgoingMessageForViewsIfRequired``) sends ``action: " "`` with the note "empty
+    string is not allowed", and sends these responses only as JSON objects (``helper.js``,
+    ``InteractiveMessage.js``). The service's own message for a refusal is not documented.
+    """
+    try:
+        data = json.loads(content)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ValidationException("An interactive response must be a JSON object.")
+    action = data.get("action")
+    if "action" in data and (not isinstance(action, str) or not action):
+        raise ValidationException("An interactive response's action must be a non-empty string.")
+
+
+def _start_time(value: str) -> datetime:
+    """StartPosition.AbsoluteTime: "specified in ISO 8601 format: yyyy-MM-ddThh:mm:ss.SSSZ"
+    (GetTranscript model). A time without a zone designator names no instant, so it is refused."""
+    if not _ISO_INSTANT.fullmatch(value):
+        raise ValidationException(
+            "StartPosition.AbsoluteTime must be an ISO 8601 time with a zone designator, such as "
+            "2019-11-08T02:41:28.172Z"
+        )
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise ValidationException("StartPosition.AbsoluteTime is not a valid time") from None
+
+
+_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})")
+
+_ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+MAX_ATTRIBUTES_BYTES = 32768
+
+
+def _check_attributes(attributes: dict[str, str]) -> None:
+    """StartChatContact Attributes: "There can be up to 32,768 UTF-8 bytes across all key-value
+    pairs per contact. Attribute keys can include only alphanumeric, dash, and underscore
+    characters" (connect model; prose, so not in the shape's constraints)."""
+    for key in attributes:
+        if not _ATTRIBUTE_KEY.fullmatch(key):
+            raise InvalidParameterException(
+                "Attribute keys can include only alphanumeric, dash, and underscore characters"
+            )
+    total = sum(len(k.encode("utf-8")) + len(v.encode("utf-8")) for k, v in attributes.items())
+    if total > MAX_ATTRIBUTES_BYTES:
+        raise InvalidParameterException(
+            f"Attributes hold {total} UTF-8 bytes; at most {MAX_ATTRIBUTES_BYTES} are allowed per contact"
+        )
+
+
+_GUIDE_TYPES = frozenset({INTERACTIVE, INTERACTIVE_RESPONSE})
+
+
+def _check_segment_attributes(segment_attributes: dict[str, Any], supported: frozenset[str]) -> None:
+    """StartChatContact SegmentAttributes: "The types application/vnd.amazonaws.connect.message.interactive
+    and application/vnd.amazonaws.connect.message.interactive.response must be present in the
+    SupportedMessagingContentTypes field of this API in order to set SegmentAttributes as
+    { "connect:Subtype": {"valueString" : "connect:Guide" }}" (connect model). The same text says
+    keys "can include only alphanumeric, -, and _", yet its own key ``connect:Subtype`` holds a
+    colon; which keys the service refuses is unclear, so keys are not checked."""
+    subtype = segment_attributes.get("connect:Subtype") or {}
+    if subtype.get("ValueString") == "connect:Guide" and not _GUIDE_TYPES <= supported:
+        raise InvalidParameterException(
+            "SegmentAttributes connect:Subtype connect:Guide needs SupportedMessagingContentTypes with "
+            "application/vnd.amazonaws.connect.message.interactive and its .response type"
+        )
+
+
+def _bare_instance_id(instance_id: str) -> str:
+    """An instance's id from its id or ARN (``arn:aws:connect:<region>:<account>:instance/<id>``)."""
+    return instance_id.rsplit("instance/", 1)[-1]
 
 
 def _register_websocket(

@@ -26,6 +26,8 @@ __all__ = [
     "DEFAULT_ALLOWED_EXTENSIONS",
     "EVENT",
     "EVENT_CONTENT_TYPES",
+    "INTERACTIVE",
+    "INTERACTIVE_RESPONSE",
     "MAX_CONTENT_LENGTH",
     "MESSAGE_CONTENT_TYPES",
     "MESSAGE_DELIVERED",
@@ -101,15 +103,12 @@ STORED_EVENT_CONTENT_TYPES = frozenset(
 """The events GetTranscript keeps ("chat transcripts contain the following event content types",
 GetTranscript API reference); every other event is pushed on the websocket only."""
 
-MESSAGE_CONTENT_TYPES = frozenset(
-    {
-        "text/plain",
-        "text/markdown",
-        "application/json",
-        "application/vnd.amazonaws.connect.message.interactive.response",
-    }
-)
-SUPPORTED_MESSAGING_CONTENT_TYPES = MESSAGE_CONTENT_TYPES | {"application/vnd.amazonaws.connect.message.interactive"}
+INTERACTIVE = "application/vnd.amazonaws.connect.message.interactive"
+"""An interactive message's template (a Lex bot or a flow sends it)."""
+INTERACTIVE_RESPONSE = INTERACTIVE + ".response"
+"""A participant's answer to an interactive message."""
+MESSAGE_CONTENT_TYPES = frozenset({"text/plain", "text/markdown", "application/json", INTERACTIVE_RESPONSE})
+SUPPORTED_MESSAGING_CONTENT_TYPES = MESSAGE_CONTENT_TYPES | {INTERACTIVE}
 """What StartChatContact's SupportedMessagingContentTypes may list (connect model)."""
 EVENT_CONTENT_TYPES = frozenset({TYPING, MESSAGE_DELIVERED, MESSAGE_READ, CONNECTION_ACKNOWLEDGED})
 MAX_CONTENT_LENGTH = 16384

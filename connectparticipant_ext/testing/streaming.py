@@ -35,38 +35,30 @@ import uuid
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-import moto.connect.urls as connect_urls
-
 from .exceptions import (
     InvalidParameterException,
     InvalidRequestException,
     LimitExceededException,
     ResourceNotFoundException,
 )
-from .models import ChatBackend
-from .responses import ConnectChatResponse
 
 if TYPE_CHECKING:
+    from .models import ChatBackend
     from .state import Chat
 
 __all__ = [
-    "InvalidParameterException",
-    "InvalidRequestException",
-    "LimitExceededException",
     "MAX_TOPICS_PER_CONTACT",
     "StreamingState",
-    "register_routes",
+    "check_topic",
     "start_contact_streaming",
     "stop_contact_streaming",
+    "stream_to",
     "streaming_state",
 ]
 
 MAX_TOPICS_PER_CONTACT = 2
 """The admin guide: "You can subscribe to up to two SNS topics per contact"."""
 
-MAX_ENDPOINT_ARN = 350
-
-Response = tuple[int, dict[str, str], str]
 Visibility = Callable[[dict[str, Any]], str]
 
 
@@ -107,9 +99,8 @@ def _sns_backend(account_id: str, region: str) -> Any:
     return sns_backends[account_id][region]
 
 
-def _check_topic(backend: ChatBackend, arn: Any) -> str:
-    if not isinstance(arn, str) or not 1 <= len(arn) <= MAX_ENDPOINT_ARN:
-        raise InvalidParameterException("StreamingEndpointArn must have 1 to 350 characters")
+def check_topic(backend: ChatBackend, arn: str) -> str:
+    """The topic ARN if the chat's items may stream to it; the Connect API's refusal otherwise."""
     parts = arn.split(":")
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sns" or not all(parts[3:]):
         raise InvalidParameterException("StreamingEndpointArn is not the ARN of an Amazon SNS topic")
@@ -126,62 +117,47 @@ def _check_topic(backend: ChatBackend, arn: Any) -> str:
     return arn
 
 
-def _chat(backend: ChatBackend, instance_id: Any, contact_id: Any) -> Chat:
-    if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= 100:
-        raise InvalidParameterException("InstanceId must have 1 to 100 characters")
-    if not isinstance(contact_id, str) or not 1 <= len(contact_id) <= 256:
-        raise InvalidParameterException("ContactId must have 1 to 256 characters")
-    chat = backend.chats.get(contact_id)
-    if chat is None or chat.instance_id != instance_id:
-        raise ResourceNotFoundException(f"contact {contact_id} does not exist in instance {instance_id}")
-    return chat
+def stream_to(backend: ChatBackend, chat: Chat, arn: str) -> str:
+    """Publish the chat's new items to a checked topic; its StreamingId (the running one's, if any)."""
+    state = streaming_state(backend)
+    with state.lock:
+        streams = state.streams.setdefault(chat.contact_id, {})
+        existing = next((sid for sid, topic in streams.items() if topic == arn), None)
+        if existing is not None:
+            return existing
+        if len(streams) >= MAX_TOPICS_PER_CONTACT:
+            raise LimitExceededException(f"a contact can stream to at most {MAX_TOPICS_PER_CONTACT} SNS topics at once")
+        streaming_id = str(uuid.uuid4())
+        streams[streaming_id] = arn
+        chat.add_listener(_SnsPublisher(backend, chat.key, chat.contact_id))
+        return streaming_id
 
 
 def start_contact_streaming(
     backend: ChatBackend,
-    instance_id: Any,
-    contact_id: Any,
-    configuration: Any,
-    client_token: Any,
+    instance_id: str,
+    contact_id: str,
+    configuration: dict[str, Any],
+    client_token: str,
 ) -> dict[str, Any]:
     """StartContactStreaming: publish the chat's new items to a standard SNS topic."""
-    chat = _chat(backend, instance_id, contact_id)
-    if not isinstance(configuration, dict):
-        raise InvalidParameterException("ChatStreamingConfiguration is required")
-    if client_token is not None and (not isinstance(client_token, str) or len(client_token) > 500):
-        raise InvalidParameterException("ClientToken must be a string of at most 500 characters")
+    chat = backend._instance_chat(instance_id, contact_id)
     state = streaming_state(backend)
     with state.lock:
         if client_token and (chat.contact_id, client_token) in state._tokens:
             return dict(state._tokens[(chat.contact_id, client_token)])
-        arn = _check_topic(backend, configuration.get("StreamingEndpointArn"))
+        arn = check_topic(backend, configuration["StreamingEndpointArn"])
         if chat.ended:
             raise InvalidRequestException(f"contact {chat.contact_id} has ended")
-        streams = state.streams.setdefault(chat.contact_id, {})
-        existing = next((sid for sid, topic in streams.items() if topic == arn), None)
-        if existing is not None:
-            response = {"StreamingId": existing}
-        else:
-            if len(streams) >= MAX_TOPICS_PER_CONTACT:
-                raise LimitExceededException(
-                    f"a contact can stream to at most {MAX_TOPICS_PER_CONTACT} SNS topics at once"
-                )
-            streaming_id = str(uuid.uuid4())
-            streams[streaming_id] = arn
-            chat.add_listener(_SnsPublisher(backend, chat.key, chat.contact_id))
-            response = {"StreamingId": streaming_id}
+        response = {"StreamingId": stream_to(backend, chat, arn)}
         if client_token:
             state._tokens[(chat.contact_id, client_token)] = response
         return dict(response)
 
 
-def stop_contact_streaming(
-    backend: ChatBackend, instance_id: Any, contact_id: Any, streaming_id: Any
-) -> dict[str, Any]:
+def stop_contact_streaming(backend: ChatBackend, instance_id: str, contact_id: str, streaming_id: str) -> dict[str, Any]:
     """StopContactStreaming: stop publishing a chat's items to one topic."""
-    chat = _chat(backend, instance_id, contact_id)
-    if not isinstance(streaming_id, str) or not 1 <= len(streaming_id) <= 100:
-        raise InvalidParameterException("StreamingId must have 1 to 100 characters")
+    chat = backend._instance_chat(instance_id, contact_id)
     state = streaming_state(backend)
     with state.lock:
         streams = state.streams.get(chat.contact_id, {})
@@ -234,43 +210,3 @@ class _SnsPublisher:
 
     def __hash__(self) -> int:
         return hash(("sns", self.key))
-
-
-# -- the Connect API routes ------------------------------------------------------------------------
-
-
-class ConnectStreamingResponse(ConnectChatResponse):
-    """``POST /contact/start-streaming`` and ``/contact/stop-streaming`` on moto's ``connect``.
-
-    Request parsing, error answers and the backend lookup are :class:`ConnectChatResponse`'s.
-    """
-
-    def _route(self) -> Response:
-        params = self._params()
-        path = self.path.rstrip("/")
-        if self.method == "POST" and path.endswith("/contact/start-streaming"):
-            result = start_contact_streaming(
-                self.backend,
-                params.get("InstanceId"),
-                params.get("ContactId"),
-                params.get("ChatStreamingConfiguration"),
-                params.get("ClientToken"),
-            )
-        elif self.method == "POST" and path.endswith("/contact/stop-streaming"):
-            result = stop_contact_streaming(
-                self.backend, params.get("InstanceId"), params.get("ContactId"), params.get("StreamingId")
-            )
-        else:
-            raise InvalidRequestException(f"no Connect streaming operation at {self.method} {path}")
-        return 200, {"Content-Type": "application/json"}, json.dumps(result)
-
-
-ROUTES = {
-    "{0}/contact/start-streaming$": ConnectStreamingResponse.dispatch,
-    "{0}/contact/stop-streaming$": ConnectStreamingResponse.dispatch,
-}
-
-
-def register_routes() -> None:
-    """Add the two operations to moto's ``connect`` URL map (idempotent)."""
-    connect_urls.url_paths.update(ROUTES)
