@@ -472,3 +472,85 @@ def test_raw_http_to_the_local_server(case: Case, server: tuple[str, Chat]) -> N
     assert response.headers.get("Content-Type") == "application/json", (case.id, response.status_code, response.text[:200])
     _assert_refused(case, response.status_code, response.headers["x-amzn-ErrorType"], response.json()["message"], request)
     assert snapshot() == before, case.id
+
+
+# -- only modelled errors ------------------------------------------------------------------------------
+
+
+def _codes(call: Any, request: dict[str, Any]) -> set[str]:
+    try:
+        call(**request)
+    except ClientError as error:
+        return {error.response["Error"]["Code"]}
+    return set()
+
+
+def test_every_error_an_operation_answers_is_in_its_model(aws_credentials: None) -> None:
+    """botocore's models list each operation's errors; the backend answers no other. The walk
+    covers every served operation of both models: its valid request (which may fail on the chat's
+    state, e.g. an authentication session never initiated), unknown and ended contacts, unknown,
+    ended and revoked tokens, injected faults. An unmodelled error would be turned into the
+    internal error (and logged): that is counted as a failure here too."""
+    from connectparticipant_ext.testing.validation import modelled_errors
+
+    with mock_aws():
+        connect, participant, sns = _clients(None)
+        chat = _setup(connect, participant, sns)
+        backend = get_chat_backend()
+        answered: dict[str, set[str]] = {operation: set() for _, operation in SERVED}
+        for service, operation in SERVED:
+            client = participant if service == "connectparticipant" else connect
+            call = getattr(client, botocore.xform_name(operation))
+            request = valid_request(operation, chat)
+            if operation in ("DisconnectParticipant", "StopContact"):
+                continue  # they end the chat: walked last
+            answered[operation] |= _codes(call, request)
+            if service == "connect":
+                for member, other in (("ContactId", "no-such-contact"), ("InstanceId", "another-instance")):
+                    if member in request:
+                        answered[operation] |= _codes(call, {**request, member: other})
+            else:
+                key = "ParticipantToken" if operation == "CreateParticipantConnection" else "ConnectionToken"
+                answered[operation] |= _codes(call, {**request, key: "CCT.bm90LWEtcmVnaW9u.x"})
+                backend.inject_faults(throttling=1.0)
+                answered[operation] |= _codes(call, request)
+                backend.inject_faults(internal=1.0)
+                answered[operation] |= _codes(call, request)
+                backend.clear_faults()
+        for operation in ("DisconnectParticipant", "StopContact"):
+            client = participant if operation == "DisconnectParticipant" else connect
+            answered[operation] |= _codes(getattr(client, botocore.xform_name(operation)), valid_request(operation, chat))
+        for service, operation in SERVED:  # now the chat has ended
+            client = participant if service == "connectparticipant" else connect
+            answered[operation] |= _codes(getattr(client, botocore.xform_name(operation)), valid_request(operation, chat))
+        get_chat_backend().reset()
+    for service, operation in SERVED:
+        unmodelled = answered[operation] - modelled_errors(service, operation)
+        assert not unmodelled, (operation, unmodelled)
+        internal = {"InternalServerException", "InternalServiceException"}
+        assert not (answered[operation] & internal) or operation in _FAULTED, operation
+    assert answered["GetAuthenticationUrl"] and answered["SendMessage"]  # the walk did reach the backend
+
+
+_FAULTED = set(PARTICIPANT_OPERATIONS)
+"""Operations whose InternalServerException came from ``inject_faults(internal=1.0)``."""
+
+
+def test_an_unmodelled_error_is_never_sent(aws_credentials: None, monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
+    """The guard behind the rule: should an operation raise an error its model does not list
+    (a bug in the backend), the answer is the service's internal error and the bug is logged."""
+    from connectparticipant_ext.testing import models
+    from connectparticipant_ext.testing.exceptions import ResourceNotFoundException
+
+    def broken(self: Any, **kwargs: Any) -> None:
+        raise ResourceNotFoundException("not modelled for GetAttachment")
+
+    monkeypatch.setattr(models.ChatBackend, "get_attachment", broken)
+    with mock_aws():
+        connect, participant, sns = _clients(None)
+        chat = _setup(connect, participant, sns)
+        with pytest.raises(ClientError) as info:
+            participant.get_attachment(**valid_request("GetAttachment", chat))
+        get_chat_backend().reset()
+    assert info.value.response["Error"]["Code"] == "InternalServerException"
+    assert "ResourceNotFoundException" in caplog.text and "GetAttachment" in caplog.text
