@@ -233,6 +233,11 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 response["ContinuedFromContactId"] = source.contact_id
             customer = self._participant_token(chat, "CUSTOMER", participant_details["DisplayName"])
             self.chats[chat.contact_id] = chat
+            if topic is not None:
+                # "Setting this parameter returns a StreamingId in the response, and you do not
+                # need to call StartContactStreaming" (StartChatContact ChatStreamingConfiguration):
+                # the stream covers the chat from its first item.
+                response["StreamingId"] = stream_to(self, chat, topic)
             # The customer joins when the chat starts, whatever its client later sends as
             # ConnectParticipant (AWS's clients' fixtures; see tests/fidelity).
             customer.joined = True
@@ -243,10 +248,6 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             response.update(
                 ContactId=chat.contact_id, ParticipantId=customer.participant_id, ParticipantToken=customer.token
             )
-            if topic is not None:
-                # "Setting this parameter returns a StreamingId in the response, and you do not
-                # need to call StartContactStreaming" (StartChatContact ChatStreamingConfiguration).
-                response["StreamingId"] = stream_to(self, chat, topic)
             # ConnectionTypes: "WEBSOCKET and CONNECTION_CREDENTIALS are the values this operation
             # acts on. No other value returns connection information" (StartChatContact).
             wanted = [t for t in connection_types or [] if t in ("WEBSOCKET", "CONNECTION_CREDENTIALS")]

@@ -2,15 +2,16 @@
 
 ``connect.start_contact_streaming`` / ``connect.stop_contact_streaming`` under ``mock_aws`` and
 the local server: while a chat streams to a topic, each new item of the chat (transcript and
-live-only alike) is published to that topic in moto's SNS, so an SNS -> SQS (or Lambda) ->
-worker pipeline runs end to end offline.
+live-only alike) that the SNS payload page lists (:func:`is_streamed`) is published to that topic
+in moto's SNS, so an SNS -> SQS (or Lambda) -> worker pipeline runs end to end offline.
+``StartChatContact`` with ``ChatStreamingConfiguration`` starts the same stream.
 
 What is modelled, and from where:
 
 * botocore's ``connect`` model: the request and response shapes (``POST /contact/start-streaming``
-  with ``InstanceId``, ``ContactId``, ``ChatStreamingConfiguration.StreamingEndpointArn`` (1..350
-  characters), ``ClientToken`` (idempotency); ``StreamingId`` back; ``POST /contact/stop-streaming``)
-  and the errors, which are the Connect API's: ``InvalidRequestException``,
+  with ``InstanceId``, ``ContactId``, ``ChatStreamingConfiguration.StreamingEndpointArn``,
+  ``ClientToken`` (idempotency); ``StreamingId`` back; ``POST /contact/stop-streaming``; their
+  constraints are checked from the model before an operation runs) and the errors, which are the Connect API's: ``InvalidRequestException``,
   ``InvalidParameterException``, ``ResourceNotFoundException``, ``LimitExceededException``
   (never ``ValidationException``).
 * The admin guide, "Enable real-time chat message streaming": standard topics only (FIFO topics
@@ -41,6 +42,7 @@ from .exceptions import (
     LimitExceededException,
     ResourceNotFoundException,
 )
+from .state import EVENT
 
 if TYPE_CHECKING:
     from .models import ChatBackend
@@ -48,8 +50,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_TOPICS_PER_CONTACT",
+    "STREAMED_EVENTS",
     "StreamingState",
     "check_topic",
+    "is_streamed",
     "start_contact_streaming",
     "stop_contact_streaming",
     "stream_to",
@@ -182,6 +186,24 @@ def _attributes(backend: ChatBackend, chat: Chat, item: dict[str, Any], visibili
     return {name: {"Type": "String", "Value": str(value)} for name, value in values.items() if value}
 
 
+STREAMED_EVENTS = frozenset(
+    EVENT + name
+    for name in ("typing", "participant.joined", "participant.left", "transfer.succeeded", "transfer.failed", "chat.ended")
+)
+"""The event content types the SNS payload page lists for ``ContentType`` (with the messages')."""
+
+
+def is_streamed(item: dict[str, Any]) -> bool:
+    """Whether message streaming publishes an item: the SNS payload page gives ``Type`` "Possible
+    values: EVENT, MESSAGE" and lists the event content types (:data:`STREAMED_EVENTS`). So
+    receipts (``MESSAGEMETADATA``), attachments (``ATTACHMENT``) and the other events (idle,
+    authentication, rehydrated, ...) are not published; that the service leaves them out too is
+    read from that list, not shown by a capture."""
+    if item.get("Type") == "MESSAGE":
+        return True
+    return item.get("Type") == "EVENT" and item.get("ContentType") in STREAMED_EVENTS
+
+
 class _SnsPublisher:
     """Chat listener publishing each new item to the chat's streaming topics; one per chat."""
 
@@ -191,6 +213,8 @@ class _SnsPublisher:
         self.contact_id = contact_id
 
     def __call__(self, item: dict[str, Any]) -> None:
+        if not is_streamed(item):
+            return
         state = streaming_state(self.backend)
         with state.lock:
             topics = list(state.streams.get(self.contact_id, {}).values())
