@@ -703,7 +703,7 @@ def test_views(local, mock_chat):
 def test_authentication(endpoint):
     contact, token = endpoint.customer()
     # A session exists once the flow sent authentication.initiated (see tests/test_authentication.py).
-    session = get_chat_backend().start_authentication(contact["ContactId"])
+    session = get_chat_backend().initiate_authentication(contact["ContactId"])
     url = endpoint.participant.get_authentication_url(ConnectionToken=token, SessionId=session, RedirectUri="https://x")
     assert url["AuthenticationUrl"].startswith("https://")
     endpoint.participant.cancel_participant_authentication(ConnectionToken=token, SessionId=session)

@@ -509,7 +509,7 @@ def test_describe_view_and_authentication(mock_chat, connection, chat_contact):
     view = connection.describe_view(token)
     assert view.name == "Survey"
     assert token not in repr(view)
-    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
     url = connection.get_authentication_url(session_id, "https://example.com/back")
     assert url.startswith("https://")
     assert connection.cancel_authentication(session_id) is None

@@ -1,11 +1,12 @@
 """The in-memory Amazon Connect chat: one backend per account and region, moto style.
 
 Chats are created on the Connect side (``start_chat_contact``, ``create_participant``,
-``stop_contact``) and used through the eleven Participant Service operations. This module holds
-:class:`ChatBackend` with those operations and moto's :data:`chat_backends`; the chat's state is
-in :mod:`.state`, tokens in :mod:`.tokens`, and the test switches (token lifetimes, attachment
-limits and verdicts, seeded fault injection, failing uploads, revoked tokens, views, the agent)
-in :mod:`.controls`, mixed into the backend.
+``stop_contact``; message streaming and participant timers in their mixins) and used through the
+eleven Participant Service operations. This module holds :class:`ChatBackend` with those
+operations and moto's :data:`chat_backends`. The request checks the models state are made
+before an operation runs (:mod:`.validation`, from :mod:`.responses`); an operation checks what
+the models say only in prose. The chat's state is in :mod:`.state`, what operations and
+controls share in :mod:`.base`, tokens in :mod:`.tokens`, the test controls in :mod:`.controls`.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ import hmac
 import json
 import os
 import re
-import threading
 import uuid
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from moto.core.base_backend import BackendDict, BaseBackend
-from moto.core.exceptions import JsonRESTError
+from moto.core.base_backend import BackendDict
 
-from .controls import ChatControls, _FaultPlan
+from .base import ChatBackendBase, bare_instance_id
+from .contact_streaming import ContactStreaming
+from .controls import ChatControls
 from .exceptions import (
     AccessDeniedException,
     ConflictException,
@@ -35,13 +36,9 @@ from .exceptions import (
     ServiceQuotaExceededException,
     ValidationException,
 )
-from .rich import RichControls
 from .state import (
-    CHAT_ENDED,
     CHAT_REHYDRATED,
     CONNECTION_ACKNOWLEDGED,
-    DEFAULT_ALLOWED_EXTENSIONS,
-    EVENT,
     EVENT_CONTENT_TYPES,
     INTERACTIVE,
     INTERACTIVE_RESPONSE,
@@ -51,123 +48,44 @@ from .state import (
     MESSAGE_METADATA,
     MESSAGE_READ,
     PARTICIPANT_JOINED,
-    PARTICIPANT_LEFT,
-    STORED_EVENT_CONTENT_TYPES,
     SUPPORTED_MESSAGING_CONTENT_TYPES,
     TYPING,
     Chat,
     ChatParticipant,
     ChatSettings,
     ConnectionGrant,
-    Listener,
     UploadRecord,
     iso,
     parse_iso,
     utcnow,
 )
-from .streaming import check_topic, start_contact_streaming, stop_contact_streaming, stream_to
-from .tokens import CONNECTION_TOKEN, PARTICIPANT_TOKEN, decode_token, encode_token
+from .tokens import CONNECTION_TOKEN, encode_token
+from .webrtc import WebRTCMeetings
 
-__all__ = [
-    "CHAT_ENDED",
-    "CONNECTION_ACKNOWLEDGED",
-    "CONNECTION_TOKEN",
-    "DEFAULT_ALLOWED_EXTENSIONS",
-    "EVENT",
-    "EVENT_CONTENT_TYPES",
-    "MAX_CONTENT_LENGTH",
-    "MESSAGE_CONTENT_TYPES",
-    "MESSAGE_DELIVERED",
-    "MESSAGE_METADATA",
-    "MESSAGE_READ",
-    "PARTICIPANT_JOINED",
-    "PARTICIPANT_LEFT",
-    "PARTICIPANT_TOKEN",
-    "STORED_EVENT_CONTENT_TYPES",
-    "TYPING",
-    "Chat",
-    "ChatBackend",
-    "ChatControls",
-    "ChatParticipant",
-    "ChatSettings",
-    "ConnectionGrant",
-    "Listener",
-    "UploadRecord",
-    "chat_backends",
-    "decode_token",
-    "encode_token",
-    "iso",
-    "parse_iso",
-    "utcnow",
-]
+__all__ = ["ChatBackend", "chat_backends"]
 
 
-class ChatBackend(ChatControls, RichControls, BaseBackend):
+class ChatBackend(ChatControls, ContactStreaming, WebRTCMeetings, ChatBackendBase):
     """Amazon Connect chats of one account and region.
 
     The Connect-side operations (``start_chat_contact``, ``create_participant``,
-    ``stop_contact``) and the eleven Participant Service operations; the switches tests use
-    come from :class:`~connectparticipant_ext.testing.controls.ChatControls`.
+    ``stop_contact``, ``start_contact_streaming``, ``stop_contact_streaming``,
+    ``update_participant_role_config``) and the eleven Participant Service operations; the
+    switches tests use come from :class:`~connectparticipant_ext.testing.controls.ChatControls`.
     """
 
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
-        self.settings = ChatSettings()
-        self.chats: dict[str, Chat] = {}
-        self.participant_tokens: dict[str, ChatParticipant] = {}
-        self.connection_tokens: dict[str, ConnectionGrant] = {}
-        self.uploads: dict[str, UploadRecord] = {}
-        self.views: dict[str, dict[str, Any]] = {}
-        self._idempotent: dict[tuple[str, ...], Any] = {}
-        self._faults: Optional[_FaultPlan] = None
-        self._upload_failures: list[int] = []
-        self._lock = threading.RLock()
         self._secret = os.urandom(16)
 
     def reset(self) -> None:
         from .websocket import shutdown_hub
 
+        self._stop_timers()
         shutdown_hub()
         super().reset()
 
     # == Connect side ==========================================================================
-
-    def _participant_token(self, chat: Chat, role: str, display_name: str) -> ChatParticipant:
-        lifetime = self.settings.participant_token_lifetime
-        expires_at = chat.expires_at if lifetime is None else min(chat.expires_at, utcnow() + lifetime)
-        token = encode_token(PARTICIPANT_TOKEN, self.account_id, self.region_name)
-        participant = ChatParticipant(chat.contact_id, role, display_name, token, expires_at)
-        chat.participants[participant.participant_id] = participant
-        self.participant_tokens[token] = participant
-        return participant
-
-    def _once(
-        self,
-        key: tuple[str, ...],
-        request: dict[str, Any],
-        make: Callable[[], Any],
-        mismatch: Callable[[str], JsonRESTError],
-    ) -> Any:
-        """Run ``make`` once per ClientToken (``key``); a retry gets the first answer.
-
-        "A unique, case-sensitive identifier that you provide to ensure the idempotency of the
-        request ... see Making retries safe with idempotent APIs" (every ClientToken of both
-        models). That article (Amazon Builders' Library) has the service compare a retry's
-        parameters with the first request's and refuse a mismatch rather than answer a request
-        that was not made; the code of that refusal is not documented for Amazon Connect, so
-        ``mismatch`` (the operation's modelled invalid-request error) makes it.
-        """
-        fingerprint = json.dumps(request, sort_keys=True, default=str)
-        with self._lock:
-            stored = self._idempotent.get(key)
-            if stored is None:
-                stored = self._idempotent[key] = (fingerprint, make())
-            elif stored[0] != fingerprint:
-                raise mismatch(
-                    "The ClientToken was already used for a request with different parameters; "
-                    "use a new ClientToken for a new request."
-                )
-            return stored[1]
 
     def start_chat_contact(
         self,
@@ -218,10 +136,10 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         topic = None
         if chat_streaming_configuration is not None:
             # The same refusals as StartContactStreaming, before anything is created.
-            topic = check_topic(self, chat_streaming_configuration["StreamingEndpointArn"])
+            topic = self._check_topic(chat_streaming_configuration["StreamingEndpointArn"])
 
         def create() -> dict[str, Any]:
-            chat = Chat(self, str(uuid.uuid4()), _bare_instance_id(instance_id), timedelta(minutes=minutes))
+            chat = self._new_chat(str(uuid.uuid4()), instance_id, timedelta(minutes=minutes))
             chat.attributes = dict(attributes or {})
             chat.supported_content_types = supported
             chat.disconnect_flow = bool(disconnect_on_customer_exit)
@@ -237,7 +155,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 # "Setting this parameter returns a StreamingId in the response, and you do not
                 # need to call StartContactStreaming" (StartChatContact ChatStreamingConfiguration):
                 # the stream covers the chat from its first item.
-                response["StreamingId"] = stream_to(self, chat, topic)
+                response["StreamingId"] = self._stream_to(chat, topic)
             # The customer joins when the chat starts, whatever its client later sends as
             # ConnectParticipant (AWS's clients' fixtures; see tests/fidelity).
             customer.joined = True
@@ -272,7 +190,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         from moto.connect.models import connect_backends
 
         instances = getattr(connect_backends[self.account_id][self.region_name], "instances", {})
-        if (strict or instances) and _bare_instance_id(instance_id) not in instances:
+        if (strict or instances) and bare_instance_id(instance_id) not in instances:
             raise ResourceNotFoundException(f"instance {instance_id} does not exist")
 
     def _rehydration_source(self, rehydration: str, source_contact_id: Optional[str]) -> Chat:
@@ -303,37 +221,6 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         request = {"instance_id": instance_id, "participant_details": participant_details}
         return self._add_participant(chat, role, display_name, client_token, request)
 
-    def _add_participant(
-        self,
-        chat: Chat,
-        role: str,
-        display_name: str,
-        client_token: Optional[str] = None,
-        request: Optional[dict[str, Any]] = None,
-    ) -> dict[str, Any]:
-        def create() -> dict[str, Any]:
-            participant = self._participant_token(chat, role, display_name)
-            return {
-                "ParticipantCredentials": {
-                    "ParticipantToken": participant.token,
-                    "Expiry": iso(participant.token_expires_at),
-                },
-                "ParticipantId": participant.participant_id,
-            }
-
-        if not client_token:
-            return create()
-        key = ("CreateParticipant", chat.contact_id, client_token)
-        return dict(self._once(key, request or {}, create, InvalidRequestException))
-
-    def start_contact_streaming(
-        self, instance_id: str, contact_id: str, chat_streaming_configuration: dict[str, Any], client_token: str
-    ) -> dict[str, Any]:
-        return start_contact_streaming(self, instance_id, contact_id, chat_streaming_configuration, client_token)
-
-    def stop_contact_streaming(self, instance_id: str, contact_id: str, streaming_id: str) -> dict[str, Any]:
-        return stop_contact_streaming(self, instance_id, contact_id, streaming_id)
-
     def stop_contact(self, contact_id: str, instance_id: str) -> None:
         """End a chat. Stopping a chat that has already ended changes nothing and succeeds:
         "Chat and task contacts can be terminated in any state", and ContactNotFoundException
@@ -341,36 +228,11 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         chat = self._instance_chat(instance_id, contact_id)
         self._end_chat(chat)
 
-    def _instance_chat(self, instance_id: str, contact_id: str) -> Chat:
-        """The chat ``contact_id`` of instance ``instance_id`` (an id or ARN), or ResourceNotFoundException."""
-        chat = self.chats.get(contact_id)
-        if chat is None or chat.instance_id != _bare_instance_id(instance_id):
-            raise ResourceNotFoundException(f"contact {contact_id} does not exist in instance {instance_id}")
-        return chat
-
-    def _connect_chat(self, instance_id: str, contact_id: str) -> Chat:
-        """A chat of the instance that has not ended (InvalidRequestException once it has)."""
-        chat = self._instance_chat(instance_id, contact_id)
-        if chat.ended:
-            raise InvalidRequestException(f"contact {contact_id} has ended")
-        return chat
-
-    def _end_chat(self, chat: Chat) -> None:
-        from .websocket import get_hub
-
-        with chat.lock:
-            if chat.ended:
-                return
-            chat.add_item("EVENT", CHAT_ENDED, None, sender="none")
-            chat.ended = True
-        if chat.listeners:
-            get_hub().end_chat(chat.key)
-
     # == Participant side ======================================================================
 
     def _grant(self, token: Optional[str]) -> tuple[ConnectionGrant, Chat, ChatParticipant]:
         grant = self.connection_tokens.get(token or "")
-        if grant is None or grant.revoked or grant.expires_at <= utcnow():
+        if grant is None or grant.revoked or grant.expires_at <= self._now():
             raise AccessDeniedException()
         chat = self.chats[grant.contact_id]
         participant = chat.participants[grant.participant_id]
@@ -384,15 +246,14 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         from .websocket import get_hub
 
         participant = self.participant_tokens.get(participant_token or "")
-        if participant is None or participant.token_expires_at <= utcnow():
+        if participant is None or participant.token_expires_at <= self._now():
             raise AccessDeniedException()
         chat = self.chats[participant.contact_id]
         if chat.ended or participant.left:
             raise AccessDeniedException("The chat has ended or the participant has left.")
         # Type is optional (chatjs agent sessions send Type=null, ConnectParticipant=true).
         response: dict[str, Any] = {}
-        now = utcnow()
-        expires_at = now + self.settings.connection_lifetime
+        expires_at = self._now() + self.settings.connection_lifetime
         if "CONNECTION_CREDENTIALS" in types:
             token = encode_token(CONNECTION_TOKEN, self.account_id, self.region_name)
             self.connection_tokens[token] = ConnectionGrant(
@@ -400,7 +261,8 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             )
             response["ConnectionCredentials"] = {"ConnectionToken": token, "Expiry": iso(expires_at)}
         if "WEBSOCKET" in types:
-            connect_by = now + self.settings.websocket_connect_timeout
+            # The websocket server keeps the wall clock (state.Clock): so does its deadline.
+            connect_by = utcnow() + self.settings.websocket_connect_timeout
             hub = get_hub()
             chat.add_listener(_HubPublisher(chat.key))
             url = _register_websocket(hub, chat.key, participant.participant_id, connect_by, self.settings)
@@ -413,9 +275,10 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         if connect_participant and not participant.joined:
             participant.joined = True
             chat.add_item("EVENT", PARTICIPANT_JOINED, participant)
+            self._timers_joined(chat)
         if "WEBRTC_CONNECTION" in types:
-            response["WebRTCConnection"] = self.webrtc_connection(chat, participant)
-        self.watch_authentication(chat)
+            response["WebRTCConnection"] = self._webrtc_connection(chat, participant)
+        self._watch_authentication(chat)
         return response
 
     def send_message(
@@ -439,6 +302,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
 
         def send() -> dict[str, Any]:
             item = chat.add_item("MESSAGE", content_type, participant, content)
+            self._timers_message(chat, participant)
             return {"Id": item["Id"], "AbsoluteTime": item["AbsoluteTime"]}
 
         request = {"ContentType": content_type, "Content": content}
@@ -500,7 +364,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         self, chat: Chat, participant: ChatParticipant, target: dict[str, Any], content_type: str
     ) -> dict[str, Any]:
         with chat.lock:
-            moment = iso(utcnow())
+            moment = iso(self._now())
             # A streamed (Lex) reply already has MessageMetadata (MessageCompleted, ...)
             metadata = target.setdefault("MessageMetadata", {})
             metadata.setdefault("MessageId", target["Id"])
@@ -534,25 +398,6 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                     return
         _, chat, participant = self._grant(connection_token)
         self._idempotently(chat, participant, "DisconnectParticipant", client_token, {}, lambda: self._leave(chat, participant))
-
-    def _leave(self, chat: Chat, participant: ChatParticipant) -> None:
-        with chat.lock:
-            if participant.left:
-                return
-            participant.left = True
-            chat.add_item("EVENT", PARTICIPANT_LEFT, participant)
-        if participant.role == "CUSTOMER":
-            if chat.disconnect_flow:
-                # DisconnectOnCustomerExit: the agents are disconnected, the chat goes on in
-                # the disconnect flow until it stops the contact.
-                for other in list(chat.participants.values()):
-                    if other.role == "AGENT" and other.joined and not other.left:
-                        self._leave(chat, other)
-            else:
-                self._end_chat(chat)
-        elif participant.role == "AGENT" and not chat.disconnect_flow:
-            # The agent leaving ends the chat by default: participant.left, then chat.ended.
-            self._end_chat(chat)
 
     # -- transcript ----------------------------------------------------------------------------
 
@@ -661,49 +506,6 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         shown["Attachments"] = attachments
         return shown
 
-    def _push_verdict(self, record: UploadRecord) -> None:
-        """Send the scan verdict of an attachment over the websocket, as a second ATTACHMENT item.
-
-        "Amazon Connect will send the result (APPROVED | REJECTED) of the scanned attachment as
-        a message in the websocket" (amazon-connect/amazon-connect-chatjs,
-        ``docs/attachment-scanner-feature.md``, whose example is an ``ATTACHMENT`` item with the
-        attachment's entry and its new ``Status``). The item reuses the first item's Id: AWS's
-        chat widget (amazon-connect-chat-interface, ``ChatSession._addItemsToTranscript``)
-        replaces an item by Id, so the verdict takes the IN_PROGRESS item's place, and
-        GetTranscript shows the one item with its current status. That the Id is the same is
-        inferred from that client, not documented.
-        """
-        chat = self.chats.get(record.contact_id)
-        if chat is None or record.item_id is None:
-            return
-        with chat.lock:
-            position = chat._index.get(record.item_id)
-            if position is None:
-                return
-            stored = chat.items[position]
-            pushed = dict(stored)
-            pushed["Attachments"] = [
-                {**entry, "Status": record.status} if entry.get("AttachmentId") == record.attachment_id else entry
-                for entry in stored.get("Attachments", [])
-            ]
-            for listener in list(chat.listeners):
-                listener(pushed)
-
-    def finish_attachment_scans(self, contact_id: Optional[str] = None) -> int:
-        """End every pending attachment scan (of one chat, or all): each verdict is pushed now.
-
-        Returns how many verdicts were sent. A test control: with
-        ``settings.attachment_pending_reads`` above 0 the verdict otherwise arrives when those
-        transcript reads are used up.
-        """
-        done = 0
-        for record in list(self.uploads.values()):
-            if record.completed and record.pending_reads > 0 and contact_id in (None, record.contact_id):
-                record.pending_reads = 0
-                self._push_verdict(record)
-                done += 1
-        return done
-
     # -- attachments ---------------------------------------------------------------------------
 
     def start_attachment_upload(
@@ -734,7 +536,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             attachment_id = str(uuid.uuid4())
             record = UploadRecord(attachment_id, chat.contact_id, participant.participant_id, name, size, content_type)
             self.uploads[attachment_id] = record
-            expires_at = utcnow() + timedelta(minutes=5)
+            expires_at = self._now() + timedelta(minutes=5)
             url, headers = storage.presigned_put(
                 self,
                 record,
@@ -822,7 +624,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         url = storage.presigned_get(self, record, expires_in, disposition or "ATTACHMENT")
         return {
             "Url": url,
-            "UrlExpiry": iso(utcnow() + timedelta(seconds=expires_in)),
+            "UrlExpiry": iso(self._now() + timedelta(seconds=expires_in)),
             "AttachmentSizeInBytes": record.size,
         }
 
@@ -839,11 +641,11 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         self, connection_token: Optional[str], session_id: str, redirect_uri: str
     ) -> dict[str, Any]:
         _, chat, _ = self._grant(connection_token)
-        return self.authentication_url(chat, session_id, redirect_uri)
+        return self._authentication_url(chat, session_id, redirect_uri)
 
     def cancel_participant_authentication(self, connection_token: Optional[str], session_id: str) -> None:
         _, chat, _ = self._grant(connection_token)
-        self.cancel_authentication(chat, session_id)
+        self._cancel_authentication(chat, session_id)
 
 
 class _HubPublisher:
@@ -944,9 +746,6 @@ def _check_segment_attributes(segment_attributes: dict[str, Any], supported: fro
         )
 
 
-def _bare_instance_id(instance_id: str) -> str:
-    """An instance's id from its id or ARN (``arn:aws:connect:<region>:<account>:instance/<id>``)."""
-    return instance_id.rsplit("instance/", 1)[-1]
 
 
 def _register_websocket(

@@ -322,6 +322,9 @@ _CONNECT_HANDLERS: dict[str, _ConnectHandler] = {
     "StopContactStreaming": lambda b, p: b.stop_contact_streaming(
         instance_id=p["InstanceId"], contact_id=p["ContactId"], streaming_id=p["StreamingId"]
     ),
+    "UpdateParticipantRoleConfig": lambda b, p: b.update_participant_role_config(
+        instance_id=p["InstanceId"], contact_id=p["ContactId"], channel_configuration=p["ChannelConfiguration"]
+    ),
 }
 
 CONNECT_OPERATIONS = tuple(_CONNECT_HANDLERS)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from moto.core.common_models import BaseModel
 
 if TYPE_CHECKING:
-    from .models import ChatBackend
+    from .base import ChatBackendBase
 
 __all__ = [
     "CHAT_ENDED",
@@ -42,6 +42,7 @@ __all__ = [
     "Chat",
     "ChatParticipant",
     "ChatSettings",
+    "Clock",
     "ConnectionGrant",
     "Listener",
     "UploadRecord",
@@ -136,6 +137,30 @@ def parse_iso(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+class Clock:
+    """The backend's time: the wall clock plus an offset a test moves forward (``advance_clock``).
+
+    Token and chat expiry, authentication windows, participant timers and item times read it;
+    the websocket server keeps the wall clock (its deadlines are real sockets' deadlines).
+    """
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return utcnow() + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the clock forward by ``delta`` (not backward); the new time."""
+        if delta < timedelta(0):
+            raise ValueError("the backend's clock only moves forward")
+        with self._lock:
+            self._offset += delta
+            return utcnow() + self._offset
+
+
 class ChatSettings:
     """The switches a test can turn on a backend (``get_chat_backend().settings``).
 
@@ -225,8 +250,11 @@ class UploadRecord(BaseModel):
 class Chat(BaseModel):
     """One contact's chat: participants and its items in time order."""
 
-    def __init__(self, backend: ChatBackend, contact_id: str, instance_id: str, duration: timedelta) -> None:
+    def __init__(
+        self, backend: ChatBackendBase, contact_id: str, instance_id: str, duration: timedelta, clock: Clock
+    ) -> None:
         self.backend = backend
+        self.clock = clock
         self.contact_id = contact_id
         self.instance_id = instance_id
         self.initial_contact_id = contact_id
@@ -237,7 +265,7 @@ class Chat(BaseModel):
         self._index: dict[str, int] = {}
         self._last_time: Optional[datetime] = None
         self.attributes: dict[str, str] = {}
-        self.started_at = utcnow()
+        self.started_at = clock.now()
         self.expires_at = self.started_at + duration
         self.ended = False
         self.supported_content_types: frozenset[str] = frozenset({"text/plain"})
@@ -266,7 +294,7 @@ class Chat(BaseModel):
                 self.listeners.remove(listener)
 
     def _next_time(self) -> datetime:
-        now = utcnow()
+        now = self.clock.now()
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         if self._last_time is not None and now <= self._last_time:
             now = self._last_time + timedelta(milliseconds=1)

@@ -150,7 +150,10 @@ def _violations(shape: Shape, seen: tuple[str, ...]) -> Iterator[tuple[tuple[Any
                 yield (key, *path), f"value.{constraint}", broken
     elif shape.type_name == "structure":
         if metadata.get("union"):
-            yield (), "union", {name: _valid(member, seen) for name, member in shape.members.items()}
+            # exactly one member: two set, or (a union of one member) none
+            members = list(shape.members.items())
+            broken = {name: _valid(member, seen) for name, member in members} if len(members) > 1 else {}
+            yield (), "union", broken
         for name, member in shape.members.items():
             if name in metadata.get("required", []):
                 yield (name,), "required", DROP
