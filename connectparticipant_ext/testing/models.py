@@ -48,6 +48,7 @@ from .state import (
     MESSAGE_METADATA,
     MESSAGE_READ,
     PARTICIPANT_JOINED,
+    PARTICIPANT_LEFT,
     SUPPORTED_MESSAGING_CONTENT_TYPES,
     TYPING,
     Chat,
@@ -222,10 +223,25 @@ class ChatBackend(ChatControls, ContactStreaming, WebRTCMeetings, ChatBackendBas
         return self._add_participant(chat, role, display_name, client_token, request)
 
     def stop_contact(self, contact_id: str, instance_id: str) -> None:
-        """End a chat. Stopping a chat that has already ended changes nothing and succeeds:
-        "Chat and task contacts can be terminated in any state", and ContactNotFoundException
-        "applies to Voice calls only, not to Chat or Task contacts" (StopContact API reference)."""
+        """End a chat: each agent still in it leaves (``participant.left``), then ``chat.ended``.
+
+        The agent's "End chat" is a StopContact (amazon-connect-chatjs README, "End Chat":
+        ``contact.destroy()`` -> "StopContact API"), and a chat a customer saw end that way reads
+        "AGENT :: participant.left" then "chat.ended" (tamdilip/whatsapp-amazonconnect-chat
+        issue #3); no source shows a customer's participant.left there. That StopContact from
+        elsewhere sends the same is inferred.
+
+        Stopping a chat that has already ended changes nothing and succeeds: "Chat and task
+        contacts can be terminated in any state", and ContactNotFoundException "applies to
+        Voice calls only, not to Chat or Task contacts" (StopContact API reference).
+        """
         chat = self._instance_chat(instance_id, contact_id)
+        with chat.lock:
+            if chat.ended:
+                return
+            for agent in [p for p in chat.active_participants() if p.role == "AGENT"]:
+                agent.left = True
+                chat.add_item("EVENT", PARTICIPANT_LEFT, agent)
         self._end_chat(chat)
 
     # == Participant side ======================================================================

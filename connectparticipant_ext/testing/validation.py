@@ -134,12 +134,16 @@ def _is_secret(shape: Shape) -> bool:
     return shape.name in _SECRET_SHAPES or bool(shape.metadata.get("sensitive"))
 
 
+_SEPARATORS = "\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""Unicode's separator characters (\\p{Z}), for use inside a character class."""
+
+
 @cache
 def _pattern(pattern: str) -> re.Pattern[str]:
-    # Java's \p{L}, \p{N} and \p{Z} classes, which Python's re lacks, as their nearest classes
-    # (\w also takes digits and "_": a little wider than \p{L}). No input shape of the two
+    # Java's \p{L}, \p{N} and \p{Z} classes, which Python's re lacks: \p{Z} as its characters,
+    # \p{L} as \w (which also takes digits and "_": a little wider). No input shape of the two
     # models has a pattern today; output shapes do (View.Name).
-    translated = pattern.replace(r"\p{L}", r"\w").replace(r"\p{N}", r"\d").replace(r"\p{Z}", r"\s")
+    translated = pattern.replace(r"\p{L}", r"\w").replace(r"\p{N}", r"\d").replace(r"\p{Z}", _SEPARATORS)
     return re.compile(translated)
 
 
