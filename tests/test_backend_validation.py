@@ -334,3 +334,14 @@ def test_wrong_json_types_are_a_400_not_a_crash(clients: Clients) -> None:
             raw = _raw(clients, "/participant/transcript", body, token)
             assert raw.status_code == 400, body
             assert raw.headers["x-amzn-ErrorType"] == "ValidationException"
+
+
+def test_a_path_that_names_no_operation_does_not_echo_a_view_token(local_server: Any) -> None:
+    """A view's path holds its (encrypted) token (DescribeView: ``GET /participant/views/{ViewToken}``);
+    a request to it with another method names no operation, and the answer leaves the token out."""
+    clients = Clients(local_server.endpoint_url)
+    _, token = clients.customer()
+    view_token = get_chat_backend().register_view()
+    raw = _raw(clients, "/participant/views/" + view_token, b"{}", token)
+    assert raw.status_code == 400 and raw.headers["x-amzn-ErrorType"] == "ValidationException"
+    assert view_token not in raw.text

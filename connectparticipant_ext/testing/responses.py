@@ -252,7 +252,9 @@ def handle_participant_request(
     """
     routed = _route(PARTICIPANT_SERVICE, PARTICIPANT_OPERATIONS, method.upper(), path)
     if routed is None:
-        return _error(ValidationException(f"no Participant Service operation at {method} {path}"))
+        # Only the path's first two segments: a view's path holds its token.
+        where = "/".join(path.split("/")[:3])
+        return _error(ValidationException(f"no Participant Service operation at {method} {where}"))
     operation, uri = routed
     try:
         params = _request(PARTICIPANT_SERVICE, operation, _body(body, ValidationException), uri, headers)
