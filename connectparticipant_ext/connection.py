@@ -42,6 +42,7 @@ from .exceptions import (
     MalformedResponseError,
     call_error_from,
 )
+from .interactive import INTERACTIVE_RESPONSE_CONTENT_TYPE
 from .models import SentEvent, SentMessage, View, Websocket
 from .webrtc import WebRTCConnection
 
@@ -408,6 +409,8 @@ class Connection:
         require_choice("content_type", content_type, MESSAGE_CONTENT_TYPES)
         if content_type == _wire.APPLICATION_JSON:
             _require_json("content", content)
+        elif content_type == INTERACTIVE_RESPONSE_CONTENT_TYPE:
+            _require_interactive_response("content", content)
         token = _client_token(client_token)
         response = self.call_operation("SendMessage", Content=content, ContentType=content_type, ClientToken=token)
         return SentMessage.from_response(response)
@@ -629,6 +632,19 @@ def _require_json(name: str, content: str) -> None:
         raise InvalidArgumentError(f"{name} nests deeper than {_json.MAX_DEPTH} levels of JSON") from None
     except ValueError:
         raise InvalidArgumentError(f"{name} must be valid JSON for content_type application/json") from None
+
+
+def _require_interactive_response(name: str, content: str) -> None:
+    """An interactive response is a JSON object whose ``action``, if any, is not empty (AWS's widget
+    sends only such objects, ``action: " "`` where it has none: "empty string is not allowed")."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise InvalidArgumentError(f"{name} must be a JSON object for content_type {INTERACTIVE_RESPONSE_CONTENT_TYPE}")
+    if "action" in data and not (isinstance(data["action"], str) and data["action"]):
+        raise InvalidArgumentError(f"{name}'s action must be a non-empty string in an interactive response")
 
 
 def _describe_ids(response: Mapping[str, Any]) -> str:

@@ -161,7 +161,7 @@ def test_describe_unknown_view(connection):
 
 
 def test_authentication_url_and_cancel(connection, mock_chat, chat_contact):
-    session_id = mock_chat.start_authentication(chat_contact["ContactId"])  # the flow's authentication.initiated
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])  # the flow's authentication.initiated
     url = connection.get_authentication_url(session_id, "https://example.com/back")
     assert url.startswith("https://")
     connection.cancel_authentication(session_id)

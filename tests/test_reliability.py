@@ -650,16 +650,17 @@ def served_connection(local_server):
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
-        ("/participant/message", {"ContentType": ["text/plain"], "Content": "x"}, "ContentType"),
-        ("/participant/message", {"ContentType": "text/plain", "Content": {"a": 1}}, "Content"),
-        ("/participant/connection", {"Type": 5}, "Type"),
-        ("/participant/connection", {"Type": [5]}, "Type[0]"),
-        ("/participant/connection", {"ConnectParticipant": "yes"}, "ConnectParticipant"),
-        ("/participant/transcript", {"StartPosition": "x"}, "StartPosition"),
-        ("/participant/transcript", {"MaxResults": "10"}, "MaxResults"),
-        ("/participant/transcript", {"MaxResults": True}, "MaxResults"),
-        ("/participant/start-attachment-upload", {"AttachmentName": 5}, "AttachmentName"),
-        ("/participant/complete-attachment-upload", {"AttachmentIds": "a"}, "AttachmentIds"),
+        # the member as AWS's validation messages name it ("at 'contentType'", "at 'type.1.member'")
+        ("/participant/message", {"ContentType": ["text/plain"], "Content": "x"}, "'contentType'"),
+        ("/participant/message", {"ContentType": "text/plain", "Content": {"a": 1}}, "'content'"),
+        ("/participant/connection", {"Type": 5}, "'type'"),
+        ("/participant/connection", {"Type": [5]}, "'type.1.member'"),
+        ("/participant/connection", {"ConnectParticipant": "yes"}, "'connectParticipant'"),
+        ("/participant/transcript", {"StartPosition": "x"}, "'startPosition'"),
+        ("/participant/transcript", {"MaxResults": "10"}, "'maxResults'"),
+        ("/participant/transcript", {"MaxResults": True}, "'maxResults'"),
+        ("/participant/start-attachment-upload", {"AttachmentName": 5}, "'attachmentName'"),
+        ("/participant/complete-attachment-upload", {"AttachmentIds": "a"}, "'attachmentIds'"),
     ],
 )
 def test_15_12_wrongly_typed_fields_get_the_services_error_shape(served_connection, local_server, path, body, field):

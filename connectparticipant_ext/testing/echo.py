@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
     from .agent import BackendAgent
-    from .models import Chat, ChatBackend
+    from .models import ChatBackend
+    from .state import Chat
 
 __all__ = ["EchoAgents", "echo_reply"]
 

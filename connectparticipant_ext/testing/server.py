@@ -19,17 +19,15 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from types import TracebackType
-from typing import Any, Callable, Optional, cast
+from typing import Any, Callable, Optional
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from . import storage
 from ._registration import failed_upload_response, register, upload_failure_for
-from .exceptions import ValidationException
-from .responses import _OPERATIONS, handle_participant_request
+from .responses import handle_participant_request
 
 __all__ = ["LocalServer", "chat_server_app", "serve"]
 
@@ -50,73 +48,6 @@ MAX_API_BODY = 1024 * 1024
 
 MAX_UPLOAD_BODY = 64 * 1024 * 1024
 """Default largest body of any other request (attachment PUTs), in bytes; LocalServer(max_body=)."""
-
-
-@lru_cache(maxsize=1)
-def _input_shapes() -> dict[str, Any]:
-    """botocore's input shape of each Participant Service operation, by operation name."""
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("connectparticipant")
-    return {name: model.operation_model(name).input_shape for name in model.operation_names}
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "long": (int,),
-    "boolean": (bool,),
-    "double": (int, float),
-    "float": (int, float),
-    "timestamp": (str, int, float),
-    "list": (list,),
-    "map": (dict,),
-    "structure": (dict,),
-}
-
-
-def _type_errors(value: Any, shape: Any, where: str) -> list[str]:
-    """Where ``value`` does not have the JSON type of ``shape`` (the service's model)."""
-    expected = _JSON_TYPES.get(shape.type_name)
-    if value is None or expected is None:
-        return []
-    if not isinstance(value, expected) or (shape.type_name in ("integer", "long") and isinstance(value, bool)):
-        return [f"{where} must be a {shape.type_name}, not {type(value).__name__}"]
-    value = cast(Any, value)  # isinstance() with a tuple of types narrowed it to object
-    if shape.type_name == "structure":
-        return [
-            error
-            for name, member in shape.members.items()
-            if member.serialization.get("location") is None and name in value
-            for error in _type_errors(value[name], member, f"{where}.{name}" if where else name)
-        ]
-    if shape.type_name == "list":
-        return [e for i, item in enumerate(value) for e in _type_errors(item, shape.member, f"{where}[{i}]")]
-    if shape.type_name == "map":
-        return [e for k, item in value.items() for e in _type_errors(item, shape.value, f"{where}.{k}")]
-    return []
-
-
-def _check_types(operation: str, body: bytes) -> None:
-    """Refuse a body whose fields have the wrong JSON types, as the service does (400 JSON).
-
-    The service answers a wrongly typed field with a 400 error in its JSON error shape; the
-    backend below expects well-typed input, so the check is made here, against botocore's
-    model of the operation. (Which code the real service gives, ValidationException or
-    SerializationException, is not documented; ValidationException is the modelled one.)
-    """
-    shape = _input_shapes().get(operation)
-    if shape is None or not body:
-        return
-    try:
-        params = json.loads(body)
-    except ValueError:
-        return  # the backend answers invalid JSON itself
-    if not isinstance(params, dict):
-        return
-    errors = _type_errors(params, shape, "")
-    if errors:
-        raise ValidationException("; ".join(errors[:5]))
 
 
 def _error_response(status: int, code: str, message: str, headers: Mapping[str, str]) -> Response:
@@ -164,15 +95,7 @@ class ChatServerApp:
                 return Response(status=200, headers=cors)(environ, start_response)
             request = Request(environ)
             data = request.get_data()
-            operation = _OPERATIONS.get((method, path.rstrip("/")))
-            try:
-                if operation is not None:
-                    _check_types(operation, data)
-            except ValidationException as error:
-                status, headers, body = error.code, {"x-amzn-ErrorType": error.error_type}, error.get_body()
-                headers["Content-Type"] = "application/json"
-            else:
-                status, headers, body = handle_participant_request(method, path, dict(request.headers), data)
+            status, headers, body = handle_participant_request(method, path, dict(request.headers), data)
             headers = {"x-amzn-RequestId": str(uuid.uuid4()), **headers, **cors}
             return Response(body, status=status, headers=headers)(environ, start_response)
         if method == "PUT" and path.lstrip("/").startswith(storage.BUCKET_PREFIX):
