@@ -42,7 +42,6 @@ from .exceptions import (
     MalformedResponseError,
     call_error_from,
 )
-from .interactive import INTERACTIVE_RESPONSE_CONTENT_TYPE
 from .models import SentEvent, SentMessage, View, Websocket
 from .webrtc import WebRTCConnection
 
@@ -409,7 +408,7 @@ class Connection:
         require_choice("content_type", content_type, MESSAGE_CONTENT_TYPES)
         if content_type == _wire.APPLICATION_JSON:
             _require_json("content", content)
-        elif content_type == INTERACTIVE_RESPONSE_CONTENT_TYPE:
+        elif content_type == _wire.INTERACTIVE_RESPONSE:
             _require_interactive_response("content", content)
         token = _client_token(client_token)
         response = self.call_operation("SendMessage", Content=content, ContentType=content_type, ClientToken=token)
@@ -638,11 +637,11 @@ def _require_interactive_response(name: str, content: str) -> None:
     """An interactive response is a JSON object whose ``action``, if any, is not empty (AWS's widget
     sends only such objects, ``action: " "`` where it has none: "empty string is not allowed")."""
     try:
-        data = json.loads(content)
-    except ValueError:
+        data = _json.loads(content)
+    except ValueError:  # malformed, or nested deeper than _json.MAX_DEPTH
         data = None
     if not isinstance(data, dict):
-        raise InvalidArgumentError(f"{name} must be a JSON object for content_type {INTERACTIVE_RESPONSE_CONTENT_TYPE}")
+        raise InvalidArgumentError(f"{name} must be a JSON object for content_type {_wire.INTERACTIVE_RESPONSE}")
     if "action" in data and not (isinstance(data["action"], str) and data["action"]):
         raise InvalidArgumentError(f"{name}'s action must be a non-empty string in an interactive response")
 

@@ -352,7 +352,7 @@ def test_authentication_events_count_only_from_the_service(connection, mock_chat
     contact_id = chat_contact["ContactId"]
     customer_id = chat_contact["ParticipantId"]
     with connection.stream() as stream:
-        session_id = mock_chat.start_authentication(contact_id)
+        session_id = mock_chat.initiate_authentication(contact_id)
         content = json.dumps({"SessionId": session_id})
 
         def show(url: str) -> None:
@@ -403,7 +403,7 @@ def _answer_url_with(connection, monkeypatch, url):
     ],
 )
 def test_a_sign_in_url_that_is_not_https_never_reaches_on_url(connection, mock_chat, chat_contact, monkeypatch, url):
-    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
     _answer_url_with(connection, monkeypatch, url)
     shown: list[str] = []
     with connection.stream() as stream:
@@ -423,7 +423,7 @@ def test_a_sign_in_url_that_is_not_https_never_reaches_on_url(connection, mock_c
     ],
 )
 def test_https_and_loopback_sign_in_urls_are_handed_on(connection, mock_chat, chat_contact, monkeypatch, url):
-    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
     _answer_url_with(connection, monkeypatch, url)
     with connection.stream() as stream:
         session = connection.start_authentication(REDIRECT, stream=stream, session_id=session_id)
