@@ -562,7 +562,7 @@ def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
         help="AWS region of the Amazon Connect instance (default: $AWS_REGION, $AWS_DEFAULT_REGION or %(default)s)",
     )
-    parser.add_argument("--endpoint-url", help="another endpoint, e.g. http://127.0.0.1:5000 (the local server)")
+    parser.add_argument("--endpoint-url", help="another endpoint, e.g. http://127.0.0.1:2428 (the local server)")
 
 
 def _add_token_options(parser: argparse.ArgumentParser) -> None:
