@@ -112,8 +112,17 @@ class _Answer:
         self.body = body
 
 
-def _call_app(app: WSGIApp, environ: dict[str, Any]) -> _Answer:
-    """Run the app to completion (on a worker thread)."""
+def _call_app(app: WSGIApp, environ: dict[str, Any], access_log: Optional[AccessLog]) -> _Answer:
+    """Run the app to completion and log the answer (on a worker thread: a log that blocks, a
+    full stderr pipe say, holds that worker, never the loop)."""
+    method, path = environ["REQUEST_METHOD"], environ["RAW_URI"].split("?", 1)[0]
+    answer = _run_app(app, environ)
+    if access_log is not None:
+        access_log(method, path, answer.status)
+    return answer
+
+
+def _run_app(app: WSGIApp, environ: dict[str, Any]) -> _Answer:
     started: list[tuple[str, list[tuple[str, str]]]] = []
     chunks: list[bytes] = []
 
@@ -266,7 +275,9 @@ class _Connection(asyncio.Protocol):
             self._send(_plain(426, "This port serves websocket URLs only.\n"))
             return
         environ = self._environ(request)
-        future = self.listener._loop.run_in_executor(self.listener._executor, _call_app, self.listener.app, environ)
+        future = self.listener._loop.run_in_executor(
+            self.listener._executor, _call_app, self.listener.app, environ, self.listener.access_log
+        )
         future.add_done_callback(self._answered)
 
     def _answered(self, future: asyncio.Future[_Answer]) -> None:
@@ -302,8 +313,6 @@ class _Connection(asyncio.Protocol):
             self.close()
             return
         self._write(data)
-        if self.listener.access_log is not None:
-            self.listener.access_log(method.decode("latin-1"), self._path(request), answer.status)
         self._next_cycle()
 
     def _answer_and_close(self, answer: _Answer) -> None:
@@ -429,7 +438,8 @@ class HTTPListener:
         body_limit: the largest body read for a path, in bytes.
         header_timeout, keepalive_timeout, body_timeout: the deadlines, in seconds.
         workers: threads that run ``app``.
-        access_log: called with method, path (no query string) and status of each answer.
+        access_log: called with method, path (no query string) and status of each answer the
+            app gives, on the worker thread that ran it.
     """
 
     def __init__(
@@ -481,13 +491,6 @@ class HTTPListener:
 
     async def _serve(self) -> None:
         self._server = await self._loop.create_server(lambda: _Connection(self), sock=self._socket, backlog=BACKLOG)
-
-    def open_connections(self) -> int:
-        """How many HTTP connections are open (upgraded ones belong to the hub)."""
-        return _loop.run(self._count()) if not _loop.on_loop() else len(self._connections)
-
-    async def _count(self) -> int:
-        return len(self._connections)
 
     def stop(self) -> None:
         """Stop listening and close every connection; waits for answers being computed."""
