@@ -276,10 +276,6 @@ class ChatServerApp:
         if cors is None:
             message = f"pages of {environ['HTTP_ORIGIN']!r} may not call this server: start it with --cors-origin"
             return _error_response(403, "ForbiddenOrigin", message, {})(environ, start_response)
-        if path.rstrip("/") == START_CHAT_PATH:
-            return self._start_chat(environ, method, cors)(environ, start_response)
-        if method == "OPTIONS":
-            return Response(status=200, headers=cors)(environ, start_response)
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -292,6 +288,10 @@ class ChatServerApp:
             # A body without Content-Length (chunked) could be any size: S3 refuses it too.
             message = "a request body needs a Content-Length header"
             return _error_response(411, "MissingContentLength", message, cors)(environ, start_response)
+        if path.rstrip("/") == START_CHAT_PATH:
+            return self._start_chat(environ, method, cors)(environ, start_response)
+        if method == "OPTIONS":
+            return Response(status=200, headers=cors)(environ, start_response)
         if path.startswith("/participant/"):
             return self._participant(environ, method, path, cors)(environ, start_response)
         if path.startswith(MOTO_API_PREFIX) and not self.policy.moto_api:
@@ -327,10 +327,6 @@ class ChatServerApp:
         if method == "OPTIONS":
             status, headers, body = preflight()
         elif method == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            if length > MAX_API_BODY:
-                message = f"the request body is over the local server's limit of {MAX_API_BODY} bytes"
-                return _error_response(413, "RequestEntityTooLargeException", message, origin)
             status, headers, body = start_chat(Request(environ).get_data(), self.start_chat_defaults)
         else:
             status, headers, body = no_such_method()
