@@ -204,7 +204,9 @@ class _Connection(asyncio.Protocol):
             return None
         self.h11.receive_data(b"")
         self._process()
-        return None  # the transport closes itself
+        # A client that half-closes after its request still gets the answer being computed;
+        # otherwise the transport closes itself.
+        return True if self.phase == "app" else None
 
     # -- requests ------------------------------------------------------------------------------
 
