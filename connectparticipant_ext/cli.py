@@ -8,6 +8,7 @@ never printed. Errors print one line and exit non-zero; ``--debug`` shows the tr
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import getpass
 import logging
@@ -32,6 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from . import __version__
 from ._export import FORMATS, describe, write_transcript
 from ._files import safe_filename
+from ._local import DEFAULT_CONTACT_FLOW_ID, DEFAULT_INSTANCE_ID, DEFAULT_PORT
 from ._progress import Progress
 from ._terminal import ChatScreen, LineEditor, escape_controls, printable
 from ._time import parse_time
@@ -210,6 +212,7 @@ def cmd_demo(args: argparse.Namespace, secrets: _Secrets) -> int:
 def cmd_serve(args: argparse.Namespace, secrets: _Secrets) -> int:
     _require_moto()
     from .testing.server import _check_host, serve
+    from .testing.startchat import StartChatDefaults
 
     try:
         _check_host(args.host, args.allow_remote)
@@ -224,6 +227,13 @@ def cmd_serve(args: argparse.Namespace, secrets: _Secrets) -> int:
             file=sys.stderr,
             flush=True,
         )
+    if args.moto_api:
+        print(
+            f"{PROG}: warning: --moto-api: /moto-api/ dumps every chat's tokens and messages and resets the "
+            "backend, for anyone who can reach the server",
+            file=sys.stderr,
+            flush=True,
+        )
     with ExitStack() as stack:
         if args.agent == "echo":
             from .testing.echo import EchoAgents
@@ -234,8 +244,42 @@ def cmd_serve(args: argparse.Namespace, secrets: _Secrets) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-        serve(args.host, args.port, allow_remote=args.allow_remote)
+        try:
+            serve(
+                args.host,
+                args.port,
+                allow_remote=args.allow_remote,
+                public_url=args.public_url,
+                cors_origins=args.cors_origin,
+                moto_api=args.moto_api,
+                start_chat_defaults=StartChatDefaults(
+                    instance_id=args.instance_id, contact_flow_id=args.contact_flow_id, region=args.region
+                ),
+            )
+        except OSError as exc:
+            raise CommandError(_listen_error(args.host, args.port, exc)) from None
     return EXIT_OK
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> str:
+    """One line for a port ``serve`` cannot listen on, naming the flag that fixes it."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"--port {port}: another program is listening on {host}:{port}; pick another port (0: any free one)"
+    if exc.errno == errno.EACCES:
+        return f"--port {port}: not permitted to listen on {host}:{port}; pick a port above 1023"
+    return f"cannot listen on {host}:{port} (--host/--port): {exc.strerror or exc}"
+
+
+def _url(text: str) -> str:
+    """An argparse type: an http(s) URL with a host."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL without a query")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} has a port out of range") from None
+    return text
 
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
@@ -850,7 +894,7 @@ def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--endpoint-url",
         metavar="URL",
-        help=f"another endpoint for both the Connect API and the Participant Service, e.g. http://127.0.0.1:5000 "
+        help=f"another endpoint for both the Connect API and the Participant Service, e.g. http://127.0.0.1:{DEFAULT_PORT} "
         f"(serve); default: ${ENDPOINT_ENV}, else botocore's AWS_ENDPOINT_URL_CONNECT / "
         "AWS_ENDPOINT_URL_CONNECTPARTICIPANT / AWS_ENDPOINT_URL, else AWS",
     )
@@ -870,8 +914,8 @@ def _add_token_options(parser: argparse.ArgumentParser, without: str = "prompted
 
 
 def _add_chat_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--instance-id", default="demo-instance", help="Amazon Connect instance (StartChatContact)")
-    parser.add_argument("--contact-flow-id", default="demo-contact-flow", help="contact flow (StartChatContact)")
+    parser.add_argument("--instance-id", default=DEFAULT_INSTANCE_ID, help="Amazon Connect instance (StartChatContact)")
+    parser.add_argument("--contact-flow-id", default=DEFAULT_CONTACT_FLOW_ID, help="contact flow (StartChatContact)")
 
 
 def _port(text: str) -> int:
@@ -917,15 +961,45 @@ def build_parser() -> argparse.ArgumentParser:
     _add_chat_options(demo)
     demo.set_defaults(func=cmd_demo)
 
-    serve = commands.add_parser("serve", help="run the local chat backend (Connect + Participant Service + S3)")
+    serve = commands.add_parser(
+        "serve", help="run the local chat backend (Connect + Participant Service + S3 + websockets + start-chat)"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     serve.add_argument(
-        "--port", type=_port, default=5000, help="port to listen on, 0 for any free one (default: %(default)s)"
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help="port to listen on, 0 for any free one (default: %(default)s)",
     )
     serve.add_argument(
         "--allow-remote",
         action="store_true",
         help="permit a non-loopback --host (the server has no authentication: anyone who reaches it can chat)",
+    )
+    serve.add_argument(
+        "--public-url",
+        type=_url,
+        metavar="URL",
+        help="the base URL clients reach the server by (a reverse proxy, a port map, a Selenium grid): "
+        "websocket, attachment and start-chat URLs start with it (wss:// for https); its host is served too",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        type=_url,
+        metavar="ORIGIN",
+        help="a web origin whose pages may call the server, besides loopback pages and --public-url's "
+        "(repeatable), e.g. https://app.example:8443",
+    )
+    serve.add_argument(
+        "--moto-api",
+        action="store_true",
+        help="also serve moto's /moto-api/ (state dumps with every token, reset); off by default",
+    )
+    _add_chat_options(serve)
+    serve.add_argument(
+        "--region", default=DEFAULT_REGION, help="region of the chats POST /start-chat starts (default: %(default)s)"
     )
     serve.add_argument("--agent", choices=["echo"], help="echo: every new chat gets an agent that types, then answers")
     serve.add_argument(

@@ -88,7 +88,7 @@ class ChatService:
     Args:
         region_name: AWS region; when omitted, boto3 resolves it (``AWS_DEFAULT_REGION``,
             config files) as usual. The partition (aws, aws-cn, aws-us-gov) follows from it.
-        endpoint_url: a custom endpoint, e.g. ``http://127.0.0.1:5000`` for the local server.
+        endpoint_url: a custom endpoint, e.g. ``http://127.0.0.1:2428`` for the local server.
         timeout: seconds for botocore's ``connect_timeout`` and ``read_timeout``, or a
             ``(connect, read)`` pair.
         retries: botocore's retry dict; default :data:`DEFAULT_RETRIES`.

@@ -824,7 +824,7 @@ def test_local_server_answers_browser_preflights_and_names_errors():
             timeout=10,
         )
         assert preflight.status_code == 200
-        assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+        assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"  # a loopback page
         assert preflight.headers["Access-Control-Allow-Headers"] == "authorization,content-type,x-amz-bearer"
         refused = requests.post(
             f"{server.endpoint_url}/participant/message",

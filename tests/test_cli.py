@@ -362,7 +362,7 @@ def test_15_17_allow_remote_warns_that_the_server_is_open(monkeypatch, capsys):
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(server_module, "serve", lambda *a, **k: calls.append((a, k)))
     assert cli.main(["serve", "--host", "0.0.0.0", "--allow-remote", "--port", "0"]) == 0
-    assert calls == [(("0.0.0.0", 0), {"allow_remote": True})]
+    assert [(args, options["allow_remote"]) for args, options in calls] == [(("0.0.0.0", 0), True)]
     assert "open to the network" in capsys.readouterr().err
 
 
@@ -377,7 +377,9 @@ def test_15_22_every_subcommand_and_option_has_help():
             if action.option_strings and action.help is not argparse.SUPPRESS:
                 assert action.help, f"{name} {action.option_strings} has no help"
     serve_help = subcommands.choices["serve"].format_help()
-    assert "default: 5000" in serve_help
+    from connectparticipant_ext._local import DEFAULT_PORT
+
+    assert f"default: {DEFAULT_PORT}" in serve_help
 
 
 def test_15_22_progress_labels_binary_units():

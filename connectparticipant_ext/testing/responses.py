@@ -350,15 +350,31 @@ class ConnectChatResponse(BaseResponse):
         try:
             body = _body(self.body, lambda message: invalid_input(CONNECT, operation, message))
             params = _request(CONNECT, operation, body, uri, dict(self.headers))
-            _validate(CONNECT, operation, params)
-            result = _CONNECT_HANDLERS[operation](self.backend, params)
-            return _json(200, result if result is not None else {})
         except JsonRESTError as error:
             return _error(_modelled(CONNECT, operation, error))
+        try:
+            return _json(200, call_connect_operation(self.backend, operation, params))
+        except JsonRESTError as error:
+            return _error(error)
 
     @property
     def backend(self) -> ChatBackend:
         return chat_backends[self.get_current_account()][self.region]
+
+
+def call_connect_operation(backend: ChatBackend, operation: str, params: Params) -> dict[str, Any]:
+    """Run a Connect chat operation as the service does, from its wire-named ``params``.
+
+    The request is checked against the operation's model first, and only the errors its model
+    lists come out (as :class:`JsonRESTError`). Anything that starts a chat without an HTTP
+    request of its own (``serve``'s ``POST /start-chat``) goes through here too.
+    """
+    try:
+        _validate(CONNECT, operation, params)
+        result = _CONNECT_HANDLERS[operation](backend, params)
+    except JsonRESTError as error:
+        raise _modelled(CONNECT, operation, error) from None
+    return result if result is not None else {}
 
 
 def connect_url_paths() -> dict[str, Callable[..., Response]]:

@@ -5,8 +5,8 @@ Everything that differs between a laptop and production comes from the environme
 * ``CONNECT_REGION`` (default ``us-east-1``)
 * ``CONNECT_INSTANCE_ID`` and ``CONNECT_CONTACT_FLOW_ID``: the Amazon Connect instance and the
   contact flow that chats start in (any non-empty value works against the local server)
-* ``CONNECT_ENDPOINT_URL`` (optional): e.g. ``http://127.0.0.1:5000`` for
-  ``connectparticipant-ext serve --port 5000``; used by both the ``connect`` client and the
+* ``CONNECT_ENDPOINT_URL`` (optional): e.g. ``http://127.0.0.1:2428`` for
+  ``connectparticipant-ext serve``; used by both the ``connect`` client and the
   ``ChatService``
 * ``CONNECT_ATTACHMENT_MAX_BYTES`` (default 20 MB): an instance can change its attachment limit
 * ``CHAT_EVENTS_MAX_SECONDS`` (default 1800): how long one event-stream response lasts
