@@ -148,43 +148,47 @@ def test_extractor_handles_options_and_nesting(tmp_path: Path) -> None:
     assert second.skipped and second.code.endswith("z = 3")
 
 
-def test_15_20_no_rendered_page_shows_the_skip_marker(tmp_path):
-    """The Sphinx build drops ``# doctest: skip`` lines, on every page that has them."""
-    import subprocess
-    import sys
+def test_the_docs_build_with_only_the_docs_extra_without_a_warning_or_traceback(built_docs):
+    """What ``pip install -e ".[docs]"`` and the README's sphinx command give a reader."""
+    assert built_docs.returncode == 0, built_docs.output[-3000:]
+    assert "Traceback" not in built_docs.output, built_docs.output[-3000:]
+    assert "WARNING" not in built_docs.output, built_docs.output[-3000:]
 
-    pytest.importorskip("sphinx")
-    out = tmp_path / "html"
-    command = [
-        sys.executable,
-        "-m",
-        "sphinx",
-        "-q",
-        "-b",
-        "html",
-        "-d",
-        str(tmp_path / "doctrees"),
-        str(DOCS),
-        str(out),
+
+def test_the_api_page_lists_the_pytest_plugin_and_its_fixtures(built_docs):
+    import connectparticipant_ext.testing.plugin as plugin
+
+    fixtures = [
+        name
+        for name, value in vars(plugin).items()
+        if getattr(value, "_fixture_function_marker", None) or getattr(value, "_pytestfixturefunction", None)
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert "mock_chat" in fixtures and "connection" in fixtures
+    api = (built_docs.html / "api.html").read_text(encoding="utf-8")
+    start = api.index('id="module-connectparticipant_ext.testing.plugin"')
+    section = api[start : api.index('id="module-', start + 1)]
+    missing = [name for name in fixtures if f">{name}<" not in section]
+    assert not missing, f"fixtures the API page does not list: {missing}"
+
+
+def test_no_rendered_page_shows_the_skip_marker(built_docs):
+    """The Sphinx build drops ``# doctest: skip`` lines, on every page that has them."""
     marked = [p.stem for p in DOCS.glob("*.rst") if SKIP_MARKER in p.read_text(encoding="utf-8")]
     assert marked  # the source keeps the marker for the tests
     for page in marked:
-        html = (out / f"{page}.html").read_text(encoding="utf-8")
+        html = (built_docs.html / f"{page}.html").read_text(encoding="utf-8")
         assert "doctest: skip" not in html, page
         assert "doctest" not in html.replace("doctest_", ""), page
 
 
-def test_15_20_the_first_chat_shows_its_whole_setup():
+def test_the_first_chat_shows_its_whole_setup():
     [first_chat] = [e for e in extract_examples(DOCS / "quickstart.rst") if "create_connection" in e.code][:1]
     assert "from moto import mock_aws" in first_chat.code and "with mock_aws():" in first_chat.code
     assert "import connectparticipant_ext.testing" in first_chat.code
 
 
-def test_15_23_the_readme_says_the_docs_build_needs_the_docs_extra():
+def test_the_readme_says_the_docs_build_needs_the_docs_extra():
     readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     build = readme.index("python -m sphinx")
     assert '".[docs]"' in readme[max(0, build - 200) : build]
-    assert "Node.js" in readme and "minutes" in readme  # point 19: what .ci/run needs and how long it takes
+    assert "Node.js" in readme and "minutes" in readme  # what .ci/run needs and how long it takes
