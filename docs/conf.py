@@ -42,7 +42,7 @@ templates_path: list[str] = []
 
 html_theme = "alabaster"
 html_title = f"connectparticipant-ext {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]  # custom.css: alabaster links it from every page
 html_theme_options = {
     "description": "Amazon Connect chat participants, the boto3 way",
     "fixed_sidebar": True,
