@@ -192,3 +192,26 @@ def test_the_readme_says_the_docs_build_needs_the_docs_extra():
     build = readme.index("python -m sphinx")
     assert '".[docs]"' in readme[max(0, build - 200) : build]
     assert "Node.js" in readme and "minutes" in readme  # what .ci/run needs and how long it takes
+
+
+def _install_pages() -> list[Path]:
+    root = DOCS.parent
+    return [root / "README.md", *sorted(DOCS.glob("*.rst")), *sorted(DOCS.glob("examples/*/README.md"))]
+
+
+def test_install_commands_install_this_repository_until_the_package_is_published():
+    """The package is not on PyPI yet: ``pip install connectparticipant-ext`` installs something
+    else or nothing. Every install command names the clone or a wheel built there; the PyPI name
+    appears as a command only in a paragraph that says it is for once the package is published."""
+    pypi_install = re.compile(r"pip install [\"']?connectparticipant-ext")
+    wrong = []
+    for page in _install_pages():
+        for paragraph in re.split(r"\n[ \t]*\n", page.read_text(encoding="utf-8")):
+            for_later = "once published" in " ".join(paragraph.split()).lower()
+            for line in paragraph.splitlines():
+                # a wheel file with the PyPI name beside it (for its extras) installs the wheel
+                if pypi_install.search(line) and ".whl" not in line and not for_later:
+                    wrong.append(f"{page.name}: {line.strip()}")
+    assert not wrong, "installs from PyPI, where the package is not yet:\n" + "\n".join(wrong)
+    quickstart = (DOCS / "quickstart.rst").read_text(encoding="utf-8")
+    assert 'pip install -e ".[local]"' in quickstart and "pip wheel" in quickstart
