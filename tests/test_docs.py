@@ -215,3 +215,96 @@ def test_install_commands_install_this_repository_until_the_package_is_published
     assert not wrong, "installs from PyPI, where the package is not yet:\n" + "\n".join(wrong)
     quickstart = (DOCS / "quickstart.rst").read_text(encoding="utf-8")
     assert 'pip install -e ".[local]"' in quickstart and "pip wheel" in quickstart
+
+
+# -- the changelog ------------------------------------------------------------------------------
+
+CHANGELOG = DOCS.parent / "CHANGELOG.md"
+KEEP_A_CHANGELOG_SECTIONS = ("Added", "Changed", "Deprecated", "Removed", "Fixed", "Security")
+_VERSION_HEADING = re.compile(r"^## \[(?P<version>\d+\.\d+\.\d+)\] - (?P<date>\d{4}-\d{2}-\d{2})$")
+
+
+def _markdown_changelog():
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        return importlib.import_module("markdown_changelog")
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+
+
+def test_the_changelog_keeps_a_changelog():
+    """Keep a Changelog 1.1: Unreleased first, then each version with its date, newest first,
+    entries under the six kinds of change; the package's version has its section."""
+    import datetime
+
+    import connectparticipant_ext
+
+    lines = CHANGELOG.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "# Changelog"
+    versions = [line for line in lines if line.startswith("## ")]
+    assert versions[0] == "## [Unreleased]"
+    released = [_VERSION_HEADING.match(line) for line in versions[1:]]
+    assert all(released), versions
+    numbers = [tuple(int(part) for part in match["version"].split(".")) for match in released]
+    dates = [datetime.date.fromisoformat(match["date"]) for match in released]
+    assert numbers == sorted(numbers, reverse=True) and dates == sorted(dates, reverse=True)
+    assert connectparticipant_ext.__version__ in [match["version"] for match in released]
+    kinds = {line[4:] for line in lines if line.startswith("### ")}
+    assert kinds <= set(KEEP_A_CHANGELOG_SECTIONS), kinds
+
+
+def test_the_changelog_speaks_of_changes_not_of_the_work_behind_them():
+    """Entries say what changed for a user; tracker references mean nothing to one."""
+    text = CHANGELOG.read_text(encoding="utf-8")
+    found = re.findall(r"\b(?:issues?|points?|pt)\.? ?\d+", text, flags=re.IGNORECASE)
+    assert not found, found
+
+
+def test_the_changelog_page_shows_changelog_md_and_nothing_else(built_docs):
+    page = (DOCS / "changelog.rst").read_text(encoding="utf-8")
+    assert ".. markdown-changelog:: ../CHANGELOG.md" in page
+    assert not re.search(r"^\s*[*-] ", page, flags=re.MULTILINE), "entries belong in CHANGELOG.md"
+    html = (built_docs.html / "changelog.html").read_text(encoding="utf-8")
+    body = html[html.index('<div class="body"') : html.index('<div class="clearer"')]
+    entries = [line for line in CHANGELOG.read_text(encoding="utf-8").splitlines() if line.startswith("- ")]
+    assert body.count("<li>") == len(entries)
+    assert "<h2>Unreleased<" in body and "<h2>0.1.0 - 2026-11-25<" in body
+
+
+def test_markdown_changelog_turns_keep_a_changelog_markdown_into_rst():
+    markdown_changelog = _markdown_changelog()
+    rst = markdown_changelog.markdown_to_rst(
+        "# Changelog\n\nIntro with a [link](https://example.com/a_b).\n\n## [Unreleased]\n\n### Added\n\n"
+        "- `Connection`s and **bold**, *emphasis*, snake_case and trailing_ word,\n"
+        "  a continued line with a|pipe and a \\ backslash.\n- Second entry.\n\n[Unreleased]: https://example.com\n",
+        "CHANGELOG.md",
+    )
+    text = "\n".join(rst)
+    assert "Intro with a `link <https://example.com/a_b>`__." in text
+    assert "Unreleased\n----------" in text and "Added\n~~~~~" in text
+    assert (
+        "* ``Connection``\\ s and **bold**, *emphasis*, snake_case and trailing\\_ word, "
+        "a continued line with a\\|pipe and a \\\\ backslash." in rst
+    )
+    assert "* Second entry." in rst
+    assert "example.com\n" not in text.replace("https://example.com/a_b", "")  # link definitions dropped
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "- item\n  - nested item\n",
+        "```\ncode\n```\n",
+        "#### Deep heading\n",
+        "| a | b |\n",
+        "1. numbered\n",
+        "> quote\n",
+    ],
+)
+def test_markdown_changelog_stops_at_markdown_it_does_not_translate(markdown):
+    markdown_changelog = _markdown_changelog()
+    with pytest.raises(markdown_changelog.MarkdownError, match=r"CHANGELOG\.md:\d+: "):
+        markdown_changelog.markdown_to_rst("# Changelog\n\n" + markdown, "CHANGELOG.md")
