@@ -22,7 +22,16 @@ import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 SKIP_MARKER = "# doctest: skip"
-PAGES_WITH_RUNNABLE_EXAMPLES = ("quickstart", "concepts", "transcript", "attachments", "errors", "testing")
+PAGES_WITH_RUNNABLE_EXAMPLES = (
+    "quickstart",
+    "concepts",
+    "transcript",
+    "attachments",
+    "errors",
+    "testing",
+    "raw_client",
+    "recipes",
+)
 
 _DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\.\. (?:code-block|code|sourcecode)::[ \t]*(?P<language>\S*)[ \t]*$")
 _OPTION = re.compile(r"^[ \t]+:[\w-]+:")
@@ -308,3 +317,15 @@ def test_markdown_changelog_stops_at_markdown_it_does_not_translate(markdown):
     markdown_changelog = _markdown_changelog()
     with pytest.raises(markdown_changelog.MarkdownError, match=r"CHANGELOG\.md:\d+: "):
         markdown_changelog.markdown_to_rst("# Changelog\n\n" + markdown, "CHANGELOG.md")
+
+
+def test_the_raw_client_page_maps_every_operation_of_the_model():
+    """Each operation botocore's model has, by its boto3 method name, in the page's table."""
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_service_model("connectparticipant")
+    page = (DOCS / "raw_client.rst").read_text(encoding="utf-8")
+    table = page[page.index("The eleven operations") : page.index("Connecting, sending, leaving")]
+    rows = re.findall(r"^   \* - ``(\w+)``$", table, flags=re.MULTILINE)
+    assert sorted(rows) == sorted(xform_name(name) for name in model.operation_names)
