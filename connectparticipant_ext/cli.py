@@ -181,7 +181,8 @@ def _warn_token_in_argv(args: argparse.Namespace) -> None:
 # -- commands --------------------------------------------------------------------------------
 
 
-_LOCAL_EXTRA = "the local backend needs moto: pip install 'connectparticipant-ext[local]'"
+# The package is not on PyPI yet: the install that works is the clone's (or a wheel built there).
+_LOCAL_EXTRA = "the local backend needs moto: install the 'local' extra (in the clone: pip install -e '.[local]')"
 
 
 def _require_moto() -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from botocore.retries import standard
@@ -76,3 +78,24 @@ def local_server(aws_credentials: None) -> Iterator[Any]:
     with LocalServer() as running:
         yield running
         get_chat_backend().reset()
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+class BuiltDocs(NamedTuple):
+    html: Path  # the HTML pages
+    returncode: int
+    output: str  # what sphinx-build printed (with -q: its warnings and errors)
+
+
+@pytest.fixture(scope="session")
+def built_docs(tmp_path_factory: pytest.TempPathFactory) -> BuiltDocs:
+    """The HTML docs, built once per run as a reader builds them: with only the ``docs``
+    extra's packages importable (tests/_docs_only_sphinx.py), so a page that needs more shows."""
+    pytest.importorskip("sphinx")
+    root = tmp_path_factory.mktemp("docs")
+    builder = str(Path(__file__).parent / "_docs_only_sphinx.py")
+    command = [sys.executable, builder, "-q", "-b", "html", "-d", str(root / "doctrees"), str(DOCS), str(root / "html")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    return BuiltDocs(root / "html", result.returncode, result.stdout + result.stderr)

@@ -259,7 +259,8 @@ def test_without_moto_demo_and_serve_say_what_to_install():
         )
         assert result.returncode == 2
         assert result.stderr.strip() == (
-            "connectparticipant-ext: error: the local backend needs moto: pip install 'connectparticipant-ext[local]'"
+            "connectparticipant-ext: error: the local backend needs moto: install the 'local' extra"
+            " (in the clone: pip install -e '.[local]')"
         )
 
 

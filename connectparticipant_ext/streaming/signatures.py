@@ -17,8 +17,8 @@ signatures of Amazon SNS messages", Amazon SNS developer guide):
 "SNS itself" is the host AWS's own message validators accept (aws-php-sns-message-validator,
 sns-validator for Node.js): ``sns.<region>.amazonaws.com`` or ``sns.<region>.amazonaws.com.cn``,
 with a path to a ``.pem`` file. Fetching it over verified TLS from that host is what makes the
-key SNS's. The X.509 and RSA work is the ``cryptography`` library's (the ``sns`` extra:
-``pip install "connectparticipant-ext[sns]"``).
+key SNS's. The X.509 and RSA work is the ``cryptography`` library's (installed by the ``sns``
+extra).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def verify_sns_message(
         from cryptography.hazmat.primitives.asymmetric import padding
     except ModuleNotFoundError as exc:
         raise ModuleNotFoundError(
-            "verify_sns_message needs the cryptography package: pip install 'connectparticipant-ext[sns]'",
+            "verify_sns_message needs the cryptography package (the sns extra installs it): pip install cryptography",
             name=exc.name,
         ) from exc
     message = _as_mapping(envelope)
