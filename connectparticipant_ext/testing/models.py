@@ -66,6 +66,14 @@ from .webrtc import WebRTCMeetings
 __all__ = ["ChatBackend", "chat_backends"]
 
 
+
+def _request_key(
+    contact_id: str, participant_id: str, operation: str, client_token: str, request: dict[str, Any]
+) -> tuple[str, ...]:
+    """What a participant's retry is recognised by: its ClientToken *and* what it asks for
+    (see :meth:`ChatBackend._idempotently`)."""
+    return (contact_id, participant_id, operation, client_token, json.dumps(request, sort_keys=True, default=str))
+
 class ChatBackend(ChatControls, ContactStreaming, WebRTCMeetings, ChatBackendBase):
     """Amazon Connect chats of one account and region.
 
@@ -334,10 +342,18 @@ class ChatBackend(ChatControls, ContactStreaming, WebRTCMeetings, ChatBackendBas
         make: Callable[[], Any],
     ) -> Any:
         """:meth:`_once` for a participant's call: a ClientToken is the participant's own, and
-        a retry may come on a renewed connection token (so the token is not part of ``request``)."""
+        a retry may come on a renewed connection token (so the token is not part of ``request``).
+
+        A ClientToken reused with other parameters is a new request here, not a refused one:
+        AWS's own clients depend on it. amazon-connect-chatjs (since 1.3.0, still in 5.0.0,
+        ``src/core/MessageReceiptsUtil.js``) sends every read receipt of a chat with the
+        ClientToken ``INCOMING_READ_RECEIPT`` and every delivered one with
+        ``INCOMING_DELIVERED_RECEIPT``, and its receipts reach the other side one message after
+        another, so the service keys a retry on the token *and* what was asked.
+        """
         if not client_token:
             return make()
-        key = (chat.contact_id, participant.participant_id, operation, client_token)
+        key = _request_key(chat.contact_id, participant.participant_id, operation, client_token, request)
         return self._once(key, request, make, ValidationException)
 
     def send_event(
@@ -408,7 +424,7 @@ class ChatBackend(ChatControls, ContactStreaming, WebRTCMeetings, ChatBackendBas
         participant has left by then (the token makes the call idempotent)."""
         grant = self.connection_tokens.get(connection_token or "")
         if client_token and grant is not None:
-            key = (grant.contact_id, grant.participant_id, "DisconnectParticipant", client_token)
+            key = _request_key(grant.contact_id, grant.participant_id, "DisconnectParticipant", client_token, {})
             with self._lock:
                 if key in self._idempotent:
                     return

@@ -552,14 +552,14 @@ def test_send_interactive_refuses_templates_outside_the_admin_guides_limits(wire
     assert wire.backend.send_interactive(contact["ContactId"], long_title)
 
 
-def test_a_client_token_retry_repeats_the_first_answer_and_a_changed_request_is_refused(wire: Wire) -> None:
+def test_a_client_token_retry_repeats_the_first_answer(wire: Wire) -> None:
     """Every ClientToken: "A unique, case-sensitive identifier that you provide to ensure the
-    idempotency of the request ... see Making retries safe with idempotent APIs" (both models);
-    that article (Amazon Builders' Library) has a retry with other parameters refused rather than
-    answered with the first result. StartChatContact ConnectionTypes: "When you retry a request
-    with the same ClientToken, the response repeats the original contact and can omit a websocket
-    URL if the chat has already ended". The refusal's code is not documented: the operation's
-    invalid-request error (ValidationException; InvalidRequestException on the Connect API)."""
+    idempotency of the request ... see Making retries safe with idempotent APIs" (both models).
+    StartChatContact ConnectionTypes: "When you retry a request with the same ClientToken, the
+    response repeats the original contact and can omit a websocket URL if the chat has already
+    ended". On the Connect API a retry with other parameters is refused, as that article (Amazon
+    Builders' Library) has it; the refusal's code is not documented (InvalidRequestException, the
+    operation's invalid-request error)."""
     first = wire.start_chat(ClientToken="start-1", ConnectionTypes=["WEBSOCKET", "CONNECTION_CREDENTIALS"])
     again = wire.start_chat(ClientToken="start-1", ConnectionTypes=["WEBSOCKET", "CONNECTION_CREDENTIALS"])
     assert again["ContactId"] == first["ContactId"] and again["Websocket"] == first["Websocket"]
@@ -570,13 +570,43 @@ def test_a_client_token_retry_repeats_the_first_answer_and_a_changed_request_is_
     sent = wire.participant.send_message(ConnectionToken=token, ContentType="text/plain", Content="hi", ClientToken="m1")
     retry = wire.participant.send_message(ConnectionToken=token, ContentType="text/plain", Content="hi", ClientToken="m1")
     assert retry["Id"] == sent["Id"]
-    with pytest.raises(ClientError) as info:
-        wire.participant.send_message(ConnectionToken=token, ContentType="text/plain", Content="edited", ClientToken="m1")
-    assert code(info) == "ValidationException"
+    assert [i["Content"] for i in wire.transcript(token) if i.get("Type") == "MESSAGE"].count("hi") == 1
     wire.participant.disconnect_participant(ConnectionToken=token, ClientToken="bye")
     wire.participant.disconnect_participant(ConnectionToken=token, ClientToken="bye")  # the retry succeeds too
     after_end = wire.start_chat(ClientToken="start-1", ConnectionTypes=["WEBSOCKET", "CONNECTION_CREDENTIALS"])
     assert after_end["ContactId"] == first["ContactId"] and "Websocket" not in after_end
+
+
+def test_a_participant_client_token_reused_with_other_content_is_a_new_request(wire: Wire) -> None:
+    """amazon-connect-chatjs 5.0.0 (``src/core/MessageReceiptsUtil.js`` hands the event type to
+    ``ChatClient.sendEvent`` as its ClientToken) sends every read receipt of a chat with the
+    ClientToken ``INCOMING_READ_RECEIPT``, and AWS's widget shows "Read" under one message after
+    another: the Participant Service answers a reused token with other content as a new request,
+    and the same content as a retry."""
+    contact, customer = wire.customer()
+    agent = wire.backend.join_as_agent(contact["ContactId"])
+    first, second = agent.send("one"), agent.send("two")
+    receipt = EVENT + "message.read"
+    answers = [
+        wire.participant.send_event(
+            ConnectionToken=customer,
+            ContentType=receipt,
+            Content=json.dumps({"messageId": message_id}),
+            ClientToken="INCOMING_READ_RECEIPT",
+        )["Id"]
+        for message_id in (first, second, second)
+    ]
+    assert answers[0] != answers[1] and answers[2] == answers[1]  # the third is a retry of the second
+    read = {
+        item["Id"]
+        for item in agent.items()
+        if any(r.get("ReadTimestamp") for r in item.get("MessageMetadata", {}).get("Receipts", []))
+    }
+    assert read == {first, second}
+    sent = wire.participant.send_message(ConnectionToken=customer, ContentType="text/plain", Content="a", ClientToken="t")
+    edited = wire.participant.send_message(ConnectionToken=customer, ContentType="text/plain", Content="b", ClientToken="t")
+    assert edited["Id"] != sent["Id"]
+    assert [i["Content"] for i in wire.transcript(customer) if i.get("Type") == "MESSAGE"][-2:] == ["a", "b"]
 
 
 def test_describe_view_answers_the_models_view_shape(wire: Wire) -> None:
