@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from datetime import datetime, timezone
 from typing import Any
 
@@ -121,7 +122,7 @@ def require_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidArgumentTypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero) or value > threading.TIMEOUT_MAX:
         bound = "0 or more" if allow_zero else "more than 0"
         raise InvalidArgumentError(f"{name} must be a finite number of seconds, {bound}; got {value!r}")
     return float(value)
