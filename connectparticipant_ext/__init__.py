@@ -46,7 +46,7 @@ from .exceptions import (
     ValidationError,
 )
 from .interactive import Carousel, InteractiveTemplate, ListPicker, Panel, QuickReply, TimePicker, ViewResource
-from .live import ChatStream, StreamState
+from .live import AsyncChatStream, ChatStream, StreamState
 from .models import MessageMetadata, Receipt, SentEvent, SentMessage, TranscriptItem, View, ViewContent, Websocket
 from .participant import Participant
 from .service import ChatService
@@ -57,6 +57,7 @@ install_redaction()
 
 __all__ = [
     "AccessDeniedError",
+    "AsyncChatStream",
     "Attachment",
     "AttachmentError",
     "AttachmentLimits",

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from .attachments import AttachmentUpload, ProgressCallback
     from .authentication import AuthenticationResult, AuthenticationSession
     from .interactive import InteractiveTemplate
-    from .live import ChatStream
+    from .live import AsyncChatStream, ChatStream
     from .participant import Participant
     from .service import ChatService, ServiceMeta
     from .transcript import TranscriptCollectionManager
@@ -615,6 +615,29 @@ class Connection:
         from .live import ChatStream
 
         return ChatStream(
+            self, history=history, since=since, partial_messages=partial_messages, receipts=receipts, **settings
+        )
+
+    def astream(
+        self,
+        history: bool = False,
+        since: Optional[str] = None,
+        *,
+        partial_messages: bool = False,
+        receipts: bool = False,
+        **settings: Any,
+    ) -> AsyncChatStream:
+        """The chat live for asyncio; see :class:`connectparticipant_ext.AsyncChatStream`.
+
+        The same options as :meth:`stream`, checked here, before any network call::
+
+            async with conn.astream(history=True) as stream:
+                async for item in stream:
+                    ...
+        """
+        from .live import AsyncChatStream
+
+        return AsyncChatStream(
             self, history=history, since=since, partial_messages=partial_messages, receipts=receipts, **settings
         )
 

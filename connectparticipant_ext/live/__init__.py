@@ -6,12 +6,14 @@
 * :mod:`.settings`: the options both streams take (:class:`StreamSettings`);
 * :mod:`.calls`: the blocking service calls the streams make;
 * :class:`ChatStream` (:mod:`.sync`): the driver for threaded code;
+* :class:`AsyncChatStream` (:mod:`.aio`): the driver for asyncio, with no thread per stream.
 """
 
 from __future__ import annotations
 
+from .aio import AsyncChatStream
 from .receipts import RECEIPT_THROTTLE
 from .settings import MAX_SOCKET_AGE, StreamSettings, StreamState
 from .sync import ChatStream
 
-__all__ = ["MAX_SOCKET_AGE", "RECEIPT_THROTTLE", "ChatStream", "StreamSettings", "StreamState"]
+__all__ = ["MAX_SOCKET_AGE", "RECEIPT_THROTTLE", "AsyncChatStream", "ChatStream", "StreamSettings", "StreamState"]

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..models import TranscriptItem, Websocket
     from ..transcript import TranscriptCollection
 
-__all__ = ["GAP_PAGE", "GapReader", "latest_item", "websocket_url"]
+__all__ = ["GAP_PAGE", "GapReader", "latest_item", "usable_websocket"]
 
 GAP_PAGE = 100
 """Items per GetTranscript call when filling a gap (the service's MaxResults limit)."""
@@ -62,21 +62,22 @@ class GapReader:
             return None
 
 
-def websocket_url(connection: Connection, *, margin: timedelta, fresh: bool, now: datetime) -> Websocket:
-    """A websocket URL that can still be opened at ``now``; a fresh one when it is close to its
-    ``ConnectionExpiry`` (a deadline to *open* it), missing, or ``fresh`` (the last was refused).
+def usable_websocket(connection: Connection, *, margin: timedelta, fresh: bool, now: datetime) -> Optional[Websocket]:
+    """The connection's websocket URL if it can still be opened at ``now``, else None: then ask
+    for a fresh one with :meth:`Connection.refresh_websocket` (a blocking call). No call here.
+
+    A URL is stale when it is missing, ``fresh`` is asked for (the last one was refused), or it
+    is within ``margin`` of its ``ConnectionExpiry`` (a deadline to *open* it).
 
     Raises:
-        StreamError: no usable URL and no participant to ask for one.
-        ConnectionClosedError: the connection is closed.
+        StreamError: no usable URL, and no participant to ask for a fresh one.
     """
     current = connection.websocket
     stale = current is None or fresh or (current.expires_at is not None and now >= current.expires_at - margin)
     if not stale:
-        assert current is not None
         return current
     if connection.participant is None:
         if current is not None and not fresh:
-            return current
+            return current  # nothing better to try
         raise StreamError("no usable websocket URL, and no participant to ask for a fresh one")
-    return connection.refresh_websocket()
+    return None

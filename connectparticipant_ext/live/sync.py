@@ -299,13 +299,9 @@ class ChatStream(BaseStream):
 
     def _open_in_thread(self, opening: _Opening, fresh_url: bool) -> None:
         try:
-            websocket = calls.websocket_url(
-                self._connection,
-                margin=self._core.settings.url_refresh_margin,
-                fresh=fresh_url,
-                now=datetime.now(timezone.utc),
-            )
-            socket = self._open_socket(websocket)
+            margin, now = self._core.settings.url_refresh_margin, datetime.now(timezone.utc)
+            websocket = calls.usable_websocket(self._connection, margin=margin, fresh=fresh_url, now=now)
+            socket = self._open_socket(websocket or self._connection.refresh_websocket())
             with opening.lock:
                 if opening.abandoned:
                     socket.close()
