@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Optional, Union
 
 import attrs
+from websockets.exceptions import InvalidStatus
 
 from ..models import TranscriptItem
 
@@ -42,6 +43,12 @@ class SocketLostError(Exception):
     def __init__(self, reason: str, *, url_refused: bool = False) -> None:
         super().__init__(reason)
         self.url_refused = url_refused  # 401/403 on open: the next attempt asks for a fresh URL
+
+    @classmethod
+    def on_open(cls, exc: BaseException) -> SocketLostError:
+        """The failed attempt for what opening a socket raised (a refused URL is marked so)."""
+        refused = isinstance(exc, InvalidStatus) and exc.response.status_code in (401, 403)
+        return cls(f"could not open the websocket: {type(exc).__name__}", url_refused=refused)
 
 
 def subscription_answer(frame: Union[str, bytes]) -> Optional[bool]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
+from websockets.protocol import State
 
 from .._redact import redact_url
 from .._validation import require_seconds
@@ -250,8 +251,7 @@ class AsyncChatStream(BaseStream):
                 logger=wire_logger,
             )
         except _SOCKET_ERRORS as exc:
-            refused = getattr(getattr(exc, "response", None), "status_code", None) in (401, 403)
-            raise SocketLostError(f"could not open the websocket: {type(exc).__name__}", url_refused=refused) from None
+            raise SocketLostError.on_open(exc) from None
         try:
             await socket.send(SUBSCRIBE)
             deadline = time.monotonic() + settings.open_timeout
@@ -279,7 +279,7 @@ class AsyncChatStream(BaseStream):
             return
         socket = opening.result()
         if self._core.ended:
-            await socket.close()
+            await _close(socket)
             return
         self._socket = socket
         self._reader = asyncio.ensure_future(self._read(socket))
@@ -297,6 +297,10 @@ class AsyncChatStream(BaseStream):
         except _SOCKET_ERRORS as exc:
             self._lost = type(exc).__name__
             self._wake.set()
+        except asyncio.CancelledError:
+            if socket is self._socket:  # not the stream's doing: the loop is shutting down
+                await _close(socket)
+            raise
 
     async def _send(self, frame: str) -> None:
         socket = self._socket
@@ -316,7 +320,7 @@ class AsyncChatStream(BaseStream):
         socket, reader = self._socket, self._reader
         self._socket = self._reader = None
         if socket is not None:
-            await socket.close()
+            await _close(socket)
         if reader is not None and not reader.done():
             if drain:  # a closed socket still holds what was sent before: let the reader take it
                 await asyncio.wait({reader}, timeout=1)
@@ -328,10 +332,12 @@ class AsyncChatStream(BaseStream):
             return
         self._released = True
         opening, self._opening = self._opening, None
-        if opening is not None:
-            opening.cancel()
-            opening.add_done_callback(_close_opened_socket)
         try:
+            if opening is not None:  # an attempt in flight, or done and not taken: its socket goes too
+                opening.cancel()
+                await asyncio.wait({opening})
+                if not opening.cancelled() and opening.exception() is None:
+                    await _close(opening.result())
             await self._close_socket()
             await self._call("receipts", self._core.items.receipts.flush)
         finally:
@@ -340,10 +346,18 @@ class AsyncChatStream(BaseStream):
                 future.add_done_callback(_retrieve)
 
 
-def _close_opened_socket(task: asyncio.Task[ClientConnection]) -> None:
-    """An attempt that opened a socket after the stream closed: close that socket too."""
-    if not task.cancelled() and task.exception() is None:
-        asyncio.ensure_future(task.result().close())
+async def _close(socket: ClientConnection) -> None:
+    """Close a socket with the closing handshake (which waits at most ``close_timeout``, 1 s)."""
+    if socket.state is State.CLOSED:  # closing a closed socket still takes steps: none is needed
+        return
+    try:
+        await socket.close()
+    except asyncio.CancelledError:  # cut short (a loop shutting down cancels every task): drop it
+        socket.transport.abort()
+        raise
+    except Exception:  # a loop shutting down refuses new async generators (websockets uses one)
+        logger.debug("closing the websocket failed; dropping its connection", exc_info=True)
+        socket.transport.abort()
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

@@ -228,7 +228,7 @@ class StreamCore:
         elif self._connection.closed:
             self._finish("the connection was closed")
         else:
-            self._fresh_url = self._fresh_url or getattr(error, "url_refused", False)
+            self._fresh_url = self._fresh_url or (isinstance(error, SocketLostError) and error.url_refused)
             self._failed(str(error), now)
 
     def socket_lost(self, reason: str, now: float) -> None:

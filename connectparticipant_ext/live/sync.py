@@ -323,8 +323,7 @@ class ChatStream(BaseStream):
                 websocket.url, open_timeout=timeout, ping_interval=None, close_timeout=1, logger=wire_logger
             ).__enter__()
         except (WebSocketException, OSError, TimeoutError) as exc:
-            refused = getattr(getattr(exc, "response", None), "status_code", None) in (401, 403)
-            raise SocketLostError(f"could not open the websocket: {type(exc).__name__}", url_refused=refused) from None
+            raise SocketLostError.on_open(exc) from None
         try:
             socket.send(SUBSCRIBE)
             deadline = time.monotonic() + timeout
