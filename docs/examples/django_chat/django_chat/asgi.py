@@ -1,8 +1,8 @@
 """ASGI entry point for the django_chat example (``uvicorn django_chat.asgi:application``).
 
-Under ASGI the event stream (``/chat/events/``) is served from an asynchronous iterator: the
-event loop is never blocked, and an open page costs a thread of the default executor only
-while its stream waits for the next item.
+Under ASGI the event stream (``/chat/events/``) is served from an asynchronous iterator
+(``connectparticipant_ext.sse.async_sse_events``): the event loop is never blocked, and an
+open page costs no thread at all while its stream waits for the next item.
 """
 
 from __future__ import annotations

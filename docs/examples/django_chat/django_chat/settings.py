@@ -10,6 +10,8 @@ Everything that differs between a laptop and production comes from the environme
   ``ChatService``
 * ``CONNECT_ATTACHMENT_MAX_BYTES`` (default 20 MB): an instance can change its attachment limit
 * ``CHAT_EVENTS_MAX_SECONDS`` (default 1800): how long one event-stream response lasts
+* ``CHAT_EVENT_STREAMS_PER_SESSION`` (default 3) and ``CHAT_EVENT_STREAMS_MAX`` (default 1000):
+  the caps on live event streams, per session and for the process
 * ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``, ``DJANGO_ALLOWED_HOSTS``, ``DJANGO_SECURE_COOKIES``
 """
 
@@ -31,6 +33,10 @@ CONNECT_CONTACT_FLOW_ID = os.environ.get("CONNECT_CONTACT_FLOW_ID", _LOCAL_DEFAU
 # An event stream ends after this long and the browser resumes it with Last-Event-ID: a worker
 # (thread) is given back now and then, and an idle tab does not hold one forever.
 CHAT_EVENTS_MAX_SECONDS = float(os.environ.get("CHAT_EVENTS_MAX_SECONDS", 30 * 60))
+# A few event streams per session (tabs); past it the oldest ends, reason "replaced", and its
+# page stops. Past the process's cap the events view answers 503 with Retry-After.
+CONNECTPARTICIPANT_EXT_EVENT_STREAMS_PER_SESSION = int(os.environ.get("CHAT_EVENT_STREAMS_PER_SESSION", 3))
+CONNECTPARTICIPANT_EXT_EVENT_STREAMS_MAX = int(os.environ.get("CHAT_EVENT_STREAMS_MAX", 1000))
 CONNECT_ATTACHMENT_MAX_BYTES = int(os.environ.get("CONNECT_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024))
 
 # -- Django -----------------------------------------------------------------------------------

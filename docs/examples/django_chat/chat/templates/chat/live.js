@@ -169,7 +169,21 @@
       if (e.lastEventId) since = e.lastEventId;
       render(JSON.parse(e.data));
     };
-    source.addEventListener("end", function () { chatEnded(); });
+    source.addEventListener("end", function (e) {
+      var reason = null;
+      try { reason = JSON.parse(e.data).reason; } catch (err) { /* an end without a reason */ }
+      if (reason === "replaced") {          // this chat is open in newer tabs: they go on, this one rests
+        source.close();
+        setStatus("live updates moved to another tab: reload to bring them here");
+        return;
+      }
+      chatEnded();
+    });
+    source.addEventListener("reset", function () {
+      // The server did not know where this page left off: the whole chat follows, so start over.
+      list.replaceChildren();
+      byId.clear();
+    });
     source.addEventListener("failed", function () { source.close(); setStatus("live updates stopped: reload the page"); });
     source.onerror = function () {
       if (source.readyState === EventSource.CLOSED) setStatus("live updates stopped: reload the page");
