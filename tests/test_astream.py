@@ -103,19 +103,28 @@ def test_get_refuses_timeouts_no_wait_can_take(connection: Connection, wire_call
 
 
 def test_a_second_event_loop_is_refused(connection: Connection, agent: Connection):
-    async def from_another_loop(stream: AsyncChatStream) -> None:
+    async def get(stream: AsyncChatStream) -> None:
         await stream.get(timeout=0)
+
+    async def aclose(stream: AsyncChatStream) -> None:
+        await stream.aclose()
 
     async def main() -> list[BaseException]:
         errors: list[BaseException] = []
         async with connection.astream(**FAST) as stream:
-            other = threading.Thread(target=lambda: errors.extend(_raised(from_another_loop, stream)))
+
+            def from_another_loop() -> None:
+                for use in (get, aclose):
+                    errors.extend(_raised(use, stream))
+
+            other = threading.Thread(target=from_another_loop)
             other.start()
             await asyncio.get_running_loop().run_in_executor(None, other.join, WAIT)
+            assert not stream.ended
         return errors
 
     errors = run(main)
-    assert len(errors) == 1 and isinstance(errors[0], RuntimeError) and "another event loop" in str(errors[0])
+    assert len(errors) == 2 and all(isinstance(e, RuntimeError) and "another event loop" in str(e) for e in errors)
 
 
 def _raised(function: Callable[[AsyncChatStream], Any], stream: AsyncChatStream) -> list[BaseException]:

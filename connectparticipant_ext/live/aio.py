@@ -139,6 +139,7 @@ class AsyncChatStream(BaseStream):
 
     async def aclose(self) -> None:
         """End the stream and close its socket; safe from another task, and more than once."""
+        self._bind()
         if self._core.close():
             self._poke()
             await self._release()
@@ -214,8 +215,7 @@ class AsyncChatStream(BaseStream):
         goes on; the next step with the same ``key`` takes its result (no page is read twice)."""
         future = self._calls.get(key)
         if future is None:
-            assert self._loop is not None
-            future = self._calls[key] = self._loop.run_in_executor(executor(), function, *args)
+            future = self._calls[key] = asyncio.get_running_loop().run_in_executor(executor(), function, *args)
         try:
             result: T = await asyncio.shield(future)
             return result
