@@ -53,9 +53,9 @@ if TYPE_CHECKING:
     from .attachments import AttachmentUpload, ProgressCallback
     from .authentication import AuthenticationResult, AuthenticationSession
     from .interactive import InteractiveTemplate
+    from .live import AsyncChatStream, ChatStream
     from .participant import Participant
     from .service import ChatService, ServiceMeta
-    from .stream import ChatStream
     from .transcript import TranscriptCollectionManager
 
 __all__ = ["Connection", "ConnectionState", "RENEW_BEFORE_EXPIRY"]
@@ -204,6 +204,29 @@ class Connection:
     def websocket(self) -> Optional[Websocket]:
         """The websocket URL and its expiry, if one was asked for."""
         return self._websocket
+
+    def refresh_websocket(self) -> Websocket:
+        """Ask for a fresh websocket URL and keep it as :attr:`websocket`.
+
+        ``CreateParticipantConnection`` with ``Type=["WEBSOCKET"]`` and
+        ``ConnectParticipant=False``, as AWS's chat client does before an old URL's
+        ``ConnectionExpiry`` (a deadline to open it, 100 s in the service). The connection
+        token is left as it is. The live streams call this; so may a caller that opens
+        sockets of its own.
+
+        Raises:
+            ConnectionClosedError: the connection is closed.
+            ConnectionExpiredError: the connection has no participant to ask with.
+        """
+        self._ensure_open()
+        if self._participant is None:
+            raise ConnectionExpiredError("this connection has no participant to ask for a websocket URL with")
+        response = self._participant.create_participant_connection(
+            connect_participant=False, websocket=True, credentials=False
+        )
+        fresh = Websocket.from_response(response.get("Websocket") or {})
+        self._websocket = fresh
+        return fresh
 
     @property
     def webrtc(self) -> Optional[WebRTCConnection]:
@@ -598,9 +621,32 @@ class Connection:
             settings: the stream's other settings (``heartbeat_interval``,
                 ``receipt_throttle``, ``on_state_change``, ...), checked here.
         """
-        from .stream import ChatStream
+        from .live import ChatStream
 
         return ChatStream(
+            self, history=history, since=since, partial_messages=partial_messages, receipts=receipts, **settings
+        )
+
+    def astream(
+        self,
+        history: bool = False,
+        since: Optional[str] = None,
+        *,
+        partial_messages: bool = False,
+        receipts: bool = False,
+        **settings: Any,
+    ) -> AsyncChatStream:
+        """The chat live for asyncio; see :class:`connectparticipant_ext.AsyncChatStream`.
+
+        The same options as :meth:`stream`, checked here, before any network call::
+
+            async with conn.astream(history=True) as stream:
+                async for item in stream:
+                    ...
+        """
+        from .live import AsyncChatStream
+
+        return AsyncChatStream(
             self, history=history, since=since, partial_messages=partial_messages, receipts=receipts, **settings
         )
 

@@ -421,7 +421,12 @@ def send_typing(request: HttpRequest, conn: Connection) -> HttpResponse:
 @require_GET
 @never_cache
 def chat_events(request: HttpRequest) -> HttpResponse:
-    """The chat live, as server-sent events (``text/event-stream``)."""
+    """The chat live, as server-sent events (``text/event-stream``).
+
+    Under WSGI each open stream holds a thread, under ASGI none. The library caps them (the
+    ``CONNECTPARTICIPANT_EXT_EVENT_STREAMS_*`` settings): a session's oldest stream past its few
+    ends ("replaced"), and past the process's cap the answer is 503 with ``Retry-After``.
+    """
     conn = _restore_connection(request)
     if conn is None:
         return HttpResponse(status=204)  # no chat: EventSource stops on a 204

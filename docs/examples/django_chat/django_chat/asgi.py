@@ -1,7 +1,8 @@
 """ASGI entry point for the django_chat example (``uvicorn django_chat.asgi:application``).
 
-Under ASGI the event stream (``/chat/events/``) is served from an asynchronous iterator: the
-event loop is never blocked while a page waits for the chat.
+Under ASGI the event stream (``/chat/events/``) is served from an asynchronous iterator
+(``connectparticipant_ext.sse.async_sse_events``): the event loop is never blocked, and an
+open page costs no thread at all while its stream waits for the next item.
 
 Django's ASGI handler reads each request's whole body before any middleware or view runs, so
 the request-size rules of ``chat/limits.py`` are applied here first, by ``RequestBodyLimit``.

@@ -12,6 +12,8 @@ Everything that differs between a laptop and production comes from the environme
 * ``CHAT_EVENTS_MAX_SECONDS`` (default 1800): how long one event-stream response lasts
 * ``CHAT_EVENTS_RECONNECT_ATTEMPTS`` (default 3): websocket reconnects before an event stream gives up
 * ``DJANGO_SESSION_DIR`` (default ``.sessions`` next to ``manage.py``): where sessions are kept
+* ``CHAT_EVENT_STREAMS_PER_SESSION`` (default 3) and ``CHAT_EVENT_STREAMS_MAX`` (default 1000):
+  the caps on live event streams, per session and for the process
 * ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``, ``DJANGO_ALLOWED_HOSTS``, ``DJANGO_SECURE_COOKIES``
 """
 
@@ -37,6 +39,10 @@ CHAT_EVENTS_MAX_SECONDS = float(os.environ.get("CHAT_EVENTS_MAX_SECONDS", 30 * 6
 # 4 s with the library's backoff, where its default of 8 takes about a minute); the page then
 # says that the chat service cannot be reached and tries again by itself.
 CHAT_EVENTS_RECONNECT_ATTEMPTS = int(os.environ.get("CHAT_EVENTS_RECONNECT_ATTEMPTS", 3))
+# A few event streams per session (tabs); past it the oldest ends, reason "replaced", and its
+# page stops. Past the process's cap the events view answers 503 with Retry-After.
+CONNECTPARTICIPANT_EXT_EVENT_STREAMS_PER_SESSION = int(os.environ.get("CHAT_EVENT_STREAMS_PER_SESSION", 3))
+CONNECTPARTICIPANT_EXT_EVENT_STREAMS_MAX = int(os.environ.get("CHAT_EVENT_STREAMS_MAX", 1000))
 CONNECT_ATTACHMENT_MAX_BYTES = int(os.environ.get("CONNECT_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024))
 
 # -- Django -----------------------------------------------------------------------------------

@@ -97,7 +97,8 @@
   // -- the connection's state: connecting, live, reconnecting, ended, unavailable --------------
   var STATE_TEXT = {
     connecting: "connecting\u2026", live: "live", reconnecting: "reconnecting\u2026",
-    ended: "chat ended", unavailable: "offline"
+    ended: "chat ended", unavailable: "offline",
+    moved: "live updates moved to another tab: reload to bring them here"
   };
   var retryDelay = 0, retryTimer = null, healthyTimer = null;
   function setStatus(state) {
@@ -309,7 +310,21 @@
       if (e.lastEventId) since = e.lastEventId;
       render(JSON.parse(e.data));
     };
-    source.addEventListener("end", function () { chatEnded(); });
+    source.addEventListener("end", function (e) {
+      var reason = null;
+      try { reason = JSON.parse(e.data).reason; } catch (err) { /* an end without a reason */ }
+      if (reason === "replaced") {          // this chat is open in newer tabs: they go on, this one rests
+        source.close();
+        setStatus("moved");
+        return;
+      }
+      chatEnded();
+    });
+    source.addEventListener("reset", function () {
+      // The server did not know where this page left off: the whole chat follows, so start over.
+      list.replaceChildren();
+      byId.clear();
+    });
     source.addEventListener("failed", function () { unavailable(); });
     source.onerror = function () {
       // CLOSED: the server answered with an error status (EventSource gives up); we try again.
