@@ -232,7 +232,8 @@ class Offline:
         self.proxy = proxy
         self.proxy_seen_before = len(proxy.attempts)
         self.routed_away: list[str] = []
-        self.refused_calls: list[tuple[int, str, str, str]] = []
+        self.refused: list[Any] = []
+        """The Participant Service's answers with an error status (their bodies are read when checked)."""
 
     def route(self, route: Any) -> None:
         if urlsplit(route.request.url).hostname in LOOPBACK:
@@ -243,8 +244,7 @@ class Offline:
 
     def response(self, response: Any) -> None:
         if "/participant/" in response.url and response.status >= 400:
-            sent = response.request.post_data or ""
-            self.refused_calls.append((response.status, urlsplit(response.url).path, sent, response.text()))
+            self.refused.append(response)
 
     def assert_nothing_left_loopback(self) -> None:
         """The page loaded nothing from beyond loopback; only chatjs's metrics posts tried to."""
@@ -260,13 +260,13 @@ class Offline:
         agent's "joined" event. The backend refuses a receipt for an item that is not a message
         (docs/widget.rst), and the widget goes on.
         """
-        for status, path, sent, answer in self.refused_calls:
-            assert (status, path, json.loads(sent or "{}").get("ContentType"), json.loads(answer)["message"]) == (
-                400,
-                "/participant/event",
-                "application/vnd.amazonaws.connect.event.message.read",
-                "messageId does not name a message of this chat",
-            ), self.refused_calls
+        for response in self.refused:
+            sent = json.loads(response.request.post_data or "{}")
+            found = (response.status, urlsplit(response.url).path, sent.get("ContentType"), response.text())
+            assert found[:3] == (400, "/participant/event", "application/vnd.amazonaws.connect.event.message.read"), (
+                found
+            )
+            assert json.loads(found[3])["message"] == "messageId does not name a message of this chat", found
 
 
 _RECORD_TYPING = """window.__typingSeen = false;
