@@ -35,6 +35,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -43,6 +44,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from connectparticipant_ext._local import DEFAULT_PORT
+from connectparticipant_ext.testing.state import CHAT_ENDED, MESSAGE_READ
+from connectparticipant_ext.testing.state import TYPING as TYPING_EVENT
 
 from .conftest import CHROMIUM_FLAGS, FAILURES_DIR, ROOT, require_playwright
 
@@ -263,9 +266,7 @@ class Offline:
         for response in self.refused:
             sent = json.loads(response.request.post_data or "{}")
             found = (response.status, urlsplit(response.url).path, sent.get("ContentType"), response.text())
-            assert found[:3] == (400, "/participant/event", "application/vnd.amazonaws.connect.event.message.read"), (
-                found
-            )
+            assert found[:3] == (400, "/participant/event", MESSAGE_READ), found
             assert json.loads(found[3])["message"] == "messageId does not name a message of this chat", found
 
 
@@ -349,6 +350,14 @@ def ended_by_the_widget(page: Any) -> None:
     expect(page.locator("#section-chat")).to_have_css("opacity", "0", timeout=WAIT)
 
 
+def wait_until(condition: Callable[[], bool], failure: str) -> None:
+    """Wait (bounded) for something the backend's side of the test sees."""
+    deadline = time.monotonic() + WAIT / 1000
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
+
+
 def picture(page: Any, size: str, tmp_path: Path) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a {size} screen"
@@ -369,12 +378,19 @@ def test_the_widget_chats_with_an_agent_sends_a_file_and_the_customer_ends(
 
     page, offline = open_widget(local_server.endpoint_url, SIZES[size])
     started = start_chat(page, "Ann")
-    agent = get_chat_backend().join_as_agent(started["result"]["ContactId"], display_name="Kim")
+    backend = get_chat_backend()
+    agent = backend.join_as_agent(started["result"]["ContactId"], display_name="Kim")
+    pushed: list[dict[str, Any]] = []  # typing is pushed to the chat's sockets, never kept in its transcript
+    backend.get_chat(agent.contact_id).add_listener(pushed.append)
     expect(page.get_by_text("Kim has joined the chat")).to_be_visible(timeout=WAIT)
 
     question = "Hi! My order #1042 has not arrived yet."
     question_id = send(page, question)
     assert agent.messages("CUSTOMER") == [question]
+    wait_until(
+        lambda: any(i.get("ContentType") == TYPING_EVENT and i.get("ParticipantRole") == "CUSTOMER" for i in pushed),
+        "the customer's typing never reached the chat",
+    )
     agent.read(question_id)
     expect(message(page, "Outgoing", question)).to_contain_text("Read", timeout=WAIT)
     agent.typing()
@@ -409,7 +425,7 @@ def test_the_widget_chats_with_an_agent_sends_a_file_and_the_customer_ends(
         page.get_by_role("button", name="End chat").click()
     assert disconnected.value.status == 200
     ended_by_the_widget(page)
-    assert any(item.get("ContentType", "").endswith(".chat.ended") for item in agent.items)
+    assert any(item.get("ContentType") == CHAT_ENDED for item in agent.items)
     offline.assert_only_receipts_for_events_refused()
     offline.assert_nothing_left_loopback()
 
