@@ -9,9 +9,17 @@ example, ``connectparticipant-ext chat``) has someone to talk to without a line 
         ...
 
 For each new chat it calls :meth:`ChatBackend.join_as_agent` and listens to the chat
-(:meth:`Chat.add_listener`). For each customer message it sends a read receipt, a typing
-event, waits ``delay`` seconds and answers ``"Echo: <the message>"``; for an attachment it
+(:meth:`Chat.add_listener`). For each customer message it sends a typing event, waits ``delay``
+seconds, sends a read receipt and answers ``"Echo: <the message>"``; for an attachment it
 answers with the file's name. It leaves nothing behind when the chat ends.
+
+The receipt waits with the answer because a real agent's receipt never arrives in the instant
+the message is written: the agent's client gets the message over its websocket first, then
+calls SendEvent (amazon-connect-chatjs ``src/core/MessageReceiptsUtil.js``). AWS's chat widget
+relies on that: it drops a receipt for a message whose Id it does not know yet, and it learns
+the Id from its own SendMessage answer (amazon-connect-chat-interface
+``src/components/Chat/ChatSession.js``, ``_handleMessageReceipt``), so a receipt sent as the
+message arrived was often lost (no "Read" under the message).
 
 New chats are found by looking at the backends every ``poll_interval`` seconds (the backend
 has no "chat started" hook), so an agent joins within that time of ``StartChatContact``.
@@ -101,8 +109,8 @@ class EchoAgents:
         """Per chat: the customer's items not yet being answered, oldest first."""
         self._busy: set[Hashable] = set()
         """Chats with an answer under way (typing sent, the reply not yet)."""
-        self._due: list[tuple[float, int, Hashable, BackendAgent, str]] = []
-        """Heap of (monotonic deadline, n, chat, agent, reply): the replies to send."""
+        self._due: list[tuple[float, int, Hashable, BackendAgent, str, str]] = []
+        """Heap of (monotonic deadline, n, chat, agent, item id, reply): the receipts and replies to send."""
         self._counter = itertools.count()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -182,12 +190,14 @@ class EchoAgents:
             starts, replies = work
             for key, agent, item in starts:
                 self._begin(key, agent, item)
-            for key, agent, text in replies:
-                self._finish(key, agent, text)
+            for key, agent, item_id, text in replies:
+                self._finish(key, agent, item_id, text)
 
     def _next_work(
         self,
-    ) -> Optional[tuple[list[tuple[Hashable, BackendAgent, dict[str, Any]]], list[tuple[Hashable, BackendAgent, str]]]]:
+    ) -> Optional[
+        tuple[list[tuple[Hashable, BackendAgent, dict[str, Any]]], list[tuple[Hashable, BackendAgent, str, str]]]
+    ]:
         """Wait for answers to begin (an idle chat with a waiting item) or replies that are due."""
         with self._ready:
             while not self._stop.is_set():
@@ -199,33 +209,35 @@ class EchoAgents:
                 now = time.monotonic()
                 replies = []
                 while self._due and self._due[0][0] <= now:
-                    _, _, key, agent, text = heapq.heappop(self._due)
-                    replies.append((key, agent, text))
+                    _, _, key, agent, item_id, text = heapq.heappop(self._due)
+                    replies.append((key, agent, item_id, text))
                 if starts or replies:
                     return starts, replies
                 self._ready.wait(self._due[0][0] - now if self._due else None)
             return None
 
     def _begin(self, key: Hashable, agent: BackendAgent, item: dict[str, Any]) -> None:
-        """Read the item, show the agent typing, and schedule the reply ``delay`` from now."""
+        """Show the agent typing, and schedule the receipt and reply ``delay`` from now."""
         try:
             text = self._reply(item)
             if text is None:
                 self._done(key)
                 return
-            try:
-                agent.read(str(item["Id"]))
-            except Exception as exc:  # refused with more than two participants (as the service does)
-                logger.info("the echo agent sent no read receipt: %s", type(exc).__name__)
             agent.typing()
         except Exception as exc:  # the chat ended or the agent left: nothing to answer
             logger.info("the echo agent did not answer: %s", type(exc).__name__)
             self._done(key)
             return
         with self._ready:
-            heapq.heappush(self._due, (time.monotonic() + self.delay, next(self._counter), key, agent, text))
+            heapq.heappush(
+                self._due, (time.monotonic() + self.delay, next(self._counter), key, agent, str(item["Id"]), text)
+            )
 
-    def _finish(self, key: Hashable, agent: BackendAgent, text: str) -> None:
+    def _finish(self, key: Hashable, agent: BackendAgent, item_id: str, text: str) -> None:
+        try:
+            agent.read(item_id)
+        except Exception as exc:  # refused with more than two participants (as the service does)
+            logger.info("the echo agent sent no read receipt: %s", type(exc).__name__)
         try:
             agent.send(text)
         except Exception as exc:  # the chat ended or the agent left meanwhile
