@@ -180,6 +180,20 @@ def test_start_time_in_another_timezone_is_converted(connection):
     assert list(connection.transcript.filter(start_time=later)) == []
 
 
+def test_times_are_utc_under_a_local_time_zone_that_is_not(connection, get_transcript_calls, new_york_time):
+    sent = connection.send_message("x")
+    assert sent.absolute_time.utcoffset() == timedelta(0)
+    [item] = [i for i in connection.transcript if i.id == sent.id]
+    assert item.absolute_time == sent.absolute_time and item.absolute_time.utcoffset() == timedelta(0)
+    tokyo = datetime(2024, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=9)))
+    collection = connection.transcript.filter(start_time=tokyo)
+    assert collection.query.start_time.tzinfo is timezone.utc and collection.query.start_time.hour == 0
+    [read] = [i for i in collection if i.id == sent.id]
+    assert get_transcript_calls[-1]["StartPosition"] == {"AbsoluteTime": "2024-01-01T00:00:00.000Z"}
+    with pytest.raises(InvalidArgumentError, match="naive"):
+        connection.transcript.filter(start_time=datetime(2024, 1, 1))
+
+
 def test_most_recent(connection, mock_chat, chat_contact):
     fill(mock_chat, connection, chat_contact, 60)
     recent = list(connection.transcript.filter(most_recent=20))
