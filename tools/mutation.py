@@ -63,9 +63,10 @@ MODULES: dict[str, list[str]] = {
         "tests/test_boundaries.py",
     ],
     "participant": [
-        "tests/test_connection.py",
+        "tests/test_participant.py",
         "tests/test_connection_renewal.py",
         "tests/test_boundaries.py",
+        "tests/test_connection.py",
     ],
     "attachments": [
         "tests/test_attachments.py",
