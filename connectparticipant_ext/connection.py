@@ -154,7 +154,7 @@ class Connection:
         self._websocket_requested = websocket_requested or websocket is not None
         self._webrtc = webrtc
         self._state = ConnectionState.OPEN
-        self._closed_reason = "it was disconnected"
+        self._closed_reason: str  # set by _close(), the only way into the CLOSED state
         self._generation = 0
         self._renew_lock = threading.Lock()
         self.renewals = 0
@@ -387,8 +387,8 @@ class Connection:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _close(self, reason: str) -> None:
+        self._closed_reason = reason  # first: a thread that sees CLOSED reads the reason next
         self._state = ConnectionState.CLOSED
-        self._closed_reason = reason
 
     # -- messages and events -----------------------------------------------------------------
 
