@@ -372,6 +372,7 @@ def test_malformed_parts_are_named_where_they_are():
     assert payload_error({"Messages": [None]}) == "Messages[0] must be a dict"
     assert payload_error({"Messages": [{"Body": 5}]}) == "Messages[0] has no Body text"
     assert payload_error(json.dumps({"Body": "[1]"})) == "the payload.Body must be a JSON object, not list"
+    assert payload_error("{nope") == "the payload is not valid JSON"
     assert payload_error({"Records": [{"Sns": dict(sns_envelope(), Message="nope")}]}) == (
         "Records[0].Sns.Message is not valid JSON"
     )

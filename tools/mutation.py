@@ -5,6 +5,7 @@ Usage, from the project root with the ``mutation`` extra installed::
     python tools/mutation.py --list                  # the modules and their tests
     python tools/mutation.py transcript              # mutate transcript.py, run, print the score
     python tools/mutation.py transcript --fresh      # forget earlier results first
+    python tools/mutation.py transcript --retry      # re-run the mutants not detected last time
     python tools/mutation.py transcript --report     # the score of the last run, without running
     python tools/mutation.py transcript --survivors  # ... and the diff of every mutant that lived
 
@@ -153,6 +154,10 @@ def equivalent_mutants(module: str) -> dict[str, tuple[str, str]]:
         }
 
 
+def undetected(found: dict[str, str]) -> list[str]:
+    return sorted(name for name, status in found.items() if status not in DETECTED)
+
+
 def diff(workdir: Path, mutant: str) -> str:
     return mutmut(workdir, "show", mutant, capture=True).stdout
 
@@ -177,13 +182,13 @@ def report(module: str, workdir: Path, *, wall_time: float | None, show_survivor
         print(f"  wall time {wall_time / 60:.1f} min")
     for name in stale:
         print(f"  STALE: {name} in tools/equivalent-mutants.csv no longer makes that change")
-    undetected = sorted(name for name, status in counted.items() if status not in DETECTED)
+    missed = undetected(counted)
     if show_survivors:
-        for name in undetected:
-            print(f"\n# {name}: {counted[name]}")
-            print(diff(workdir, name).rstrip())
-    elif undetected:
-        print(f"  not detected: {len(undetected)} (--survivors shows each diff)")
+        for name in missed:
+            print()
+            print(diff(workdir, name).rstrip())  # starts with "# <name>: <status>"
+    elif missed:
+        print(f"  not detected: {len(missed)} (--survivors shows each diff)")
     return 1 if stale else 0
 
 
@@ -192,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("module", nargs="?", choices=sorted(MODULES), help="the module to mutate")
     parser.add_argument("--list", action="store_true", help="show the modules and their tests")
     parser.add_argument("--fresh", action="store_true", help="discard earlier results of this module")
+    parser.add_argument("--retry", action="store_true", help="re-run the mutants the last run did not detect")
     parser.add_argument("--report", action="store_true", help="only report the last run's results")
     parser.add_argument("--survivors", action="store_true", help="show the diff of every undetected mutant")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1, help="parallel mutants")
@@ -203,8 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     workdir = prepare(args.module, fresh=args.fresh)
     wall_time = None
     if not args.report:
+        names = undetected(statuses(workdir, args.module)) if args.retry else []
+        if args.retry and not names:
+            print("every mutant was detected last time: nothing to retry")
+            return 0
         started = time.monotonic()
-        result = mutmut(workdir, "run", "--max-children", str(args.max_children))
+        result = mutmut(workdir, "run", "--max-children", str(args.max_children), *names)
         wall_time = time.monotonic() - started
         if result.returncode != 0:
             return result.returncode
