@@ -259,10 +259,8 @@ class Connection:
         if self._state is ConnectionState.CLOSED:
             raise ConnectionClosedError(f"this connection is closed: {self._closed_reason}")
 
-    def _renew_margin(self) -> timedelta:
-        if self._expires_at is None:
-            return RENEW_BEFORE_EXPIRY
-        return min(RENEW_BEFORE_EXPIRY, (self._expires_at - self._issued_at) / 2)
+    def _renew_margin(self, expires_at: datetime) -> timedelta:
+        return min(RENEW_BEFORE_EXPIRY, (expires_at - self._issued_at) / 2)
 
     def _renew_deadline(self) -> float:
         """When the current token is due for renewal, in :func:`time.time` seconds (inf: never).
@@ -273,7 +271,7 @@ class Connection:
         """
         if self._expires_at is None:
             return math.inf
-        return (self._expires_at - self._renew_margin()).timestamp()
+        return (self._expires_at - self._renew_margin(self._expires_at)).timestamp()
 
     def _usable_token(self) -> tuple[str, int]:
         """The token to call with and its generation, renewing first when it is about to expire."""
@@ -290,7 +288,7 @@ class Connection:
         if expires_at is None:
             return token, generation
         now = _utcnow()
-        if now < expires_at - self._renew_margin():
+        if now < expires_at - self._renew_margin(expires_at):
             return token, generation
         if self._participant is None:
             if now >= expires_at:
