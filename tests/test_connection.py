@@ -15,9 +15,12 @@ from connectparticipant_ext import (
     AccessDeniedError,
     ConnectionClosedError,
     ConnectionExpiredError,
+    ConnectionState,
     ConnectParticipantError,
+    InternalServerError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
+    MalformedResponseError,
     ResourceNotFoundError,
     SentEvent,
     SentMessage,
@@ -464,3 +467,113 @@ def test_other_resources_reach_a_connection_only_through_its_seams():
             )
         }
         assert private == set(), name
+
+
+# -- what a connection shows, logs and refuses to read ---------------------------------------------
+
+
+def test_repr_shows_state_and_expiry_but_no_token(chat, connection):
+    expires = connection.expires_at.isoformat()
+    assert repr(connection) == f"Connection(state='open', expires_at='{expires}', token=***)"
+    assert repr(chat.Connection(connection.token)) == "Connection(state='open', expires_at=None, token=***)"
+    connection.disconnect()
+    assert repr(connection) == f"Connection(state='closed', expires_at='{expires}', token=***)"
+    assert connection.state is ConnectionState.CLOSED and connection.closed
+
+
+def test_a_connection_exposes_its_service_and_client(chat, participant, connection):
+    assert connection.service is chat
+    assert connection.meta.client is chat.meta.client
+    assert connection.participant is participant
+    assert connection.state is ConnectionState.OPEN and not connection.closed
+    restored = chat.Connection(connection.token)
+    assert restored.participant is None and restored.websocket is None and restored.webrtc is None
+
+
+def test_each_call_is_logged_with_the_ids_it_returned(connection, caplog):
+    caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.connection")
+    sent = connection.send_message("logged")
+    upload = connection.start_attachment_upload("a.txt", 1, "text/plain")
+    items = list(connection.transcript)
+    connection.disconnect()
+    lines = [r.getMessage() for r in caplog.records if r.name == "connectparticipant_ext.connection"]
+    expected = [
+        f"SendMessage Id={sent.id} took ",
+        f"StartAttachmentUpload AttachmentId={upload.attachment_id} took ",
+        f"GetTranscript items={len(items)} took ",
+        "DisconnectParticipant took ",
+    ]
+    assert [line.rpartition(" took ")[0] + " took " for line in lines] == expected
+    assert all(line.endswith(" ms") for line in lines)
+    assert connection.token not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ([], "ConnectionCredentials is missing or not a map"),
+        ({"ConnectionCredentials": "token"}, "ConnectionCredentials is missing or not a map"),
+        ({"ConnectionCredentials": {"ConnectionToken": ""}}, "ConnectionToken is missing or not a string"),
+        ({"ConnectionCredentials": {"ConnectionToken": 5}}, "ConnectionToken is missing or not a string"),
+    ],
+)
+def test_a_connection_answer_without_a_token_is_malformed(chat, participant, monkeypatch, answer, problem):
+    monkeypatch.setattr(chat.meta.client, "create_participant_connection", lambda **kwargs: answer)
+    with pytest.raises(MalformedResponseError) as info:
+        participant.create_connection()
+    assert info.value.operation == "CreateParticipantConnection"
+    assert str(info.value).startswith("CreateParticipantConnection returned a malformed answer: ")
+    assert str(info.value).endswith(problem)
+
+
+def test_optional_parts_of_a_connection_answer(chat, participant, monkeypatch):
+    expiry = "2030-01-02T03:04:05.000Z"
+    answer = {"ConnectionCredentials": {"ConnectionToken": "t", "Expiry": expiry}, "WebRTCConnection": "junk"}
+    monkeypatch.setattr(chat.meta.client, "create_participant_connection", lambda **kwargs: answer)
+    conn = participant.create_connection()
+    assert conn.token == "t"
+    assert conn.expires_at == datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert conn.websocket is None and conn.webrtc is None
+
+
+def test_expires_at_must_be_aware(chat):
+    for bad in (datetime(2030, 1, 1), "2030-01-01T00:00:00Z"):
+        with pytest.raises(InvalidArgumentError) as info:
+            chat.Connection("t", expires_at=bad)
+        assert str(info.value) == "expires_at must be a timezone-aware datetime"
+
+
+def test_typing_is_sent_once_per_throttle_window_unless_forced(connection, wire_calls):
+    assert connection.send_typing() is not None
+    assert connection.send_typing() is None
+    assert connection.send_typing(force=True) is not None
+    connection.typing_throttle = 0
+    assert connection.send_typing() is not None
+    assert wire_calls == ["SendEvent"] * 3
+
+
+def test_typing_that_failed_to_send_is_not_throttled(connection, mock_chat, no_backoff):
+    mock_chat.inject_faults(internal=1.0, operations=["SendEvent"])
+    with pytest.raises(InternalServerError):
+        connection.send_typing()
+    mock_chat.clear_faults()
+    assert connection.send_typing() is not None
+
+
+def test_each_send_has_its_own_client_token(connection, monkeypatch):
+    tokens: list[str] = []
+    events = connection.meta.client.meta.events
+
+    def record(params, **kwargs):
+        tokens.append(params["ClientToken"])
+
+    events.register("before-parameter-build.connectparticipant", record, unique_id="client-tokens")
+    try:
+        connection.send_message("a")
+        connection.send_message("b")
+        connection.send_typing(force=True)
+        connection.disconnect()
+    finally:
+        events.unregister("before-parameter-build.connectparticipant", unique_id="client-tokens")
+    assert len(set(tokens)) == 4
+    assert all(len(token) == 36 for token in tokens)  # uuid4 strings
