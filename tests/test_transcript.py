@@ -410,3 +410,12 @@ def test_repr_shows_the_query_limit_and_page_size(connection):
         "most_recent=None, contact_id=None), limit=5, page_size=7)"
     )
     assert repr(connection.transcript).startswith("TranscriptCollectionManager(TranscriptQuery(direction=None")
+
+
+def test_attachments_of_items_read_are_bound_to_the_connection_that_read_them():
+    entry = {"AttachmentId": "att-1", "AttachmentName": "a.txt", "ContentType": "text/plain", "Status": "APPROVED"}
+    item = dict(page("i")["Transcript"][0], Type="ATTACHMENT", Attachments=[entry])
+    conn = ScriptedConnection({"Transcript": [item]})
+    [read] = TranscriptCollection(conn)
+    [attachment] = read.attachments
+    assert attachment.id == "att-1" and attachment.connection is conn
