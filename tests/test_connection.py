@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 import connectparticipant_ext.connection as connection_module
 from connectparticipant_ext import (
     AccessDeniedError,
+    AuthenticationError,
     ConnectionClosedError,
     ConnectionExpiredError,
     ConnectionState,
@@ -577,3 +578,116 @@ def test_each_send_has_its_own_client_token(connection, monkeypatch):
         events.unregister("before-parameter-build.connectparticipant", unique_id="client-tokens")
     assert len(set(tokens)) == 4
     assert all(len(token) == 36 for token in tokens)  # uuid4 strings
+
+
+# -- what a connection hands on to the stream, the authentication flow and interactive replies --------
+
+SESSION_ID = "12345678-1234-1234-1234-123456789012"
+
+
+def test_stream_hands_on_each_of_its_arguments(connection):
+    stream = connection.stream(since="item-1", partial_messages=True, receipts=True, reconnect_attempts=3)
+    try:
+        assert stream.receipts_enabled
+    finally:
+        stream.close()
+    refused = [
+        ({"history": True, "since": "item-1"}, InvalidArgumentError, "give history=True or since=, not both"),
+        ({"since": ""}, InvalidArgumentError, "since must be a non-empty item id"),
+        ({"history": 1}, InvalidArgumentTypeError, "history must be True or False"),
+        ({"partial_messages": "yes"}, InvalidArgumentTypeError, "partial_messages must be True or False"),
+        ({"receipts": "yes"}, InvalidArgumentTypeError, "receipts must be True or False"),
+        ({"reconnect_attempts": -1}, InvalidArgumentError, "reconnect_attempts must be 0 or more"),
+    ]
+    for arguments, error, message in refused:
+        with pytest.raises(error) as info:
+            connection.stream(**arguments)
+        assert str(info.value) == message
+
+
+class EndedStream:
+    """A chat stream that has ended: the authentication flow reads nothing more from it."""
+
+    ended = True
+    end_reason = "the test ended it"
+
+    def __init__(self):
+        self.closed = False
+
+    def get(self, timeout=None):
+        return None
+
+    def close(self):
+        self.closed = True
+
+
+def test_start_authentication_hands_on_each_of_its_arguments(connection, mock_chat, chat_contact, wire_calls):
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.start_authentication("", session_id=SESSION_ID)
+    assert str(info.value) == "redirect_uri must not be empty"
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.start_authentication("https://example.com/back", timeout=0, session_id=SESSION_ID)
+    assert str(info.value).startswith("timeout must be a finite number of seconds, more than 0")
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.start_authentication("https://example.com/back", timeout=0.01, session_id="short")
+    assert str(info.value) == "session_id must have at least 36 characters"
+    assert wire_calls == []
+    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+    stream = EndedStream()
+    session = connection.start_authentication("https://example.com/back", stream=stream, session_id=session_id)
+    assert session.session_id == session_id and session.url.startswith("https://")
+    assert wire_calls == ["GetAuthenticationUrl"]
+    with pytest.raises(AuthenticationError) as info:
+        session.wait(timeout=5)
+    assert str(info.value) == "the chat stream ended before the authentication outcome arrived (the test ended it)"
+    session.close()
+    assert not stream.closed  # the caller's stream is the caller's to close
+
+
+def test_authenticate_hands_on_each_of_its_arguments(connection, mock_chat, chat_contact, wire_calls):
+    with pytest.raises(InvalidArgumentTypeError) as info:
+        connection.authenticate("https://example.com/back", on_url="print", session_id=SESSION_ID)
+    assert str(info.value) == "on_url must be callable, not str"
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.authenticate("https://example.com/back", timeout=-1, session_id=SESSION_ID)
+    assert str(info.value).startswith("timeout must be a finite number of seconds, more than 0")
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.authenticate("h" * 1025, timeout=0.01, session_id=SESSION_ID)
+    assert str(info.value) == "redirect_uri has 1025 characters; the limit is 1024"
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.authenticate("https://example.com/back", timeout=0.01, session_id=SESSION_ID + "0")
+    assert str(info.value) == "session_id has 37 characters; the limit is 36"
+    assert wire_calls == []
+    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+    urls: list[str] = []
+    with pytest.raises(AuthenticationError) as info:
+        connection.authenticate(
+            "https://example.com/back", stream=EndedStream(), on_url=urls.append, timeout=5, session_id=session_id
+        )
+    assert str(info.value) == "the chat stream ended before the authentication outcome arrived (the test ended it)"
+    assert len(urls) == 1 and urls[0].startswith("https://")
+
+
+def test_reply_to_sends_the_reply_the_template_asks_for(connection, monkeypatch):
+    from connectparticipant_ext.interactive import build_reply, parse_template
+
+    picker = parse_template(
+        {
+            "templateType": "ListPicker",
+            "version": "1.0",
+            "data": {"content": {"title": "Fruit?", "elements": [{"title": "Apple"}, {"title": "Orange"}]}},
+        }
+    )
+    sent: list[dict] = []
+    real_call = connection.call_operation
+
+    def record(operation, **params):
+        sent.append(params)
+        return real_call(operation, **params)
+
+    monkeypatch.setattr(connection, "call_operation", record)
+    connection.reply_to(picker, "Orange", client_token="reply-1")
+    expected = build_reply(picker, "Orange")
+    [params] = sent
+    assert (params["Content"], params["ContentType"]) == (expected.content, expected.content_type)
+    assert params["ClientToken"] == "reply-1"
