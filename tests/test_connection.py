@@ -691,3 +691,48 @@ def test_reply_to_sends_the_reply_the_template_asks_for(connection, monkeypatch)
     [params] = sent
     assert (params["Content"], params["ContentType"]) == (expected.content, expected.content_type)
     assert params["ClientToken"] == "reply-1"
+
+
+def test_typing_may_be_sent_again_once_the_throttle_has_passed(connection, monkeypatch, wire_calls):
+    now = [1000.0]
+    monkeypatch.setattr(connection_module.time, "monotonic", lambda: now[0])
+    connection.typing_throttle = 10
+    assert connection.send_typing() is not None
+    now[0] += 9.999
+    assert connection.send_typing() is None
+    now[0] = 1010.0  # exactly one throttle later
+    assert connection.send_typing() is not None
+    connection.typing_throttle = 0
+    assert connection.send_typing() is not None  # no time has passed: 0 turns the throttle off
+    assert wire_calls == ["SendEvent"] * 3
+
+
+def test_client_tokens_given_are_the_ones_sent(connection, monkeypatch):
+    sent: list[tuple[str, dict]] = []
+    real_call = connection.call_operation
+
+    def record(operation, **params):
+        sent.append((operation, params))
+        return real_call(operation, **params)
+
+    monkeypatch.setattr(connection, "call_operation", record)
+    connection.send_event(TYPING, client_token="event-1")
+    connection.start_attachment_upload("a.txt", 1, "text/plain", client_token="start-1")
+    progress: list[tuple[int, int]] = []
+    connection.upload_attachment(b"ab", name="b.txt", client_token="start-2", progress=lambda *p: progress.append(p))
+    tokens = [(operation, params["ClientToken"]) for operation, params in sent if operation != "GetTranscript"]
+    assert tokens[:3] == [
+        ("SendEvent", "event-1"),
+        ("StartAttachmentUpload", "start-1"),
+        ("StartAttachmentUpload", "start-2"),
+    ]
+    assert progress == [(2, 2)]
+
+
+def test_a_call_logs_every_id_its_answer_carries(connection, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.connection")
+    answer = {"Id": "m-1", "AttachmentId": "a-1", "Transcript": [{}, {}]}
+    monkeypatch.setattr(connection.meta.client, "get_transcript", lambda **params: answer)
+    assert connection.call_operation("GetTranscript") is answer
+    [line] = [r.getMessage() for r in caplog.records if r.name == "connectparticipant_ext.connection"]
+    assert line.startswith("GetTranscript Id=m-1 AttachmentId=a-1 items=2 took ")

@@ -193,16 +193,20 @@ def test_a_restored_token_is_refused_from_its_expiry_on_without_a_call(chat, con
     restored.send_message("just in time")
     assert wire_calls == ["SendMessage"]
     clock.now = connection.expires_at
-    with pytest.raises(ConnectionExpiredError, match="has expired and this connection has no participant"):
+    with pytest.raises(ConnectionExpiredError) as info:
         restored.send_message("too late")
+    assert str(info.value) == (
+        "the connection token has expired and this connection has no participant to renew it with"
+    )
     assert wire_calls == ["SendMessage"]
     assert restored.renewals == 0
 
 
 def test_renew_needs_a_participant(chat, connection, wire_calls):
     restored = chat.Connection(connection.token)
-    with pytest.raises(ConnectionExpiredError, match="no participant to renew it with"):
+    with pytest.raises(ConnectionExpiredError) as info:
         restored.renew()
+    assert str(info.value) == "this connection has no participant to renew it with"
     assert wire_calls == []
 
 
