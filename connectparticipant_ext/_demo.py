@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from ._export import write_transcript
 from ._terminal import escape_controls, printable
+from ._wire import CUSTOM_BOT_ROLE, CUSTOMER_ROLE
 from .connection import Connection
 from .exceptions import DemoError
 from .models import TranscriptItem
@@ -81,7 +82,7 @@ def _bot(connection: Connection, stream: ChatStream, errors: list[BaseException]
     """Answer each customer message and attachment until the chat ends."""
     try:
         for item in stream:
-            if item.participant_role == "CUSTOMER":
+            if item.participant_role == CUSTOMER_ROLE:
                 reply = _answer(item)
                 if reply is not None:
                     connection.send_typing()
@@ -126,7 +127,7 @@ def run_demo(
         bot_token = connect.create_participant(
             InstanceId=instance_id,
             ContactId=contact["ContactId"],
-            ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": "HelpBot"},
+            ParticipantDetails={"ParticipantRole": CUSTOM_BOT_ROLE, "DisplayName": "HelpBot"},
         )["ParticipantCredentials"]["ParticipantToken"]
         bot = chat.Participant(bot_token).create_connection()
         say("Ann (customer) and HelpBot (bot) are connected")
@@ -144,7 +145,7 @@ def run_demo(
 
             customer.send_message("Hi, I need help with my order 1234")
             say("Ann: Hi, I need help with my order 1234")
-            reply = _wait_for(live, lambda i: i.is_message and i.participant_role == "CUSTOM_BOT", "bot answer")
+            reply = _wait_for(live, lambda i: i.is_message and i.participant_role == CUSTOM_BOT_ROLE, "bot answer")
             say(f"HelpBot: {printable(reply.content)}")
             customer.send_read_receipt(reply.id)
 
@@ -156,7 +157,7 @@ def run_demo(
             say(f"Ann sent the attachment {attachment.name} ({attachment.status})")
             reply = _wait_for(
                 live,
-                lambda i: i.is_message and i.participant_role == "CUSTOM_BOT" and "received" in (i.content or ""),
+                lambda i: i.is_message and i.participant_role == CUSTOM_BOT_ROLE and "received" in (i.content or ""),
                 "bot answer to the attachment",
             )
             say(f"HelpBot: {printable(reply.content)}")

@@ -121,7 +121,7 @@ def _session_id_in(item: TranscriptItem) -> Optional[str]:
 # DisplayName SYSTEM_MESSAGE). No participant can send one: SendEvent takes only typing,
 # receipts and connection.acknowledged (the API reference). So an authentication event from a
 # participant's role is not the service's, whatever its content type says, and is not believed.
-_SERVICE_ROLES = frozenset({"SYSTEM"})
+_SERVICE_ROLES = frozenset({_wire.SYSTEM_ROLE})
 
 
 def _from_the_service(item: TranscriptItem) -> bool:
