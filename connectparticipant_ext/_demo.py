@@ -8,7 +8,6 @@ the transcript is printed as a table.
 
 from __future__ import annotations
 
-import ipaddress
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from typing import Any, Callable, Optional, TextIO
 from urllib.parse import urlsplit
 
 from ._export import write_transcript
+from ._local import is_loopback_host
 from ._terminal import escape_controls, printable
 from ._wire import CUSTOM_BOT_ROLE, CUSTOMER_ROLE
 from .connection import Connection
@@ -44,13 +44,7 @@ def _endpoint(endpoint_url: Optional[str]) -> Iterator[tuple[str, bool]]:
 
 def is_loopback_url(url: str) -> bool:
     """True when ``url``'s host is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def _connect_client(region: str, endpoint_url: Optional[str], local: bool) -> Any:
