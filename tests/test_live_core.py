@@ -7,12 +7,19 @@ checks what the core asks for next.
 from __future__ import annotations
 
 import json
+import logging
 from types import SimpleNamespace
 from typing import Any, Optional
 
 import pytest
 
-from connectparticipant_ext import StreamError, StreamState, TranscriptItem
+from connectparticipant_ext import (
+    AccessDeniedError,
+    ServiceUnreachableError,
+    StreamError,
+    StreamState,
+    TranscriptItem,
+)
 from connectparticipant_ext.live.actions import (
     HEARTBEAT,
     Deliver,
@@ -323,3 +330,234 @@ def test_gap_plans_are_values_the_driver_passes_back():
     stale = GapPlan(after="x")
     driver.core.gap_page(stale, [item("x", 1)])  # a page of a replaced plan is ignored
     assert driver.items([[item("a", 1)]])[0].id == "a"
+
+
+# -- the state a driver reads, and what each ending says --------------------------------------
+
+
+def test_a_new_stream_has_not_started_anything():
+    core = Driver(history=True).core
+    assert core.state is StreamState.CONNECTING
+    assert core.ended is False and core.proven is False and core.socket_open is False
+    assert (core.failures, core.reconnects, core.retry_at, core.end_reason) == (0, 0, None, None)
+
+
+@pytest.mark.parametrize(
+    ("options", "first"),
+    [
+        ({}, FetchLatest()),  # live only: it starts after the newest item
+        ({"history": True}, OpenSocket(fresh_url=False)),
+        ({"since": "a"}, OpenSocket(fresh_url=False)),
+    ],
+)
+def test_only_a_live_only_stream_asks_for_the_newest_item_first(options, first):
+    assert Driver(**options).step() == first
+
+
+def test_a_socket_that_opened_has_not_proven_itself_until_it_answers():
+    driver = Driver(history=True)
+    driver.open()
+    assert driver.core.proven is False and driver.core.socket_open
+    driver.core.frame_received(HEARTBEAT_ANSWER)
+    assert driver.core.proven is True
+
+
+def test_a_chat_item_on_a_new_socket_proves_it_works():
+    driver = Driver(history=True, reconnect_attempts=0)
+    driver.open()
+    driver.core.frame_received(chat_frame(raw("m", 1)))
+    assert driver.core.proven is True
+    assert [i.id for i in driver.items([[]])] == ["m"]
+    driver.core.socket_lost("dropped", driver.now)  # no failure: reconnect at once
+    assert driver.core.failures == 0 and driver.step() == OpenSocket(fresh_url=False)
+
+
+def test_every_reconnect_is_counted():
+    driver = Driver(history=True)
+    driver.open()
+    for count in (1, 2, 3):
+        driver.items([[]])
+        driver.core.frame_received(HEARTBEAT_ANSWER)
+        driver.core.socket_lost("dropped", driver.now)
+        assert isinstance(driver.step(), OpenSocket)
+        driver.core.socket_opened(driver.now)
+        assert driver.core.reconnects == count
+        assert driver.step() == SendFrame(HEARTBEAT)
+
+
+def test_backoff_doubles_up_to_its_maximum_and_jitter_takes_up_to_half_off():
+    for jitter, delays in ((1.0, [1.0, 2.0, 4.0, 4.0]), (0.0, [0.5, 1.0, 2.0, 2.0])):
+        driver = Driver(history=True, backoff_base=1.0, backoff_max=4.0, reconnect_attempts=5)
+        driver.core._jitter = lambda jitter=jitter: jitter
+        for delay in delays:
+            assert isinstance(driver.step(), OpenSocket)
+            driver.core.open_failed(SocketLostError("refused"), driver.now)
+            assert driver.core.retry_at == driver.now + delay
+            assert driver.step() == Wait(driver.now + delay, read=False)
+            driver.now += delay
+
+
+def test_failed_attempts_are_logged_with_their_delay(caplog):
+    caplog.set_level(logging.INFO, logger="connectparticipant_ext.live.core")
+    driver = Driver(history=True, backoff_base=1.0, reconnect_attempts=2)
+    assert isinstance(driver.step(), OpenSocket)
+    driver.core.open_failed(SocketLostError("the server said no"), driver.now)
+    driver.now += 1.0
+    assert isinstance(driver.step(), OpenSocket)
+    assert driver.core.retry_at is None  # the delay is over
+    driver.core.socket_opened(driver.now)
+    driver.core.socket_lost("dropped", driver.now)
+    assert [r.getMessage() for r in caplog.records] == [
+        "websocket attempt 1 failed (the server said no); retrying in 1.00 s",
+        "websocket dropped (dropped); reconnecting",
+        "websocket attempt 2 failed (the socket failed before it worked: dropped); retrying in 2.00 s",
+    ]
+
+
+def test_the_last_failed_attempt_ends_the_stream_saying_why():
+    driver = Driver(history=True, reconnect_attempts=1)
+    assert isinstance(driver.step(), OpenSocket)
+    driver.core.open_failed(ServiceUnreachableError("CreateParticipantConnection", "timed out"), driver.now)
+    driver.now += 10.0
+    assert driver.step() == OpenSocket(fresh_url=False)  # an unreachable service is no refused URL
+    driver.core.socket_opened(driver.now)
+    with pytest.raises(StreamError) as info:
+        driver.core.socket_lost("dropped", driver.now)
+    assert str(info.value) == (
+        "the live stream could not be re-established after 2 attempts: the socket failed before it worked: dropped"
+    )
+    assert driver.core.end_reason == "the live stream could not be re-established"
+    assert isinstance(driver.step(), Ended)
+
+
+def test_the_error_of_the_last_attempt_is_in_the_stream_error():
+    driver = Driver(history=True, reconnect_attempts=0)
+    assert isinstance(driver.step(), OpenSocket)
+    with pytest.raises(StreamError) as info:
+        driver.core.open_failed(SocketLostError("HTTP 403"), driver.now)
+    assert str(info.value) == "the live stream could not be re-established after 1 attempts: HTTP 403"
+
+
+def test_a_fresh_url_is_asked_for_once_after_a_refused_one():
+    driver = Driver(history=True, reconnect_attempts=5, backoff_base=1.0)
+    assert isinstance(driver.step(), OpenSocket)
+    driver.core.open_failed(SocketLostError("refused", url_refused=True), driver.now)
+    driver.now += 10.0
+    assert driver.step() == OpenSocket(fresh_url=True)
+    driver.core.open_failed(SocketLostError("reset"), driver.now)  # not refused: the URL may be used
+    driver.now += 10.0
+    assert driver.step() == OpenSocket(fresh_url=False)
+
+
+@pytest.mark.parametrize(
+    ("closed", "reason"),
+    [
+        (False, "the service refused the participant (the chat has ended)"),
+        (True, "the connection was closed"),
+    ],
+)
+def test_a_refusal_while_opening_ends_the_stream_saying_why(closed, reason, caplog):
+    caplog.set_level(logging.INFO, logger="connectparticipant_ext.live.core")
+    driver = Driver(history=True)
+    assert isinstance(driver.step(), OpenSocket)
+    driver.connection.closed = closed
+    refusal = AccessDeniedError({"Error": {"Code": "AccessDeniedException"}}, "CreateParticipantConnection")
+    driver.core.open_failed(refusal, driver.now)
+    assert isinstance(driver.step(), Ended)
+    assert driver.core.end_reason == reason and driver.core.state is StreamState.CLOSED
+    assert "the stream ends: the participant was refused or the connection closed" in caplog.messages
+
+
+def test_a_socket_that_fails_to_open_after_disconnect_ends_the_stream():
+    driver = Driver(history=True)
+    assert isinstance(driver.step(), OpenSocket)
+    driver.connection.closed = True
+    driver.core.open_failed(SocketLostError("reset"), driver.now)
+    assert isinstance(driver.step(), Ended)
+    assert driver.core.end_reason == "the connection was closed" and driver.core.failures == 0
+
+
+def test_a_socket_that_goes_after_disconnect_says_so():
+    driver = Driver(history=True)
+    driver.open()
+    driver.items([[]])
+    driver.connection.closed = True
+    driver.core.socket_lost("dropped", driver.now)
+    assert isinstance(driver.step(), Ended)
+    assert driver.core.end_reason == "the connection was closed (its socket went before the chat ended)"
+
+
+def test_a_socket_that_opens_after_close_leaves_the_stream_closed():
+    driver = Driver(history=True)
+    assert isinstance(driver.step(), OpenSocket)
+    driver.core.close()  # from the caller's thread, while the driver opens
+    driver.core.socket_opened(driver.now)
+    assert driver.core.state is StreamState.CLOSED and driver.states == [StreamState.CLOSED]
+    assert isinstance(driver.step(), Ended) and driver.core.end_reason == "closed"
+
+
+def test_a_driver_that_reports_out_of_turn_is_told_what_it_did():
+    driver = Driver(history=True)
+    driver.open()
+    with pytest.raises(AssertionError) as info:
+        driver.core.socket_opened(driver.now)
+    assert str(info.value) == "a driver reported 'opened' while the socket was open"
+
+
+def test_a_state_callback_that_raises_is_logged_and_the_stream_goes_on(caplog):
+    driver = Driver(history=True)
+
+    def broken(state: StreamState) -> None:
+        raise RuntimeError("callback bug")
+
+    driver.core.settings = StreamSettings(history=True, on_state_change=broken)
+    driver.open()
+    assert driver.core.state is StreamState.OPEN
+    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.getMessage() == "on_state_change raised; the stream goes on"
+    assert record.exc_info is not None and isinstance(record.exc_info[1], RuntimeError)
+
+
+# -- frames and receipts -----------------------------------------------------------------------
+
+
+def test_frames_that_are_not_json_are_logged_and_ignored(caplog):
+    driver = Driver(history=True)
+    driver.open()
+    driver.core.frame_received("not json")
+    driver.core.frame_received(json.dumps({"topic": "aws/chat", "content": "{no"}))
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "ignoring a websocket frame that is not JSON",
+        "ignoring an aws/chat frame whose content is not JSON",
+    ]
+
+
+def test_a_chat_frame_whose_content_is_already_an_object_is_taken_as_it_is():
+    driver = Driver(history=True)
+    driver.open()
+    driver.core.frame_received(json.dumps({"topic": "aws/chat", "content": raw("m", 1)}))
+    assert [i.id for i in driver.items([[]])] == ["m"]
+
+
+def test_with_a_window_of_0_the_item_still_comes_after_its_receipt():
+    driver = Driver(history=True, receipts=True, receipt_throttle=0)
+    driver.open()
+    driver.core.frame_received(chat_frame(raw("m", 1)))
+    action = driver.step()
+    assert isinstance(action, ReadGap)
+    driver.core.gap_page(action.plan, None)  # an empty transcript
+    assert driver.step() == FlushReceipts()
+    driver.core.items.receipts.flush()
+    action = driver.step()
+    assert isinstance(action, Deliver) and action.item.id == "m"
+
+
+def test_a_read_receipt_is_sent_when_its_window_ends_even_while_a_socket_opens():
+    driver = Driver(history=True, receipt_throttle=5.0)
+    assert isinstance(driver.step(), OpenSocket)
+    driver.core.mark_read("m-1", driver.now)
+    assert driver.step() == Wait(driver.now + 5.0, read=False)
+    driver.now += 5.0
+    assert driver.step() == FlushReceipts()
+    driver.core.items.receipts.flush()
+    assert driver.connection.receipts == [("read", "m-1")]

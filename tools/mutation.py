@@ -75,6 +75,9 @@ MODULES: dict[str, list[str]] = {
     "streaming.payloads": [
         "tests/test_streaming.py",
     ],
+    "live.core": [  # the live stream's protocol, without I/O: its own tests need no socket
+        "tests/test_live_core.py",
+    ],
 }
 # -- modules and their tests (end) -----------------------------------------------------------
 
