@@ -83,7 +83,7 @@ HEARTBEAT_ANSWER = json.dumps({"topic": "aws/heartbeat"})
 class Driver:
     """Plays the driver: runs the core's actions against scripted results, with a fake clock."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, jitter: float = 1.0, **options: Any) -> None:
         self.connection = FakeConnection()
         self.states: list[StreamState] = []
         options.setdefault("heartbeat_interval", 10.0)
@@ -91,7 +91,7 @@ class Driver:
         self.core = StreamCore(
             StreamSettings(on_state_change=self.states.append, **options),
             self.connection,  # type: ignore[arg-type]
-            jitter=lambda: 1.0,
+            jitter=lambda: jitter,
         )
         self.now = 100.0
         self.sent: list[str] = []
@@ -387,8 +387,7 @@ def test_every_reconnect_is_counted():
 
 def test_backoff_doubles_up_to_its_maximum_and_jitter_takes_up_to_half_off():
     for jitter, delays in ((1.0, [1.0, 2.0, 4.0, 4.0]), (0.0, [0.5, 1.0, 2.0, 2.0])):
-        driver = Driver(history=True, backoff_base=1.0, backoff_max=4.0, reconnect_attempts=5)
-        driver.core._jitter = lambda jitter=jitter: jitter
+        driver = Driver(jitter, history=True, backoff_base=1.0, backoff_max=4.0, reconnect_attempts=5)
         for delay in delays:
             assert isinstance(driver.step(), OpenSocket)
             driver.core.open_failed(SocketLostError("refused"), driver.now)
