@@ -447,6 +447,22 @@ def test_call_operation_is_the_seam_for_any_operation(connection, wire_calls):
     assert wire_calls[-2:] == ["GetTranscript", "GetTranscript"]
 
 
+def test_an_operations_method_name_is_worked_out_once(connection, monkeypatch):
+    worked_out: list[str] = []
+    real_xform_name = connection_module.xform_name
+
+    def xform_name(operation: str) -> str:
+        worked_out.append(operation)
+        return real_xform_name(operation)
+
+    monkeypatch.setattr(connection_module, "_method_names", {})  # as in a fresh process
+    monkeypatch.setattr(connection_module, "xform_name", xform_name)
+    connection.send_message("first")
+    connection.send_message("second")
+    assert worked_out == ["SendMessage"]
+    assert connection_module._method_names == {"SendMessage": "send_message"}
+
+
 def test_other_resources_reach_a_connection_only_through_its_seams():
     import ast
     from pathlib import Path

@@ -171,6 +171,26 @@ def test_a_day_long_token_renews_60_seconds_before_expiry(connection, clock, wir
     assert wire_calls == ["SendMessage", "CreateParticipantConnection", "SendMessage"]
 
 
+def test_on_the_real_clock_path_a_token_renews_at_exactly_its_deadline(connection, monkeypatch, wire_calls):
+    # The hot path compares time.time() with a precomputed deadline; it runs only while the
+    # library's clock is the system one, so the fake clock stands in for both.
+    deadline = connection.expires_at - timedelta(seconds=60)
+    now = [deadline - timedelta(milliseconds=1)]
+
+    def utcnow() -> datetime:
+        return now[0]
+
+    monkeypatch.setattr(connection_module, "_utcnow", utcnow)
+    monkeypatch.setattr(connection_module, "_system_utcnow", utcnow)
+    monkeypatch.setattr(connection_module, "_wall_time", lambda: now[0].timestamp())
+    connection.send_message("not yet")
+    assert connection.renewals == 0
+    now[0] = deadline
+    connection.send_message("now")
+    assert connection.renewals == 1
+    assert wire_calls == ["SendMessage", "CreateParticipantConnection", "SendMessage"]
+
+
 def test_a_short_lived_token_renews_at_half_its_lifetime(chat, mock_chat, participant, clock):
     mock_chat.settings.connection_lifetime = timedelta(seconds=100)
     connection = participant.create_connection()
