@@ -3,6 +3,7 @@ renewal, the closed state, validation before any call, idempotency and secrets."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
@@ -344,6 +345,46 @@ def test_restored_connection_with_participant_renews(chat, participant, connecti
     assert restored.renewals == 1
 
 
+# -- a fresh websocket URL --------------------------------------------------------------------
+
+
+def test_refresh_websocket_keeps_a_fresh_url_and_the_token(connection, participant, monkeypatch, wire_calls):
+    asked: list[dict] = []
+    real_create = participant.create_participant_connection
+
+    def create(**kwargs):
+        asked.append(kwargs)
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(participant, "create_participant_connection", create)
+    old, token = connection.websocket, connection.token
+    fresh = connection.refresh_websocket()
+    assert asked == [{"connect_participant": False, "websocket": True, "credentials": False}]
+    assert wire_calls == ["CreateParticipantConnection"]
+    assert isinstance(fresh, Websocket) and connection.websocket == fresh and fresh.url != old.url
+    assert connection.token == token and connection.renewals == 0
+
+
+def test_refresh_websocket_needs_an_answer_with_a_url(connection, participant, monkeypatch):
+    old = connection.websocket
+    monkeypatch.setattr(participant, "create_participant_connection", lambda **kwargs: {})
+    with pytest.raises(MalformedResponseError, match="Websocket.Url is missing"):
+        connection.refresh_websocket()
+    assert connection.websocket == old
+
+
+def test_refresh_websocket_needs_an_open_connection_with_a_participant(chat, connection, wire_calls):
+    restored = chat.Connection(connection.token)
+    with pytest.raises(ConnectionExpiredError) as info:
+        restored.refresh_websocket()
+    assert str(info.value) == "this connection has no participant to ask for a websocket URL with"
+    connection.disconnect()
+    wire_calls.clear()
+    with pytest.raises(ConnectionClosedError, match="it was disconnected"):
+        connection.refresh_websocket()
+    assert wire_calls == []
+
+
 # -- validation before any call ----------------------------------------------------------------
 
 
@@ -381,6 +422,44 @@ def test_bad_input_fails_before_any_call(connection, wire_calls, call, error, me
     assert isinstance(info.value, (ValueError, TypeError))
     assert mentions in str(info.value)
     assert wire_calls == []
+
+
+INTERACTIVE_RESPONSE = "application/vnd.amazonaws.connect.message.interactive.response"
+NOT_AN_OBJECT = f"content must be a JSON object for content_type {INTERACTIVE_RESPONSE}"
+EMPTY_ACTION = "content's action must be a non-empty string in an interactive response"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", NOT_AN_OBJECT),
+        ('["a list"]', NOT_AN_OBJECT),
+        ('"a string"', NOT_AN_OBJECT),
+        ("[" * 10000, NOT_AN_OBJECT),
+        ('{"action": ""}', EMPTY_ACTION),
+        ('{"action": null}', EMPTY_ACTION),
+        ('{"action": 1}', EMPTY_ACTION),
+    ],
+)
+def test_an_interactive_response_is_a_json_object_whose_action_is_not_empty(connection, wire_calls, content, message):
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.send_message(content, content_type=INTERACTIVE_RESPONSE)
+    assert str(info.value) == message
+    assert wire_calls == []
+
+
+def test_an_interactive_response_with_an_action_or_none_is_sent(chat, connect_client):
+    contact = connect_client.start_chat_contact(
+        InstanceId="instance-1",
+        ContactFlowId="flow-1",
+        ParticipantDetails={"DisplayName": "Ann"},
+        SupportedMessagingContentTypes=["text/plain", INTERACTIVE_RESPONSE],
+    )
+    connection = chat.Participant(contact["ParticipantToken"]).create_connection()
+    for content in ("{}", '{"action": " "}', '{"action": "Submit", "data": {}}'):
+        sent = connection.send_message(content, content_type=INTERACTIVE_RESPONSE)
+        [item] = [m for m in messages(connection) if m.id == sent.id]
+        assert item.content == content
 
 
 @pytest.mark.parametrize("token", [None, 123, b"bytes", "", "   "])
@@ -601,12 +680,21 @@ def test_each_send_has_its_own_client_token(connection, monkeypatch):
 SESSION_ID = "12345678-1234-1234-1234-123456789012"
 
 
-def test_stream_hands_on_each_of_its_arguments(connection):
-    stream = connection.stream(since="item-1", partial_messages=True, receipts=True, reconnect_attempts=3)
+def _close(stream) -> None:
+    if hasattr(stream, "aclose"):
+        asyncio.run(stream.aclose())
+    else:
+        stream.close()
+
+
+@pytest.mark.parametrize("method", ["stream", "astream"])
+def test_stream_hands_on_each_of_its_arguments(connection, wire_calls, method):
+    open_stream = getattr(connection, method)
+    stream = open_stream(since="item-1", partial_messages=True, receipts=True, reconnect_attempts=3)
     try:
         assert stream.receipts_enabled
     finally:
-        stream.close()
+        _close(stream)
     refused = [
         ({"history": True, "since": "item-1"}, InvalidArgumentError, "give history=True or since=, not both"),
         ({"since": ""}, InvalidArgumentError, "since must be a non-empty item id"),
@@ -617,8 +705,9 @@ def test_stream_hands_on_each_of_its_arguments(connection):
     ]
     for arguments, error, message in refused:
         with pytest.raises(error) as info:
-            connection.stream(**arguments)
+            open_stream(**arguments)
         assert str(info.value) == message
+    assert wire_calls == []
 
 
 class EndedStream:
