@@ -235,3 +235,37 @@ def test_chat_backend_attributes_are_the_documented_ones():
     public = {name for name in vars(backend) if not name.startswith("_")} - moto_own
     documented = set(re.findall(r"^\s+(\w+): ", ChatBackendBase.__doc__ or "", re.MULTILINE))
     assert public == documented
+
+
+LAYOUT_PAGE = DOCS / "layout.rst"
+REPOSITORY = DOCS.parent
+
+
+def _tree_block(page: str) -> list[str]:
+    """The lines of the page's ``code-block:: text`` tree."""
+    block = page.split(".. code-block:: text\n\n", 1)[1]
+    return [line.strip() for line in block.split("\n\n", 1)[0].splitlines()]
+
+
+def test_the_layout_page_lists_every_module_and_only_modules_that_exist():
+    page = LAYOUT_PAGE.read_text(encoding="utf-8")
+    listed = re.findall(r"^\* ``([\w/]+\.py)``: \S", page, re.MULTILINE)
+    modules = [path.relative_to(PACKAGE).as_posix() for path in MODULES.values()]
+    assert sorted(listed) == sorted(modules)
+    assert len(listed) == len(set(listed))
+    named = {path for path in re.findall(r"``([^`\s<>]+\.py)``", page)}
+    assert {path for path in named if not (PACKAGE / path).is_file() and not (REPOSITORY / path).is_file()} == set()
+
+
+def test_the_layout_pages_tree_shows_every_subpackage_and_top_level_folder_that_exists():
+    tree = _tree_block(LAYOUT_PAGE.read_text(encoding="utf-8"))
+    top = [line.split()[0] for line in tree if not line.startswith(("├", "└"))]
+    nested = [line.split()[1] for line in tree if line.startswith(("├", "└"))]
+    assert top[0] == f"{PACKAGE.name}/"
+    assert all((REPOSITORY / name).is_dir() for name in top)
+    subpackages = {path.parent.name + "/" for path in PACKAGE.glob("*/__init__.py")}
+    assert set(nested) == subpackages
+
+
+def test_the_layout_page_is_in_the_guide():
+    assert "\n   layout\n" in (DOCS / "index.rst").read_text(encoding="utf-8")
