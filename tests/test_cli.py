@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,10 @@ from typing import Any
 import boto3
 import pytest
 
+from _helpers import free_port, start_chat
+
 SCRIPT = Path(sys.executable).with_name("connectparticipant-ext")
 TIMEOUT = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -46,7 +41,7 @@ def run(*args: str, env: dict[str, str] | None = None, input: str | None = None,
 @contextmanager
 def running_server(*extra: str) -> Iterator[str]:
     """``connectparticipant-ext serve`` in a subprocess, as a user would run it; its URL."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(port), *extra],
         env=_env(),
@@ -82,11 +77,8 @@ class Chat:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        self.contact = self.connect.start_chat_contact(
-            InstanceId="instance-1",
-            ContactFlowId="flow-1",
-            ParticipantDetails={"DisplayName": "Ann"},
-            SupportedMessagingContentTypes=["text/plain", "text/markdown", "application/json"],
+        self.contact = start_chat(
+            self.connect, SupportedMessagingContentTypes=["text/plain", "text/markdown", "application/json"]
         )
         self.participant_token: str = self.contact["ParticipantToken"]
         self.env = _env(CONNECT_PARTICIPANT_TOKEN=self.participant_token)
@@ -345,17 +337,17 @@ def test_chat_shows_the_other_side_and_ends_with_the_chat(chat: Chat):
     assert chat.participant_token not in out + err
 
 
-# -- issue 15, points 17 and 22 (the rest, in-process, is in test_cli_reliability.py) -------------------
+# -- bad arguments, help, and what --debug logs (more, in-process, in test_cli_reliability.py) ----------
 
 
 @pytest.mark.parametrize("port", ["99999", "-1", "http"])
-def test_15_17_serve_refuses_a_bad_port(port):
+def test_serve_refuses_a_bad_port(port):
     result = run("serve", "--port", port)
     assert result.returncode == 2
     assert "--port" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_15_17_allow_remote_warns_that_the_server_is_open(monkeypatch, capsys):
+def test_allow_remote_warns_that_the_server_is_open(monkeypatch, capsys):
     pytest.importorskip("moto")
     from connectparticipant_ext import cli
     from connectparticipant_ext.testing import server as server_module
@@ -367,7 +359,7 @@ def test_15_17_allow_remote_warns_that_the_server_is_open(monkeypatch, capsys):
     assert "open to the network" in capsys.readouterr().err
 
 
-def test_15_22_every_subcommand_and_option_has_help():
+def test_every_subcommand_and_option_has_help():
     from connectparticipant_ext.cli import build_parser
 
     parser = build_parser()
@@ -383,17 +375,17 @@ def test_15_22_every_subcommand_and_option_has_help():
     assert f"default: {DEFAULT_PORT}" in serve_help
 
 
-def test_15_22_progress_labels_binary_units():
+def test_progress_labels_binary_units():
     from connectparticipant_ext._progress import _human
 
     assert _human(5 * 1024 * 1024) == "5.0 MiB" and _human(2048) == "2.0 KiB"
 
 
-def test_15_10_serve_debug_logs_no_signing_material(tmp_path: Path):
+def test_serve_debug_logs_no_signing_material(tmp_path: Path):
     """``serve --debug``: botocore.auth's canonical request and signature lines are masked."""
     from connectparticipant_ext import ChatService
 
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with open(log, "w") as err:
         process = subprocess.Popen(

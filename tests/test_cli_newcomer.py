@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_cli import SCRIPT, TIMEOUT, Chat, _env, _free_port, run, running_server
+from test_cli import SCRIPT, TIMEOUT, Chat, _env, run, running_server
+
+from _helpers import free_port
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -70,7 +72,7 @@ def test_every_command_takes_the_endpoint_from_the_environment(
 
 
 def test_the_flag_wins_over_the_environment(server: str) -> None:
-    env = _env(CONNECT_ENDPOINT_URL=f"http://127.0.0.1:{_free_port()}")
+    env = _env(CONNECT_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
     result = run("start", "--endpoint-url", server, "--print-token", env=env)
     assert result.returncode == 0, result.stderr
 
@@ -89,7 +91,7 @@ def test_an_endpoint_without_a_scheme_gets_a_hint(where: str) -> None:
 
 @pytest.mark.parametrize("command", [("send", "hi"), ("start", "--print-token")])
 def test_an_unreachable_endpoint_is_named_with_the_flag_to_change_it(command: tuple[str, ...]) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     result = run(*command, "--endpoint-url", url, env=_env(CONNECT_PARTICIPANT_TOKEN="CPT.x.y"))
     assert result.returncode == 1
     assert result.stdout == ""

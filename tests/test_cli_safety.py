@@ -22,6 +22,8 @@ import boto3
 import pytest
 from test_cli import TIMEOUT, Chat, _env, run, running_server
 
+from _helpers import start_chat
+
 OSC_AND_CLEAR = "\x1b]0;pwned\x07\x1b[2J\x1b[H"
 
 
@@ -177,9 +179,7 @@ def test_csv_cells_that_start_like_a_formula_are_neutralised(server: str, tmp_pa
     connect = boto3.client(
         "connect", region_name="us-east-1", endpoint_url=server, aws_access_key_id="t", aws_secret_access_key="t"
     )
-    contact = connect.start_chat_contact(
-        InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "=HYPERLINK(1)"}
-    )
+    contact = start_chat(connect, "=HYPERLINK(1)")
     env = _env(CONNECT_PARTICIPANT_TOKEN=contact["ParticipantToken"])
     for text in FORMULAS:
         assert run("send", "-", "--endpoint-url", server, env=env, input=text).returncode == 0

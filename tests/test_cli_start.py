@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import TIMEOUT, _env, _free_port, run
+from test_cli import TIMEOUT, _env, run
+
+from _helpers import free_port
 
 
 @pytest.fixture(scope="module")
 def echo_server() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(port)]
         + ["--agent", "echo", "--agent-delay", "0.2"],

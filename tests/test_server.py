@@ -34,6 +34,8 @@ from connectparticipant_ext.testing.echo import EchoAgents
 from connectparticipant_ext.testing.httpserver import WORKERS
 from connectparticipant_ext.testing.server import LocalServer
 
+from _helpers import start_chat
+
 WAIT = 30.0
 SUBSCRIBE = json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}})
 HEARTBEAT = json.dumps({"topic": "aws/heartbeat"})
@@ -130,9 +132,7 @@ def test_serve_holds_hundreds_of_open_websockets_with_a_bounded_number_of_thread
     urls: list[str] = []
     senders: list[tuple[str, str]] = []  # (contact id, connection token) of one participant per chat
     for _ in range(chats):
-        contact = connect.start_chat_contact(
-            InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "Ann"}
-        )
+        contact = start_chat(connect)
         first = participant.create_participant_connection(
             ParticipantToken=contact["ParticipantToken"], Type=["WEBSOCKET", "CONNECTION_CREDENTIALS"]
         )
@@ -213,7 +213,7 @@ def test_a_header_timeout_must_be_a_positive_number_of_seconds():
 
 def test_websocket_urls_point_at_the_servers_own_port(local_server: LocalServer):
     connect, participant = _clients(local_server.endpoint_url)
-    contact = connect.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "A"})
+    contact = start_chat(connect, "A")
     conn = (
         ChatService(region_name="us-east-1", endpoint_url=local_server.endpoint_url)
         .Participant(contact["ParticipantToken"])
@@ -240,7 +240,7 @@ def test_a_public_url_is_the_base_of_every_url_handed_out(aws_credentials: None,
         assert server.endpoint_url.startswith("http://127.0.0.1:")
         assert server.start_chat_url == public + "/start-chat"
         connect, participant = _clients(server.endpoint_url)
-        contact = connect.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "A"})
+        contact = start_chat(connect, "A")
         answer = participant.create_participant_connection(
             ParticipantToken=contact["ParticipantToken"], Type=["WEBSOCKET", "CONNECTION_CREDENTIALS"]
         )
@@ -256,7 +256,7 @@ def test_a_public_url_is_the_base_of_every_url_handed_out(aws_credentials: None,
         assert upload["UploadMetadata"]["Url"].startswith("https://chat.example.test:8443/team-a/cp-ext-attachments-")
     with LocalServer(public_url="http://grid-host:9000") as server:
         connect, participant = _clients(server.endpoint_url)
-        contact = connect.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "A"})
+        contact = start_chat(connect, "A")
         answer = participant.create_participant_connection(
             ParticipantToken=contact["ParticipantToken"], Type=["WEBSOCKET"]
         )

@@ -29,6 +29,8 @@ from test_cli import TIMEOUT, _env, run
 
 from connectparticipant_ext import ChatService
 
+from _helpers import start_chat
+
 PREFIX = "/team-a"
 INTEROP = Path(__file__).parent / "interop"
 WAIT = 30.0
@@ -197,9 +199,7 @@ def test_the_cli_holds_a_chat_through_the_proxy(proxied: PrefixProxy, tmp_path: 
 
 
 def test_urls_handed_out_point_at_the_proxy(proxied: PrefixProxy):
-    contact = _connect(proxied.url).start_chat_contact(
-        InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "Ann"}
-    )
+    contact = start_chat(_connect(proxied.url))
     client = ChatService(region_name="us-east-1", endpoint_url=proxied.url).meta.client
     answer = client.create_participant_connection(
         ParticipantToken=contact["ParticipantToken"], Type=["WEBSOCKET"], ConnectParticipant=False

@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 import test_live_parity
 from test_astream import run
-from test_django_sse import Reader, parse_events
 
 from connectparticipant_ext import Connection, InvalidArgumentError
 from connectparticipant_ext.sse import AsyncEventStream, EventStreams, async_sse_events, sse_events
 
-WAIT = 10.0
+from _helpers import WAIT, Reader, parse_events
 
 
 def contents(events: list[dict[str, Any]]) -> list[str]:

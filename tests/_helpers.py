@@ -1,0 +1,176 @@
+"""Helpers shared by the test files: import them (``from _helpers import take``), don't copy them.
+
+The wire strings here are the tests' own spelling of the service's, on purpose: a test that
+imported the library's constants would follow a wrong one instead of catching it. Fixtures
+live in ``conftest.py`` and in the package's pytest plugin; this module holds plain functions
+and values.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, settings
+
+from connectparticipant_ext import InvalidArgumentError, InvalidArgumentTypeError, TranscriptItem, _json
+
+EVENT = "application/vnd.amazonaws.connect.event."
+"""The prefix of every event's content type."""
+TYPING = EVENT + "typing"
+DELIVERED = EVENT + "message.delivered"
+READ = EVENT + "message.read"
+METADATA = EVENT + "message.metadata"
+
+WAIT = 10.0
+"""Seconds a test waits for something that comes at once on an idle machine (a bound, not a sleep)."""
+
+FAST = {"heartbeat_interval": 0.2, "heartbeat_timeout": 0.5, "backoff_base": 0.01, "backoff_max": 0.1}
+"""Live-stream options that make heartbeats and reconnects quick in tests."""
+
+INSTANCE_ID = "instance-1"
+CONTACT_FLOW_ID = "flow-1"
+
+
+def start_chat(connect: Any, name: str = "Ann", **extra: Any) -> dict[str, Any]:
+    """A chat started with ``connect.start_chat_contact`` (for the plugin's default chat, use the
+    ``chat_contact`` fixture)."""
+    response: dict[str, Any] = connect.start_chat_contact(
+        InstanceId=INSTANCE_ID, ContactFlowId=CONTACT_FLOW_ID, ParticipantDetails={"DisplayName": name}, **extra
+    )
+    return response
+
+
+def take(stream: Any, wanted: int, *, kind: str = "MESSAGE") -> list[TranscriptItem]:
+    """Items from ``stream`` until ``wanted`` items of ``kind`` have come (bounded by ``WAIT``)."""
+    items: list[TranscriptItem] = []
+    deadline = time.monotonic() + WAIT
+    while sum(1 for i in items if i.type == kind) < wanted:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"only {[i.type for i in items]} arrived"
+        item = stream.get(timeout=remaining)
+        if item is None:
+            assert not stream.ended
+            continue
+        items.append(item)
+    return items
+
+
+def contents(items: Any) -> list[str]:
+    """The contents of the messages among ``items``, in order."""
+    return [i.content for i in items if i.type == "MESSAGE"]
+
+
+def client_error(code: str, message: str = "m", operation: str = "SendMessage") -> ClientError:
+    """The ``ClientError`` botocore raises for an HTTP 400 answer with ``code``."""
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (free when asked: bind it soon)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- server-sent events -------------------------------------------------------------------------
+
+
+def parse_events(chunks: list[bytes]) -> list[dict[str, Any]]:
+    """The events of an SSE byte stream, as {"id", "event", "data"} dicts (comments dropped)."""
+    events = []
+    for block in b"".join(chunks).decode().split("\n\n"):
+        fields: dict[str, Any] = {}
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            name, _, value = line.partition(": ")
+            fields[name] = fields[name] + "\n" + value if name == "data" and name in fields else value
+        if "data" in fields:
+            events.append(fields)
+    return events
+
+
+class Reader:
+    """Reads an event stream in a thread, like a server writing it to a browser."""
+
+    def __init__(self, events: Any) -> None:
+        self.events = events
+        self.chunks: list[bytes] = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        for chunk in self.events:
+            with self.lock:
+                self.chunks.append(chunk)
+
+    def parsed(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return parse_events(list(self.chunks))
+
+    def wait_for(self, predicate: Any, timeout: float = WAIT) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            events = self.parsed()
+            if predicate(events):
+                return events
+            time.sleep(0.02)
+        raise AssertionError(f"not seen within {timeout} s: {self.parsed()}")
+
+    def close(self) -> None:
+        self.events.close()
+        self.thread.join(timeout=WAIT)
+        assert not self.thread.is_alive()
+
+
+# -- property-based tests: the documented limits, restated as the oracle ------------------------
+#
+# Each property test decides on its own whether an input is valid, then checks both ways: a valid
+# input reaches the service, an invalid one raises a documented error without a call.
+
+PROPERTY_SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+DOCUMENTED = (InvalidArgumentError, InvalidArgumentTypeError)
+MAX_CONTENT_BYTES = 16384
+
+
+def utf8_size(text: str) -> float:
+    """The size of ``text`` in UTF-8, or infinity when it cannot be sent (a lone surrogate)."""
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return float("inf")
+
+
+def valid_text(value: Any, *, max_bytes: int) -> bool:
+    """A str of 1 to ``max_bytes`` bytes of UTF-8."""
+    return isinstance(value, str) and 1 <= utf8_size(value) <= max_bytes
+
+
+def valid_json(text: str) -> bool:
+    try:
+        _json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def valid_interactive_response(text: str) -> bool:
+    """A JSON object whose ``action``, when present, is a non-empty string."""
+    try:
+        data = _json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    return "action" not in data or (isinstance(data["action"], str) and bool(data["action"]))
