@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 
 from botocore.utils import parse_timestamp
 
-_FROMISOFORMAT_READS_Z = sys.version_info >= (3, 11)
+FROMISOFORMAT_READS_Z = sys.version_info >= (3, 11)
+"""Whether :meth:`datetime.fromisoformat` reads the service's ``...Z`` (Python 3.11+)."""
 
 
 def parse_time(value: object) -> datetime | None:
@@ -23,7 +24,7 @@ def parse_time(value: object) -> datetime | None:
         return None
     # Every transcript item goes through here: Python 3.11's fromisoformat reads the
     # service's "...Z" directly; older Pythons need the "+00:00" spelling.
-    text = value if _FROMISOFORMAT_READS_Z or not value.endswith("Z") else value[:-1] + "+00:00"
+    text = value if FROMISOFORMAT_READS_Z or not value.endswith("Z") else value[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
