@@ -18,6 +18,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable, Optional
 
 # Fake credentials and a region before boto3 is imported anywhere: nothing may reach AWS.
@@ -30,6 +31,14 @@ os.environ.pop("AWS_PROFILE", None)
 
 REGION = "us-east-1"
 MB = 1024 * 1024
+
+if sys.version_info >= (3, 11):
+    parse_absolute_time: Callable[[str], datetime] = datetime.fromisoformat  # reads the service's "...Z"
+else:  # pragma: no cover - older Pythons need the "+00:00" spelling
+
+    def parse_absolute_time(value: str) -> datetime:
+        """What a boto3 user writes to get an aware datetime from ``AbsoluteTime``."""
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @dataclass

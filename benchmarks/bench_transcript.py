@@ -16,9 +16,7 @@ grow with the transcript.
 
 from __future__ import annotations
 
-import sys
-from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from ._common import (
     MB,
@@ -29,6 +27,7 @@ from ._common import (
     local_server,
     log,
     mock_chat,
+    parse_absolute_time,
     peak_memory,
     server_chat,
 )
@@ -39,14 +38,6 @@ HTTP_ITEMS = 10_000
 COUNT_ONLY_SIZE = 10_000
 GROWTH_TARGET_MB = 5.0
 EPOCH = "1970-01-01T00:00:00.000Z"
-
-if sys.version_info >= (3, 11):
-    parse_absolute_time: Callable[[str], datetime] = datetime.fromisoformat  # reads the service's "...Z"
-else:  # pragma: no cover - older Pythons need the "+00:00" spelling
-
-    def parse_absolute_time(value: str) -> datetime:
-        """What a boto3 user writes to get an aware datetime from ``AbsoluteTime``."""
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _raw_pages(client: Any, token: str) -> Any:
@@ -72,11 +63,11 @@ def _raw_read(client: Any, token: str) -> int:
     count = 0
     for page in _raw_pages(client, token):
         for entry in page:
-            item_id = entry["Id"]  # noqa: F841 - reading the fields is the work measured
-            content = entry.get("Content")  # noqa: F841
-            absolute_time = parse_absolute_time(entry["AbsoluteTime"])  # noqa: F841
-            role = entry.get("ParticipantRole")  # noqa: F841
-            display_name = entry.get("DisplayName")  # noqa: F841
+            _item_id = entry["Id"]
+            _content = entry.get("Content")
+            _time = parse_absolute_time(entry["AbsoluteTime"])
+            _role = entry.get("ParticipantRole")
+            _name = entry.get("DisplayName")
             count += 1
     return count
 
@@ -85,11 +76,11 @@ def _lib_read(conn: Any) -> int:
     """``for item in conn.transcript`` reading the same fields; returns the item count."""
     count = 0
     for item in conn.transcript:
-        item_id = item.id  # noqa: F841 - reading the fields is the work measured
-        content = item.content  # noqa: F841
-        absolute_time = item.absolute_time  # noqa: F841
-        role = item.participant_role  # noqa: F841
-        display_name = item.display_name  # noqa: F841
+        _item_id = item.id
+        _content = item.content
+        _time = item.absolute_time
+        _role = item.participant_role
+        _name = item.display_name
         count += 1
     return count
 
