@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional, cast
 import attrs
 
 from ._redact import redact_url
-from ._time import FROMISOFORMAT_READS_Z, format_time, parse_time
+from ._time import format_time, parse_time, read_iso_time
 from ._validation import EVENT_PREFIX
 from .events import ChatEvent, event_data, event_name, event_of
 from .exceptions import MalformedResponseError
@@ -395,30 +395,23 @@ class TranscriptItem:
             item._raw = raw
             item._connection = connection
             item._attachments = item._metadata = _UNSET
-            value = raw.get("Id")
-            item.id = value if type(value) is str else str(value or "")
-            value = raw.get("Type")
-            item.type = value if type(value) is str else str(value or "")
+            item.id = str(raw.get("Id") or "")
+            item.type = str(raw.get("Type") or "")
             item.content_type = raw.get("ContentType")
             item.content = raw.get("Content")
             item.participant_id = raw.get("ParticipantId")
             item.participant_role = raw.get("ParticipantRole")
             item.display_name = raw.get("DisplayName")
-            value = raw.get("AbsoluteTime")
-            if type(value) is str and FROMISOFORMAT_READS_Z:
-                # The service's "...Z", read in C; parse_time has the rest (other offsets,
-                # naive times, text fromisoformat does not read).
-                when: Optional[datetime]
-                try:
-                    when = _fromisoformat(value)
-                except ValueError:
-                    when = parse_time(value)
-                else:
-                    if when.tzinfo is not _UTC:
-                        when = parse_time(value)
-                item.absolute_time = when
+            when: Optional[datetime]
+            value: Any = raw.get("AbsoluteTime")
+            try:  # the service's "...Z", read in C; parse_time has the rest
+                when = read_iso_time(value)
+            except Exception:  # not a string, or not a time: parse_time decides (it never raises)
+                when = parse_time(value)
             else:
-                item.absolute_time = parse_time(value)
+                if when.tzinfo is not _UTC:  # another offset, or none
+                    when = parse_time(value)
+            item.absolute_time = when
             item.__class__ = cls
             append(item)
         return items
@@ -614,7 +607,6 @@ def _builder(cls: type[TranscriptItem]) -> type:
     return builder
 
 
-_fromisoformat = datetime.fromisoformat
 _UTC = timezone.utc
 
 
