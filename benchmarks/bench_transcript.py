@@ -9,13 +9,18 @@ cost for what a user gets. A second row at 10,000 items only counts the items (n
 read): the cost of iterating alone.
 
 Both run in-process against moto (chats of 1,000, 10,000 and 100,000 items) and over
-loopback HTTP against the local server in a child process (10,000 items). Memory: the
+loopback HTTP against the local server in a child process (10,000 items). In-process, the
+two reads advance a page at a time in turn (:func:`~benchmarks._common.interleaved_steps`),
+each read's CPU time the sum of its pages', so that the load of a shared machine falls on
+both alike; over HTTP each round times whole reads. Memory: the
 library holds one page at a time, so the peak while consuming and dropping items should not
 grow with the transcript.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from ._common import (
@@ -24,6 +29,7 @@ from ._common import (
     Result,
     cpu_clock,
     interleaved,
+    interleaved_steps,
     local_server,
     log,
     mock_chat,
@@ -58,10 +64,13 @@ def _raw_pages(client: Any, token: str) -> Any:
         params["NextToken"] = next_token
 
 
-def _raw_read(client: Any, token: str) -> int:
-    """The raw loop reading what a user reads from each item; returns the item count."""
-    count = 0
+PAGE = 100
+
+
+def _raw_read(client: Any, token: str) -> Iterator[int]:
+    """The raw loop reading what a user reads from each item, one page per step (yields counts)."""
     for page in _raw_pages(client, token):
+        count = 0  # counted as the library's side counts
         for entry in page:
             _item_id = entry["Id"]
             _content = entry.get("Content")
@@ -69,36 +78,49 @@ def _raw_read(client: Any, token: str) -> int:
             _role = entry.get("ParticipantRole")
             _name = entry.get("DisplayName")
             count += 1
-    return count
+        yield count
 
 
-def _lib_read(conn: Any) -> int:
-    """``for item in conn.transcript`` reading the same fields; returns the item count."""
-    count = 0
-    for item in conn.transcript:
-        _item_id = item.id
-        _content = item.content
-        _time = item.absolute_time
-        _role = item.participant_role
-        _name = item.display_name
-        count += 1
-    return count
+def _lib_read(conn: Any) -> Iterator[int]:
+    """``for item in conn.transcript`` reading the same fields, a page's worth of items per step."""
+    items = iter(conn.transcript)
+    while True:
+        count = 0
+        for item in islice(items, PAGE):
+            _item_id = item.id
+            _content = item.content
+            _time = item.absolute_time
+            _role = item.participant_role
+            _name = item.display_name
+            count += 1
+        if not count:
+            return
+        yield count
 
 
-def _raw_count(client: Any, token: str) -> int:
+def _raw_count(client: Any, token: str) -> Iterator[int]:
     """The raw loop counting the items, reading no field."""
-    count = 0
     for page in _raw_pages(client, token):
+        count = 0
         for _ in page:
             count += 1
-    return count
+        yield count
 
 
-def _lib_count(conn: Any) -> int:
-    count = 0
-    for _ in conn.transcript:
-        count += 1
-    return count
+def _lib_count(conn: Any) -> Iterator[int]:
+    items = iter(conn.transcript)
+    while True:
+        count = 0
+        for _ in islice(items, PAGE):
+            count += 1
+        if not count:
+            return
+        yield count
+
+
+def _total(steps: Iterator[int]) -> int:
+    """Run a step-wise read to its end; the number of items it read."""
+    return sum(steps)
 
 
 def _check_same_values(conn: Any, client: Any) -> int:
@@ -155,7 +177,7 @@ def run(quick: bool = False) -> list[Result]:
             total = len(chat_items)  # the join event is in the transcript too
             assert _check_same_values(conn, client) == total, "both sides must read every item"
             log(f"transcript: timing {total:,} items, fields read, {rounds[size]} rounds")
-            timing = interleaved(
+            timing = interleaved_steps(
                 lambda: _lib_read(conn),
                 lambda: _raw_read(client, conn.token),
                 rounds=rounds[size],
@@ -172,9 +194,9 @@ def run(quick: bool = False) -> list[Result]:
                 )
             )
             if size == COUNT_ONLY_SIZE:
-                assert _lib_count(conn) == _raw_count(client, conn.token) == total
+                assert _total(_lib_count(conn)) == _total(_raw_count(client, conn.token)) == total
                 log(f"transcript: timing {total:,} items, count only, {rounds[size]} rounds")
-                timing = interleaved(
+                timing = interleaved_steps(
                     lambda: _lib_count(conn),
                     lambda: _raw_count(client, conn.token),
                     rounds=rounds[size],
@@ -191,8 +213,8 @@ def run(quick: bool = False) -> list[Result]:
                     )
                 )
             log(f"transcript: peak memory at {total:,} items")
-            lib_peak, _ = peak_memory(lambda: _lib_read(conn))
-            raw_peak, _ = peak_memory(lambda: _raw_read(client, conn.token))
+            lib_peak, _ = peak_memory(lambda: _total(_lib_read(conn)))
+            raw_peak, _ = peak_memory(lambda: _total(_raw_read(client, conn.token)))
             peaks[size] = lib_peak
             results.append(
                 Result(
@@ -237,9 +259,9 @@ def _over_http(quick: bool) -> Result:
         total = _check_same_values(conn, client)
         assert total >= HTTP_ITEMS, "both sides must read every item"
         log(f"transcript: timing {total:,} items over HTTP, {rounds} rounds")
-        timing = interleaved(
-            lambda: _lib_read(conn),
-            lambda: _raw_read(client, conn.token),
+        timing = interleaved(  # whole reads: each step would also ask the server for its CPU time
+            lambda: _total(_lib_read(conn)),
+            lambda: _total(_raw_read(client, conn.token)),
             rounds=rounds,
             warmup=1,
             clock=lambda: cpu_clock() + server.cpu_time(),
