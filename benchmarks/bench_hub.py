@@ -1,9 +1,10 @@
 """The test backend's websocket hub at scale: issuing URLs, and idle sockets on ``serve``.
 
 URL issue cost: CreateParticipantConnection (with a websocket) through the raw boto3 client
-under ``mock_aws``, timed when 100 URLs have been issued and again at 10,000 (issued round
-robin over 100 chats, all still within their connect expiry). The hub keeps its URLs in a dict
-per chat and a heap by connect expiry, so the ratio should be at most 1.5.
+under ``mock_aws``, timed when 100, 300, 1,000, 3,000 and 10,000 URLs have been issued (issued
+round robin over 100 chats, all still within their connect expiry; the curve goes to the
+plot). The hub keeps its URLs in a dict per chat and a heap by connect expiry, so the ratio of
+10,000 to 100 should be at most 1.5.
 
 Idle CPU: the local server (the code of ``connectparticipant-ext serve``) runs in a child
 process; this process opens 500 websockets to it (one per chat, each subscribed to
@@ -27,12 +28,16 @@ IDLE_CPU_TARGET = 2.0
 SUBSCRIBE = b'{"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}}'
 
 
+ISSUE_SIZES = (100, 300, 1_000, 3_000, 10_000)
+"""The issued-URL counts at which CreateParticipantConnection is timed (the curve of the plot)."""
+
+
 def _issue_cost(rounds: int) -> list[Result]:
     import boto3
 
     from connectparticipant_ext import ChatService
 
-    small, large, chats = 100, 10_000, 100
+    chats = 100
     with mock_chat():
         connect = boto3.client("connect", region_name=REGION)
         client = ChatService(region_name=REGION).meta.client
@@ -57,28 +62,31 @@ def _issue_cost(rounds: int) -> list[Result]:
                 issued += 1
 
         def timed() -> float:
+            nonlocal issued
             samples = []
             for n in range(rounds):
                 started = time.perf_counter()
                 create(tokens[n % chats])
                 samples.append(time.perf_counter() - started)
+            issued += rounds
             return median(samples)
 
-        issue_until(small - rounds // 2)
-        log(f"hub: timing CreateParticipantConnection at {small:,} issued URLs")
-        at_small = timed()
-        issue_until(large - rounds // 2)
-        log(f"hub: timing CreateParticipantConnection at {large:,} issued URLs")
-        at_large = timed()
+        curve: dict[int, float] = {}
+        for size in ISSUE_SIZES:  # the timed calls straddle each size: half before it, half after
+            issue_until(size - rounds // 2)
+            log(f"hub: timing CreateParticipantConnection at {size:,} issued URLs")
+            curve[size] = timed()
+    small, large = ISSUE_SIZES[0], ISSUE_SIZES[-1]
     return [
         Result(
             f"hub CreateParticipantConnection at {large:,} URLs vs {small:,}",
-            at_large,
-            at_small,
-            at_large / at_small,
+            curve[large],
+            curve[small],
+            curve[large] / curve[small],
             ISSUE_TARGET,
             "s",
             f"raw client under mock_aws, WEBSOCKET+CONNECTION_CREDENTIALS, median of {rounds} calls at each size",
+            extra={"issue_curve": [{"urls": size, "seconds": seconds} for size, seconds in curve.items()]},
         )
     ]
 
@@ -182,6 +190,6 @@ def _idle_cpu(sockets: int, window: float) -> list[Result]:
 
 def run(quick: bool = False) -> list[Result]:
     """URL issue cost at 10,000 vs 100 issued URLs; ``serve`` idle CPU with 500 open sockets."""
-    results = _issue_cost(rounds=100 if quick else 300)
+    results = _issue_cost(rounds=50 if quick else 100)  # at most twice the gap between ISSUE_SIZES
     results += _idle_cpu(sockets=500, window=5.0 if quick else 15.0)
     return results
