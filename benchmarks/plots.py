@@ -121,7 +121,7 @@ def hub_issue_cost(results: Sequence[Row]) -> Optional[dict[str, Any]]:
     return {
         "title": "Test backend: CreateParticipantConnection against issued URLs",
         "xlabel": "websocket URLs issued so far",
-        "ylabel": "median time per call (ms)",
+        "ylabel": "median CPU time per call (ms)",
         "xlog": True,
         "ylog": False,
         "series": [("CreateParticipantConnection (WEBSOCKET + CONNECTION_CREDENTIALS)", sorted(points))],
