@@ -246,10 +246,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--live-pages", type=Path, default=LIVE_PAGES_ROWS, help="the live_pages rows (default: %(default)s)"
     )
+    parser.add_argument("--caption", help="each plot's footer (default: the results' date and this machine)")
     args = parser.parse_args(argv)
     results = json.loads(args.results.read_text(encoding="utf-8"))
     made = dt.datetime.fromtimestamp(args.results.stat().st_mtime, dt.timezone.utc)
-    caption = f"figures of {made:%Y-%m-%d %H:%M} UTC ({args.results.name}); plotted on {platform.machine()}"
+    caption = args.caption or f"figures of {made:%Y-%m-%d %H:%M} UTC ({args.results.name}); plotted on {machine_line()}"
     write_plots(results, args.out or args.results.parent, live_pages_rows=args.live_pages, caption=caption)
     return 0
 
