@@ -4,6 +4,7 @@
     python -m benchmarks --quick         # fewer rounds, smaller sizes (a couple of minutes)
     python -m benchmarks transcript      # only some benchmarks
     python -m benchmarks --json out.json # also write the figures as JSON, and SVG plots beside it
+    python -m benchmarks live_pages --pages 100,300   # live_pages at other sizes
 
 The ``ok?`` column compares the ratio (or the value, when there is no baseline) with the
 target. It is informational: the machine may be shared and noisy, and nothing fails on it.
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from ._common import Result, fmt, log
+from .bench_live_pages import page_counts
 from .plots import write_plots
 
 BENCHMARKS = (
@@ -37,6 +39,7 @@ BENCHMARKS = (
     "receipts",
     "scale",
     "streaming",
+    "live_pages",
 )
 
 
@@ -73,6 +76,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--json", metavar="PATH", help="also write the results as JSON, and their SVG plots in the same folder"
     )
+    parser.add_argument(
+        "--pages",
+        metavar="N[,N...]",
+        type=page_counts,
+        help="live_pages: how many simulated browsers (default 100,1000; --quick 10,50)",
+    )
     args = parser.parse_args(argv)
     names = args.names or list(BENCHMARKS)
     unknown = sorted(set(names) - set(BENCHMARKS))
@@ -84,7 +93,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for name in names:
         module = importlib.import_module(f"{__package__}.bench_{name}")
         t0 = time.perf_counter()
-        results.extend(module.run(quick=args.quick))
+        options = {"pages": args.pages} if name == "live_pages" and args.pages else {}
+        results.extend(module.run(quick=args.quick, **options))
         log(f"{name}: done in {time.perf_counter() - t0:.1f} s")
     elapsed = time.perf_counter() - started
 

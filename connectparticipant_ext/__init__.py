@@ -46,10 +46,10 @@ from .exceptions import (
     ValidationError,
 )
 from .interactive import Carousel, InteractiveTemplate, ListPicker, Panel, QuickReply, TimePicker, ViewResource
+from .live import AsyncChatStream, ChatStream, StreamState
 from .models import MessageMetadata, Receipt, SentEvent, SentMessage, TranscriptItem, View, ViewContent, Websocket
 from .participant import Participant
 from .service import ChatService
-from .stream import ChatStream, StreamState
 from .transcript import TranscriptCollection, TranscriptCollectionManager
 from .webrtc import WebRTCConnection
 
@@ -57,6 +57,7 @@ install_redaction()
 
 __all__ = [
     "AccessDeniedError",
+    "AsyncChatStream",
     "Attachment",
     "AttachmentError",
     "AttachmentLimits",

@@ -16,19 +16,18 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TextIO
 from urllib.parse import urlsplit
 
-from ._export import printable, write_transcript
+from ._export import write_transcript
+from ._local import is_loopback_host
+from ._terminal import escape_controls, printable
+from ._wire import CUSTOM_BOT_ROLE, CUSTOMER_ROLE
 from .connection import Connection
-from .exceptions import ConnectParticipantError
+from .exceptions import DemoError
 from .models import TranscriptItem
 from .service import ChatService
 from .stream import ChatStream
 
 WAIT_SECONDS = 15.0
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-
-
-class DemoError(ConnectParticipantError):
-    """The demo's chat did not go as expected (an answer did not arrive in time)."""
 
 
 @contextmanager
@@ -43,19 +42,26 @@ def _endpoint(endpoint_url: Optional[str]) -> Iterator[tuple[str, bool]]:
         yield server.endpoint_url, True
 
 
-def _connect_client(region: str, endpoint_url: str, local: bool) -> Any:
-    """A ``connect`` client; a local server (loopback) gets fake credentials if none are set.
+def is_loopback_url(url: str) -> bool:
+    """True when ``url``'s host is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    return is_loopback_host(urlsplit(url).hostname or "")
+
+
+def _connect_client(region: str, endpoint_url: Optional[str], local: bool) -> Any:
+    """A ``connect`` client; against a loopback endpoint it gets fake credentials if none are set.
 
     The Connect API is signed, so boto3 wants credentials even though the local backend
-    does not check them.
+    does not check them. ``endpoint_url=None`` leaves the endpoint to botocore
+    (``AWS_ENDPOINT_URL_CONNECT``, ``AWS_ENDPOINT_URL``, the config file), and the check is on
+    the endpoint botocore chose.
     """
     import boto3
 
-    loopback = (urlsplit(endpoint_url).hostname or "") in ("127.0.0.1", "localhost", "::1")
-    credentials: dict[str, str] = {}
-    if local or (loopback and boto3.Session().get_credentials() is None):
-        credentials = LOCAL_CREDENTIALS
-    return boto3.client("connect", region_name=region, endpoint_url=endpoint_url, **credentials)
+    session = boto3.Session()
+    client = session.client("connect", region_name=region, endpoint_url=endpoint_url)
+    if local or (is_loopback_url(client.meta.endpoint_url) and session.get_credentials() is None):
+        client = session.client("connect", region_name=region, endpoint_url=endpoint_url, **LOCAL_CREDENTIALS)
+    return client
 
 
 def _answer(item: TranscriptItem) -> Optional[str]:
@@ -70,7 +76,7 @@ def _bot(connection: Connection, stream: ChatStream, errors: list[BaseException]
     """Answer each customer message and attachment until the chat ends."""
     try:
         for item in stream:
-            if item.participant_role == "CUSTOMER":
+            if item.participant_role == CUSTOMER_ROLE:
                 reply = _answer(item)
                 if reply is not None:
                     connection.send_typing()
@@ -100,7 +106,8 @@ def run_demo(
     with _endpoint(endpoint_url) as (url, local):
 
         def say(text: str) -> None:
-            print(text, file=out, flush=True)
+            # ids, names and statuses come from the endpoint: shown, never acted on
+            print(escape_controls(text), file=out, flush=True)
 
         say(f"Using {'the embedded local backend at ' if local else ''}{url} ({region})")
         connect = _connect_client(region, url, local)
@@ -114,7 +121,7 @@ def run_demo(
         bot_token = connect.create_participant(
             InstanceId=instance_id,
             ContactId=contact["ContactId"],
-            ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": "HelpBot"},
+            ParticipantDetails={"ParticipantRole": CUSTOM_BOT_ROLE, "DisplayName": "HelpBot"},
         )["ParticipantCredentials"]["ParticipantToken"]
         bot = chat.Participant(bot_token).create_connection()
         say("Ann (customer) and HelpBot (bot) are connected")
@@ -132,7 +139,7 @@ def run_demo(
 
             customer.send_message("Hi, I need help with my order 1234")
             say("Ann: Hi, I need help with my order 1234")
-            reply = _wait_for(live, lambda i: i.is_message and i.participant_role == "CUSTOM_BOT", "bot answer")
+            reply = _wait_for(live, lambda i: i.is_message and i.participant_role == CUSTOM_BOT_ROLE, "bot answer")
             say(f"HelpBot: {printable(reply.content)}")
             customer.send_read_receipt(reply.id)
 
@@ -144,7 +151,7 @@ def run_demo(
             say(f"Ann sent the attachment {attachment.name} ({attachment.status})")
             reply = _wait_for(
                 live,
-                lambda i: i.is_message and i.participant_role == "CUSTOM_BOT" and "received" in (i.content or ""),
+                lambda i: i.is_message and i.participant_role == CUSTOM_BOT_ROLE and "received" in (i.content or ""),
                 "bot answer to the attachment",
             )
             say(f"HelpBot: {printable(reply.content)}")

@@ -1,20 +1,24 @@
 """Writing transcript items out: a readable table, JSON Lines or CSV, one item at a time.
 
 The writers consume an iterator lazily, so exporting a long chat never holds it in memory.
-Text meant for a terminal has control characters replaced: a chat message must not be able
-to move the cursor, clear the screen or fake other lines.
+Text meant for a terminal has control characters replaced (see :mod:`._terminal`): a chat
+message must not be able to move the cursor, clear the screen or fake other lines. CSV cells
+are neutralised against formula injection for whatever spreadsheet opens the file.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import re
 from collections.abc import Iterable
 from typing import Callable, Optional, TextIO
 
+from ._terminal import escape_controls, escape_json_controls, printable
 from ._time import format_time
+from ._wire import MESSAGE_METADATA_ITEM_TYPE
 from .models import TranscriptItem
+
+__all__ = ["CSV_COLUMNS", "FORMATS", "describe", "neutralise_formula", "printable", "write_transcript"]
 
 FORMATS = ("text", "jsonl", "csv")
 
@@ -31,25 +35,26 @@ CSV_COLUMNS = (
     "contact_id",
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _CONTENT_WIDTH = 200
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may read as the start of a formula (OWASP's CSV injection rule)."""
 
-def printable(text: object) -> str:
-    """``text`` made safe for one terminal line: control characters shown, newlines as ``⏎``."""
-    value = "" if text is None else str(text)
-    value = value.replace("\r\n", "\n").replace("\n", " ⏎ ")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+
+def neutralise_formula(cell: str) -> str:
+    """``cell`` with a ``'`` in front when it starts like a formula, so a spreadsheet shows it
+    as text (``=HYPERLINK(...)``, ``=cmd|' /C calc'!A0``) instead of evaluating it."""
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
 def describe(item: TranscriptItem) -> str:
     """What a person reading a transcript wants to see for this item, on one line."""
     if item.is_attachment:
-        names = ", ".join(f"{a.name or a.id} ({a.status or 'pending'})" for a in item.attachments)
+        names = ", ".join(f"{a.name or a.id} ({a.status or 'pending'}, id {a.id})" for a in item.attachments)
         return f"[attachment] {names}"
     if item.is_message:
         return item.content or ""
-    if item.type == "MESSAGEMETADATA" and item.message_metadata is not None:
+    if item.type == MESSAGE_METADATA_ITEM_TYPE and item.message_metadata is not None:
         kinds = sorted(
             {
                 "read" if r.read_at else "delivered"
@@ -77,7 +82,8 @@ def _text_line(item: TranscriptItem) -> str:
 
 
 def _csv_row(item: TranscriptItem) -> list[str]:
-    return [
+    """The item's cells, each neutralised (ids and names come from the chat's participants too)."""
+    cells = [
         item.id,
         format_time(item.absolute_time) if item.absolute_time else "",
         item.type,
@@ -89,6 +95,7 @@ def _csv_row(item: TranscriptItem) -> list[str]:
         ";".join(a.name or a.id for a in item.attachments),
         item.contact_id or "",
     ]
+    return [neutralise_formula(cell) for cell in cells]
 
 
 def write_transcript(
@@ -97,11 +104,15 @@ def write_transcript(
     fmt: str = "text",
     *,
     on_item: Optional[Callable[[int], None]] = None,
+    terminal: bool = False,
 ) -> int:
     """Write ``items`` to ``out`` in ``fmt`` (``text``, ``jsonl`` or ``csv``); return the count.
 
     ``jsonl`` writes each item's service dict (``item.raw``) unchanged, one JSON object per
-    line; ``csv`` writes :data:`CSV_COLUMNS` with a header; ``text`` writes a table for people.
+    line; ``csv`` writes :data:`CSV_COLUMNS` with a header, every cell that starts like a
+    formula prefixed with ``'``; ``text`` writes a table for people, control characters shown
+    as text. ``terminal=True`` (``out`` is a terminal) also escapes the control characters of
+    ``csv`` cells and the ones JSON leaves raw in ``jsonl`` (the JSON value stays the same).
     ``on_item(count)`` is called after each item (a progress indicator).
     """
     if fmt not in FORMATS:
@@ -114,9 +125,11 @@ def write_transcript(
         out.write(f"{'time (UTC)':<19}  {'who':<32}  what\n")
     for item in items:
         if writer is not None:
-            writer.writerow(_csv_row(item))
+            row = _csv_row(item)
+            writer.writerow([escape_controls(cell) for cell in row] if terminal else row)
         elif fmt == "jsonl":
-            out.write(json.dumps(item.raw, ensure_ascii=False, sort_keys=True) + "\n")
+            line = json.dumps(item.raw, ensure_ascii=False, sort_keys=True)
+            out.write((escape_json_controls(line) if terminal else line) + "\n")
         else:
             out.write(_text_line(item) + "\n")
         count += 1

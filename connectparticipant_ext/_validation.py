@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
-import math
+import threading
 from datetime import datetime, timezone
 from typing import Any
 
+# The content types SendMessage and SendEvent accept, checked here; their home is _wire.
+from ._wire import CONNECTION_ACKNOWLEDGED_CONTENT_TYPE as CONNECTION_ACKNOWLEDGED
+from ._wire import EVENT_CONTENT_TYPES, EVENT_PREFIX, MESSAGE_CONTENT_TYPES
+from ._wire import MESSAGE_DELIVERED_CONTENT_TYPE as MESSAGE_DELIVERED
+from ._wire import MESSAGE_READ_CONTENT_TYPE as MESSAGE_READ
+from ._wire import TYPING_CONTENT_TYPE as TYPING
 from .exceptions import InvalidArgumentError, InvalidArgumentTypeError
+
+__all__ = [
+    "CONNECTION_ACKNOWLEDGED",
+    "EVENT_CONTENT_TYPES",
+    "EVENT_PREFIX",
+    "MAX_CONTENT_LENGTH",
+    "MESSAGE_CONTENT_TYPES",
+    "MESSAGE_DELIVERED",
+    "MESSAGE_READ",
+    "TYPING",
+    "require_aware_datetime",
+    "require_choice",
+    "require_int",
+    "require_seconds",
+    "require_str",
+    "require_token",
+    "require_utf8",
+]
 
 MAX_CONTENT_LENGTH = 16384
 """SendMessage and SendEvent accept 1 to 16,384 **bytes** of UTF-8 content ("Maximum of 16,384
 bytes for all content types", botocore's connectparticipant model)."""
-
-MESSAGE_CONTENT_TYPES = frozenset(
-    {
-        "text/plain",
-        "text/markdown",
-        "application/json",
-        "application/vnd.amazonaws.connect.message.interactive.response",
-    }
-)
-
-EVENT_PREFIX = "application/vnd.amazonaws.connect.event."
-TYPING = EVENT_PREFIX + "typing"
-MESSAGE_DELIVERED = EVENT_PREFIX + "message.delivered"
-MESSAGE_READ = EVENT_PREFIX + "message.read"
-CONNECTION_ACKNOWLEDGED = EVENT_PREFIX + "connection.acknowledged"
-EVENT_CONTENT_TYPES = frozenset({TYPING, MESSAGE_DELIVERED, MESSAGE_READ, CONNECTION_ACKNOWLEDGED})
 
 
 def require_str(
@@ -117,11 +125,15 @@ def require_aware_datetime(name: str, value: Any) -> datetime:
 def require_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
     """Check that ``value`` is a finite number of seconds (not a bool, not NaN) and return it.
 
-    ``allow_zero`` admits 0; negative numbers and infinities are always refused.
+    ``allow_zero`` admits 0; negative numbers and infinities are always refused, and so is
+    anything past :data:`threading.TIMEOUT_MAX` (about 292 years), which every wait of the
+    standard library refuses with :class:`OverflowError`.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidArgumentTypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+    if not 0 <= value <= threading.TIMEOUT_MAX or (value == 0 and not allow_zero):  # NaN fails every comparison
         bound = "0 or more" if allow_zero else "more than 0"
-        raise InvalidArgumentError(f"{name} must be a finite number of seconds, {bound}; got {value!r}")
+        raise InvalidArgumentError(
+            f"{name} must be a finite number of seconds, {bound} and at most {threading.TIMEOUT_MAX:.0f}; got {value!r}"
+        )
     return float(value)

@@ -27,22 +27,29 @@ What the public sources do not say, and this module therefore does not assume: t
 of the outcome events (the widget reads none of it; an outcome that names a different
 ``SessionId`` is skipped, one that names none is taken), and which error the service gives
 to a ``GetAuthenticationUrl`` call outside the one-minute window (it is passed on as raised).
+
+What it checks, since a customer acts on it: authentication events count only when they come
+from the service (role ``SYSTEM``, or no role), never from a participant's role; and the
+sign-in URL must be https (http only to a loopback host, for a local backend) before it is
+handed to ``on_url`` or shown.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Optional
+from urllib.parse import urlsplit
 
 import attrs
 
+from . import _json, _wire
+from ._local import is_loopback_host
 from ._redact import redact_url
-from ._validation import EVENT_PREFIX, require_str
-from .exceptions import ConnectParticipantError, InvalidArgumentError, InvalidArgumentTypeError
+from ._validation import require_seconds, require_str
+from .exceptions import AuthenticationError, AuthenticationTimeoutError, InvalidArgumentTypeError
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -63,21 +70,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-AUTHENTICATION_INITIATED = EVENT_PREFIX + "authentication.initiated"
+AUTHENTICATION_INITIATED = _wire.AUTHENTICATION_INITIATED_CONTENT_TYPE
 """The event that asks the customer to sign in; its content holds ``SessionId``."""
 
 GET_URL_WINDOW_SECONDS = 60.0
 """GetAuthenticationUrl is accepted within one minute of the initiated event (botocore's docs)."""
 
 SESSION_ID_LENGTH = 36
-
-
-class AuthenticationError(ConnectParticipantError):
-    """Raised when an authentication flow cannot go on: the chat or the stream ended first."""
-
-
-class AuthenticationTimeoutError(AuthenticationError, TimeoutError):
-    """Raised when the authentication request or its outcome did not come within the timeout."""
 
 
 class AuthenticationStatus(enum.Enum):
@@ -92,31 +91,60 @@ class AuthenticationStatus(enum.Enum):
     @property
     def content_type(self) -> str:
         """The event's full content type, e.g. ``...event.authentication.succeeded``."""
-        return f"{EVENT_PREFIX}authentication.{self.value}"
+        return _wire.event_content_type(_EVENT_NAMES[self])
 
 
+_EVENT_NAMES = {
+    AuthenticationStatus.SUCCESSFUL: _wire.AUTHENTICATION_SUCCEEDED,
+    AuthenticationStatus.FAILED: _wire.AUTHENTICATION_FAILED,
+    AuthenticationStatus.TIMEOUT: _wire.AUTHENTICATION_TIMEOUT,
+    AuthenticationStatus.EXPIRED: _wire.AUTHENTICATION_EXPIRED,
+    AuthenticationStatus.CANCELED: _wire.AUTHENTICATION_CANCELLED,
+}
 _STATUS_BY_CONTENT_TYPE = {status.content_type: status for status in AuthenticationStatus}
 
 
 def _session_id_in(item: TranscriptItem) -> Optional[str]:
     try:
-        content = json.loads(item.content or "")
-    except ValueError:
+        content = _json.loads(item.content or "")
+    except ValueError:  # not JSON, or nested too deeply
         return None
     session_id = content.get("SessionId") if isinstance(content, dict) else None
     return session_id if isinstance(session_id, str) and session_id else None
 
 
+# Authentication events come from the contact flow's Authenticate Customer block, that is
+# from the service: amazon-connect-chatjs README (onAuthenticationInitiated ...
+# onAuthenticationCanceled: "data: {..., ParticipantRole?: string}") and src/index.d.ts
+# (ParticipantRole "AGENT" | "CUSTOMER" | "SYSTEM") leave the role optional, and the flow's
+# items carry role SYSTEM (amazon-connect-chat-interface ChatSession.test.js fixtures,
+# DisplayName SYSTEM_MESSAGE). No participant can send one: SendEvent takes only typing,
+# receipts and connection.acknowledged (the API reference). So an authentication event from a
+# participant's role is not the service's, whatever its content type says, and is not believed.
+_SERVICE_ROLES = frozenset({_wire.SYSTEM_ROLE})
+
+
+def _from_the_service(item: TranscriptItem) -> bool:
+    role = item.participant_role
+    if role is None or role in _SERVICE_ROLES:
+        return True
+    logger.warning("an authentication event from a %s participant was ignored", role)
+    return False
+
+
 def authentication_session_id(item: TranscriptItem) -> Optional[str]:
-    """The session id of an ``authentication.initiated`` event, or None for any other item."""
-    if item.content_type != AUTHENTICATION_INITIATED:
+    """The session id of an ``authentication.initiated`` event from the service, or None for
+    any other item (an authentication event from a participant's role included)."""
+    if item.content_type != AUTHENTICATION_INITIATED or not _from_the_service(item):
         return None
     return _session_id_in(item)
 
 
 def authentication_status(item: TranscriptItem) -> Optional[AuthenticationStatus]:
-    """The outcome an authentication event reports, or None for any other item."""
-    return _STATUS_BY_CONTENT_TYPE.get(item.content_type or "")
+    """The outcome an authentication event from the service reports, or None for any other
+    item (an authentication event from a participant's role included)."""
+    status = _STATUS_BY_CONTENT_TYPE.get(item.content_type or "")
+    return status if status is not None and _from_the_service(item) else None
 
 
 @attrs.frozen(kw_only=True)
@@ -142,14 +170,8 @@ def _remaining(deadline: Optional[float]) -> Optional[float]:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
-def _check_timeout(name: str, timeout: Optional[float]) -> Optional[float]:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise InvalidArgumentTypeError(f"{name} must be a number of seconds or None, not {type(timeout).__name__}")
-    if timeout <= 0:
-        raise InvalidArgumentError(f"{name} must be a positive number of seconds, got {timeout}")
-    return float(timeout)
+def _check_timeout(timeout: Optional[float]) -> Optional[float]:
+    return None if timeout is None else require_seconds("timeout", timeout)
 
 
 class AuthenticationSession:
@@ -217,7 +239,7 @@ class AuthenticationSession:
         """
         if self._result is not None:
             return self._result
-        timeout = _check_timeout("timeout", timeout)
+        timeout = _check_timeout(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while True:
@@ -276,10 +298,11 @@ def start_authentication(
 
     Raises:
         AuthenticationTimeoutError: no initiated event within ``timeout``.
-        AuthenticationError: the stream ended first.
+        AuthenticationError: the stream ended first, or the sign-in URL the service gave is
+            neither https nor http to a loopback host.
     """
     require_str("redirect_uri", redirect_uri, max_length=1024)
-    timeout = _check_timeout("timeout", timeout)
+    timeout = _check_timeout(timeout)
     if session_id is not None:
         require_str("session_id", session_id, min_length=SESSION_ID_LENGTH, max_length=SESSION_ID_LENGTH)
     own_stream = stream is None
@@ -289,7 +312,7 @@ def start_authentication(
     try:
         if session_id is None:
             session_id = _wait_for_initiated(stream, timeout, other_items)
-        url = connection.get_authentication_url(session_id, redirect_uri)
+        url = _checked_sign_in_url(connection.get_authentication_url(session_id, redirect_uri))
     except BaseException:
         if own_stream:
             stream.close()
@@ -297,6 +320,27 @@ def start_authentication(
     logger.info("authentication session %s: sign-in URL received", session_id)
     return AuthenticationSession(
         connection, stream, session_id=session_id, url=url, other_items=other_items, own_stream=own_stream
+    )
+
+
+def _checked_sign_in_url(url: str) -> str:
+    """The URL GetAuthenticationUrl gave, if it is one to show a customer: https, or http to a
+    loopback host (a local test backend). Anything else (``javascript:``, ``data:``, plain http
+    to a remote host) is refused before it reaches ``on_url`` or a page; the message names the
+    scheme only, since the URL itself carries the session."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        raise AuthenticationError("GetAuthenticationUrl returned something that is not a URL") from None
+    if parts.scheme == "https" and host:
+        return url
+    if parts.scheme == "http" and is_loopback_host(host):
+        return url
+    raise AuthenticationError(
+        f"GetAuthenticationUrl returned a {parts.scheme or 'relative'!r} URL"
+        + (" to a non-loopback host" if parts.scheme == "http" else "")
+        + "; only https (or http to this machine) is shown to a customer"
     )
 
 
@@ -345,11 +389,12 @@ def authenticate(
 
     Raises:
         AuthenticationTimeoutError: the flow did not finish within ``timeout``.
-        AuthenticationError: the stream ended first.
+        AuthenticationError: the stream ended first, or the sign-in URL is not one to show
+            (see :func:`start_authentication`); ``on_url`` is then not called.
     """
     if on_url is not None and not callable(on_url):
         raise InvalidArgumentTypeError(f"on_url must be callable, not {type(on_url).__name__}")
-    timeout = _check_timeout("timeout", timeout)
+    timeout = _check_timeout(timeout)
     deadline = None if timeout is None else time.monotonic() + timeout
     session = start_authentication(connection, redirect_uri, stream=stream, timeout=timeout, session_id=session_id)
     try:

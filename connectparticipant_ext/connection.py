@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, Optional, Union
 
 from botocore import xform_name
 
+from . import _json, _wire
 from ._redact import redact_secret
 from ._time import parse_time
 from ._validation import (
@@ -27,6 +28,7 @@ from ._validation import (
     MESSAGE_READ,
     TYPING,
     require_choice,
+    require_seconds,
     require_str,
     require_token,
 )
@@ -51,9 +53,9 @@ if TYPE_CHECKING:
     from .attachments import AttachmentUpload, ProgressCallback
     from .authentication import AuthenticationResult, AuthenticationSession
     from .interactive import InteractiveTemplate
+    from .live import AsyncChatStream, ChatStream
     from .participant import Participant
     from .service import ChatService, ServiceMeta
-    from .stream import ChatStream
     from .transcript import TranscriptCollectionManager
 
 __all__ = ["Connection", "ConnectionState", "RENEW_BEFORE_EXPIRY"]
@@ -152,7 +154,7 @@ class Connection:
         self._websocket_requested = websocket_requested or websocket is not None
         self._webrtc = webrtc
         self._state = ConnectionState.OPEN
-        self._closed_reason = "it was disconnected"
+        self._closed_reason: str  # set by _close(), the only way into the CLOSED state
         self._generation = 0
         self._renew_lock = threading.Lock()
         self.renewals = 0
@@ -202,6 +204,29 @@ class Connection:
     def websocket(self) -> Optional[Websocket]:
         """The websocket URL and its expiry, if one was asked for."""
         return self._websocket
+
+    def refresh_websocket(self) -> Websocket:
+        """Ask for a fresh websocket URL and keep it as :attr:`websocket`.
+
+        ``CreateParticipantConnection`` with ``Type=["WEBSOCKET"]`` and
+        ``ConnectParticipant=False``, as AWS's chat client does before an old URL's
+        ``ConnectionExpiry`` (a deadline to open it, 100 s in the service). The connection
+        token is left as it is. The live streams call this; so may a caller that opens
+        sockets of its own.
+
+        Raises:
+            ConnectionClosedError: the connection is closed.
+            ConnectionExpiredError: the connection has no participant to ask with.
+        """
+        self._ensure_open()
+        if self._participant is None:
+            raise ConnectionExpiredError("this connection has no participant to ask for a websocket URL with")
+        response = self._participant.create_participant_connection(
+            connect_participant=False, websocket=True, credentials=False
+        )
+        fresh = Websocket.from_response(response.get("Websocket") or {})
+        self._websocket = fresh
+        return fresh
 
     @property
     def webrtc(self) -> Optional[WebRTCConnection]:
@@ -257,10 +282,8 @@ class Connection:
         if self._state is ConnectionState.CLOSED:
             raise ConnectionClosedError(f"this connection is closed: {self._closed_reason}")
 
-    def _renew_margin(self) -> timedelta:
-        if self._expires_at is None:
-            return RENEW_BEFORE_EXPIRY
-        return min(RENEW_BEFORE_EXPIRY, (self._expires_at - self._issued_at) / 2)
+    def _renew_margin(self, expires_at: datetime) -> timedelta:
+        return min(RENEW_BEFORE_EXPIRY, (expires_at - self._issued_at) / 2)
 
     def _renew_deadline(self) -> float:
         """When the current token is due for renewal, in :func:`time.time` seconds (inf: never).
@@ -271,7 +294,7 @@ class Connection:
         """
         if self._expires_at is None:
             return math.inf
-        return (self._expires_at - self._renew_margin()).timestamp()
+        return (self._expires_at - self._renew_margin(self._expires_at)).timestamp()
 
     def _usable_token(self) -> tuple[str, int]:
         """The token to call with and its generation, renewing first when it is about to expire."""
@@ -288,7 +311,7 @@ class Connection:
         if expires_at is None:
             return token, generation
         now = _utcnow()
-        if now < expires_at - self._renew_margin():
+        if now < expires_at - self._renew_margin(expires_at):
             return token, generation
         if self._participant is None:
             if now >= expires_at:
@@ -341,12 +364,19 @@ class Connection:
             raise ConnectionExpiredError("this connection has no participant to renew it with")
         self._renew(self._generation, reason="asked for")
 
-    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        """Call a connection-token operation: renew if due, retry once after AccessDenied.
+    def call_operation(self, operation: str, **params: Any) -> dict[str, Any]:
+        """Call a Participant Service operation with this connection's token; the raw answer.
+
+        ``operation`` is the API name (``"GetTranscript"``); ``params`` are its parameters
+        but ``ConnectionToken``. The call renews the token first when it is due, renews and
+        retries once after AccessDeniedException, and raises this library's errors
+        (:func:`~connectparticipant_ext.exceptions.call_error_from`). It is the seam the
+        other resources (the transcript, attachments) call through, and a way to reach an
+        operation this class does not wrap; the answer is botocore's dict, unchecked.
 
         Every call of the library goes through here, so it is kept lean: a float comparison
-        for renewal (see :meth:`_renew_deadline`), and botocore's ``ClientError`` translated
-        in an ``except`` clause (free when nothing is raised) rather than a context manager.
+        for renewal (see :meth:`_renew_deadline`), and botocore's errors translated in an
+        ``except`` clause (free when nothing is raised) rather than a context manager.
         """
         name = _method_names.get(operation)
         if name is None:
@@ -378,13 +408,13 @@ class Connection:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _close(self, reason: str) -> None:
+        self._closed_reason = reason  # first: a thread that sees CLOSED reads the reason next
         self._state = ConnectionState.CLOSED
-        self._closed_reason = reason
 
     # -- messages and events -----------------------------------------------------------------
 
     def send_message(
-        self, content: str, content_type: str = "text/plain", client_token: Optional[str] = None
+        self, content: str, content_type: str = _wire.TEXT_PLAIN, client_token: Optional[str] = None
     ) -> SentMessage:
         """Send a message (``SendMessage``).
 
@@ -397,10 +427,12 @@ class Connection:
         """
         require_str("content", content, max_bytes=MAX_CONTENT_LENGTH)
         require_choice("content_type", content_type, MESSAGE_CONTENT_TYPES)
-        if content_type == "application/json":
+        if content_type == _wire.APPLICATION_JSON:
             _require_json("content", content)
+        elif content_type == _wire.INTERACTIVE_RESPONSE:
+            _require_interactive_response("content", content)
         token = _client_token(client_token)
-        response = self._call("SendMessage", Content=content, ContentType=content_type, ClientToken=token)
+        response = self.call_operation("SendMessage", Content=content, ContentType=content_type, ClientToken=token)
         return SentMessage.from_response(response)
 
     def send_event(
@@ -411,7 +443,7 @@ class Connection:
         params: dict[str, Any] = {"ContentType": content_type, "ClientToken": _client_token(client_token)}
         if content is not None:
             params["Content"] = require_str("content", content, max_bytes=MAX_CONTENT_LENGTH)
-        return SentEvent.from_response(self._call("SendEvent", **params))
+        return SentEvent.from_response(self.call_operation("SendEvent", **params))
 
     typing_throttle: float = 10.0
     """Seconds within which :meth:`send_typing` sends one typing event at most (chatjs:
@@ -429,9 +461,7 @@ class Connection:
         """
         if not isinstance(force, bool):
             raise InvalidArgumentTypeError("force must be True or False")
-        throttle = self.typing_throttle
-        if isinstance(throttle, bool) or not isinstance(throttle, (int, float)) or not throttle >= 0:
-            raise InvalidArgumentError("typing_throttle must be a non-negative number of seconds")
+        throttle = require_seconds("typing_throttle", self.typing_throttle, allow_zero=True)
         with Connection._typing_lock:
             now = time.monotonic()
             if not force and now - self._typing_sent_at < throttle:
@@ -462,19 +492,19 @@ class Connection:
     def describe_view(self, view_token: str) -> View:
         """Fetch a step-by-step guide view (``DescribeView``)."""
         require_str("view_token", view_token, max_length=1000)
-        return View.from_response(self._call("DescribeView", ViewToken=view_token)["View"])
+        return View.from_response(self.call_operation("DescribeView", ViewToken=view_token)["View"])
 
     def get_authentication_url(self, session_id: str, redirect_uri: str) -> str:
         """The URL where a customer authenticates (``GetAuthenticationUrl``)."""
         require_str("session_id", session_id, min_length=_SESSION_ID_LENGTH, max_length=_SESSION_ID_LENGTH)
         require_str("redirect_uri", redirect_uri, max_length=1024)
-        response = self._call("GetAuthenticationUrl", SessionId=session_id, RedirectUri=redirect_uri)
+        response = self.call_operation("GetAuthenticationUrl", SessionId=session_id, RedirectUri=redirect_uri)
         return str(response["AuthenticationUrl"])
 
     def cancel_authentication(self, session_id: str) -> None:
         """Cancel a customer's authentication (``CancelParticipantAuthentication``)."""
         require_str("session_id", session_id, min_length=_SESSION_ID_LENGTH, max_length=_SESSION_ID_LENGTH)
-        self._call("CancelParticipantAuthentication", SessionId=session_id)
+        self.call_operation("CancelParticipantAuthentication", SessionId=session_id)
 
     def start_authentication(
         self,
@@ -589,9 +619,32 @@ class Connection:
             settings: the stream's other settings (``heartbeat_interval``,
                 ``receipt_throttle``, ``on_state_change``, ...), checked here.
         """
-        from .stream import ChatStream
+        from .live import ChatStream
 
         return ChatStream(
+            self, history=history, since=since, partial_messages=partial_messages, receipts=receipts, **settings
+        )
+
+    def astream(
+        self,
+        history: bool = False,
+        since: Optional[str] = None,
+        *,
+        partial_messages: bool = False,
+        receipts: bool = False,
+        **settings: Any,
+    ) -> AsyncChatStream:
+        """The chat live for asyncio; see :class:`connectparticipant_ext.AsyncChatStream`.
+
+        The same options as :meth:`stream`, checked here, before any network call::
+
+            async with conn.astream(history=True) as stream:
+                async for item in stream:
+                    ...
+        """
+        from .live import AsyncChatStream
+
+        return AsyncChatStream(
             self, history=history, since=since, partial_messages=partial_messages, receipts=receipts, **settings
         )
 
@@ -602,7 +655,7 @@ class Connection:
         if self._state is ConnectionState.CLOSED:
             return
         try:
-            self._call("DisconnectParticipant", ClientToken=str(uuid.uuid4()))
+            self.call_operation("DisconnectParticipant", ClientToken=str(uuid.uuid4()))
         except ConnectionClosedError:
             return
         except AccessDeniedError:
@@ -617,9 +670,24 @@ def _receipt_content(message_id: str) -> str:
 
 def _require_json(name: str, content: str) -> None:
     try:
-        json.loads(content)
+        _json.loads(content)
+    except _json.JSONNestingError:
+        raise InvalidArgumentError(f"{name} nests deeper than {_json.MAX_DEPTH} levels of JSON") from None
     except ValueError:
         raise InvalidArgumentError(f"{name} must be valid JSON for content_type application/json") from None
+
+
+def _require_interactive_response(name: str, content: str) -> None:
+    """An interactive response is a JSON object whose ``action``, if any, is not empty (AWS's widget
+    sends only such objects, ``action: " "`` where it has none: "empty string is not allowed")."""
+    try:
+        data = _json.loads(content)
+    except ValueError:  # malformed, or nested deeper than _json.MAX_DEPTH
+        data = None
+    if not isinstance(data, dict):
+        raise InvalidArgumentError(f"{name} must be a JSON object for content_type {_wire.INTERACTIVE_RESPONSE}")
+    if "action" in data and not (isinstance(data["action"], str) and data["action"]):
+        raise InvalidArgumentError(f"{name}'s action must be a non-empty string in an interactive response")
 
 
 def _describe_ids(response: Mapping[str, Any]) -> str:

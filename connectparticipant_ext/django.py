@@ -2,11 +2,11 @@
 
 Django is optional: importing this module needs it, the rest of the package does not.
 
-``sse_response(request, conn)`` serves :func:`connectparticipant_ext.sse.sse_events` the way
-Django serves long responses: a ``StreamingHttpResponse`` over a synchronous iterator under
-WSGI (and ``runserver``), over an asynchronous one under ASGI (where Django warns about, and
-buffers, a synchronous iterator). It resumes from the ``Last-Event-ID`` header the browser
-sends on reconnect, else from the ``since`` query parameter::
+``sse_response(request, conn)`` serves the chat as server-sent events the way Django serves
+long responses: under WSGI (and ``runserver``) from :func:`connectparticipant_ext.sse.sse_events`,
+a thread per open response; under ASGI from :func:`connectparticipant_ext.sse.async_sse_events`,
+on the event loop with no thread per response. It resumes from the ``Last-Event-ID`` header
+the browser sends on reconnect, else from the ``since`` query parameter::
 
     from connectparticipant_ext.django import load_connection, sse_response
 
@@ -16,6 +16,14 @@ sends on reconnect, else from the ``since`` query parameter::
             return HttpResponse(status=204)  # no chat: EventSource stops on 204
         return sse_response(request, conn)
 
+Two caps keep the open responses bounded (see :class:`connectparticipant_ext.sse.EventStreams`),
+each a Django setting:
+
+* ``CONNECTPARTICIPANT_EXT_EVENT_STREAMS_PER_SESSION`` (default 3): event streams one session
+  keeps open; past it the oldest ends with ``event: end``, reason ``replaced``;
+* ``CONNECTPARTICIPANT_EXT_EVENT_STREAMS_MAX`` (default 1000; ``None`` for no cap): event
+  streams the process keeps open; past it the answer is 503 with ``Retry-After``.
+
 ``save_connection`` / ``load_connection`` are :mod:`connectparticipant_ext.sessions` on
 ``request.session``; keep sessions server-side (cache or database engine), since they hold
 bearer tokens.
@@ -23,18 +31,39 @@ bearer tokens.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+import hashlib
+from typing import TYPE_CHECKING, Any, Optional, Union
 
-from django.http import HttpRequest, StreamingHttpResponse
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from .sessions import DEFAULT_SESSION_KEY, restore_connection, store_connection, update_connection
-from .sse import SSE_HEADERS, last_event_id, sse_events
+from .sse import SSE_HEADERS, async_sse_events, event_streams, last_event_id, sse_events
 
 if TYPE_CHECKING:
     from .connection import Connection
     from .service import ChatService
 
-__all__ = ["is_asgi", "load_connection", "save_connection", "sse_response", "update_saved_connection"]
+__all__ = [
+    "EVENT_STREAMS_MAX",
+    "EVENT_STREAMS_PER_SESSION",
+    "RETRY_AFTER",
+    "is_asgi",
+    "load_connection",
+    "save_connection",
+    "sse_response",
+    "update_saved_connection",
+]
+
+EVENT_STREAMS_PER_SESSION = 3
+"""Default of the ``CONNECTPARTICIPANT_EXT_EVENT_STREAMS_PER_SESSION`` setting (a few tabs)."""
+
+EVENT_STREAMS_MAX = 1000
+"""Default of the ``CONNECTPARTICIPANT_EXT_EVENT_STREAMS_MAX`` setting."""
+
+RETRY_AFTER = 10
+"""Seconds a 503 for a process at its cap asks the client to wait (``Retry-After``)."""
 
 
 def is_asgi(request: HttpRequest) -> bool:
@@ -44,14 +73,39 @@ def is_asgi(request: HttpRequest) -> bool:
     return isinstance(request, ASGIRequest)
 
 
+_PER_SESSION = "CONNECTPARTICIPANT_EXT_EVENT_STREAMS_PER_SESSION"
+_MAX = "CONNECTPARTICIPANT_EXT_EVENT_STREAMS_MAX"
+
+
+def _cap(name: str, default: int) -> int:
+    """A cap from the settings: a positive int."""
+    value = getattr(settings, name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ImproperlyConfigured(f"{name} must be a positive int; got {value!r}")
+    return value
+
+
+def _session_key(request: HttpRequest) -> str:
+    """The session, as the per-session cap sees it (hashed: the key itself is a credential)."""
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    if not key:
+        return f"request-{id(request)}"  # no session: a cap of its own
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def sse_response(
     request: HttpRequest,
     connection: Connection,
     *,
     since_param: str = "since",
     **options: Any,
-) -> StreamingHttpResponse:
-    """A ``text/event-stream`` response relaying the chat live; see :func:`~connectparticipant_ext.sse.sse_events`.
+) -> Union[StreamingHttpResponse, HttpResponse]:
+    """A ``text/event-stream`` response relaying the chat live, or a 503 past the process's cap.
+
+    See :func:`~connectparticipant_ext.sse.sse_events`. A session that already holds
+    ``CONNECTPARTICIPANT_EXT_EVENT_STREAMS_PER_SESSION`` event streams gets this one, and its
+    oldest ends (``event: end``, reason ``replaced``); a process that holds
+    ``CONNECTPARTICIPANT_EXT_EVENT_STREAMS_MAX`` answers 503 with ``Retry-After``.
 
     Args:
         request: the request (its ``Last-Event-ID`` header or ``since_param`` query value).
@@ -60,15 +114,21 @@ def sse_response(
         options: passed to :func:`~connectparticipant_ext.sse.sse_events` (``keepalive``,
             ``max_seconds``, ``retry``, stream settings).
     """
+    per_session = _cap(_PER_SESSION, EVENT_STREAMS_PER_SESSION)
+    total = None if getattr(settings, _MAX, EVENT_STREAMS_MAX) is None else _cap(_MAX, EVENT_STREAMS_MAX)
     since = last_event_id(request.headers.get("Last-Event-ID"), request.GET.get(since_param))
-    events = sse_events(connection, since=since, **options)
-    content: Any = events.aiter() if is_asgi(request) else events
-    response = StreamingHttpResponse(content, content_type=SSE_HEADERS["Content-Type"])
+    events = (async_sse_events if is_asgi(request) else sse_events)(connection, since=since, **options)
+    if not event_streams.admit(_session_key(request), events, per_session=per_session, total=total):
+        events.close()
+        busy = HttpResponse("Too many live chats are open; try again shortly.", status=503, content_type="text/plain")
+        busy["Retry-After"] = str(RETRY_AFTER)
+        return busy
+    response = StreamingHttpResponse(events, content_type=SSE_HEADERS["Content-Type"])
     for name, value in SSE_HEADERS.items():
         if name != "Content-Type":
             response[name] = value
-    # Under WSGI Django closes ``events`` with the response (it has ``close()``), also when the
-    # browser went away mid-stream; under ASGI ``aiter()`` closes it when cancelled.
+    # Django closes ``events`` with the response (it has ``close()``), under WSGI also when the
+    # browser went away mid-stream; under ASGI the iterator is cancelled and closes as it unwinds.
     return response
 
 

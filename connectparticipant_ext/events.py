@@ -23,12 +23,12 @@ library does not know yet is never an error: :attr:`TranscriptItem.event` is the
 from __future__ import annotations
 
 import enum
-import json
 from typing import Any, Optional
 
-from ._validation import EVENT_PREFIX
+from . import _json, _wire
+from ._wire import EVENT_PREFIX
 
-__all__ = ["ChatEvent", "event_data", "event_name"]
+__all__ = ["ChatEvent", "event_data", "event_name", "event_name_from_content_type"]
 
 
 class ChatEvent(str, enum.Enum):
@@ -40,31 +40,31 @@ class ChatEvent(str, enum.Enum):
     'application/vnd.amazonaws.connect.event.participant.idle'
     """
 
-    PARTICIPANT_JOINED = "participant.joined"
-    PARTICIPANT_LEFT = "participant.left"
-    PARTICIPANT_ACTIVE = "participant.active"
-    PARTICIPANT_INACTIVE = "participant.inactive"
-    PARTICIPANT_IDLE = "participant.idle"
-    PARTICIPANT_RETURNED = "participant.returned"
-    PARTICIPANT_INVITED = "participant.invited"
-    PARTICIPANT_DISPLAY_NAME_UPDATED = "participant.displayname.updated"
-    AUTODISCONNECTION = "participant.autodisconnection"
-    TRANSFER_SUCCEEDED = "transfer.succeeded"
-    TRANSFER_FAILED = "transfer.failed"
-    CHAT_ENDED = "chat.ended"
-    CHAT_REHYDRATED = "chat.rehydrated"
-    AUTHENTICATION_INITIATED = "authentication.initiated"
-    AUTHENTICATION_SUCCESSFUL = "authentication.succeeded"
-    AUTHENTICATION_FAILED = "authentication.failed"
-    AUTHENTICATION_TIMEOUT = "authentication.timeout"
-    AUTHENTICATION_EXPIRED = "authentication.expired"
-    AUTHENTICATION_CANCELED = "authentication.cancelled"
-    WORKFLOW_CANCELED = "workflow.cancelled"
-    TYPING = "typing"
-    MESSAGE_DELIVERED = "message.delivered"
-    MESSAGE_READ = "message.read"
-    MESSAGE_METADATA = "message.metadata"
-    CONNECTION_ACKNOWLEDGED = "connection.acknowledged"
+    PARTICIPANT_JOINED = _wire.PARTICIPANT_JOINED
+    PARTICIPANT_LEFT = _wire.PARTICIPANT_LEFT
+    PARTICIPANT_ACTIVE = _wire.PARTICIPANT_ACTIVE
+    PARTICIPANT_INACTIVE = _wire.PARTICIPANT_INACTIVE
+    PARTICIPANT_IDLE = _wire.PARTICIPANT_IDLE
+    PARTICIPANT_RETURNED = _wire.PARTICIPANT_RETURNED
+    PARTICIPANT_INVITED = _wire.PARTICIPANT_INVITED
+    PARTICIPANT_DISPLAY_NAME_UPDATED = _wire.PARTICIPANT_DISPLAY_NAME_UPDATED
+    AUTODISCONNECTION = _wire.AUTODISCONNECTION
+    TRANSFER_SUCCEEDED = _wire.TRANSFER_SUCCEEDED
+    TRANSFER_FAILED = _wire.TRANSFER_FAILED
+    CHAT_ENDED = _wire.CHAT_ENDED
+    CHAT_REHYDRATED = _wire.CHAT_REHYDRATED
+    AUTHENTICATION_INITIATED = _wire.AUTHENTICATION_INITIATED
+    AUTHENTICATION_SUCCESSFUL = _wire.AUTHENTICATION_SUCCEEDED
+    AUTHENTICATION_FAILED = _wire.AUTHENTICATION_FAILED
+    AUTHENTICATION_TIMEOUT = _wire.AUTHENTICATION_TIMEOUT
+    AUTHENTICATION_EXPIRED = _wire.AUTHENTICATION_EXPIRED
+    AUTHENTICATION_CANCELED = _wire.AUTHENTICATION_CANCELLED
+    WORKFLOW_CANCELED = _wire.WORKFLOW_CANCELLED
+    TYPING = _wire.TYPING
+    MESSAGE_DELIVERED = _wire.MESSAGE_DELIVERED
+    MESSAGE_READ = _wire.MESSAGE_READ
+    MESSAGE_METADATA = _wire.MESSAGE_METADATA
+    CONNECTION_ACKNOWLEDGED = _wire.CONNECTION_ACKNOWLEDGED
 
     # str() and format() give the name the service uses, on every Python version.
     def __str__(self) -> str:
@@ -76,12 +76,12 @@ class ChatEvent(str, enum.Enum):
     @property
     def content_type(self) -> str:
         """The full content type the service sends for this event."""
-        return EVENT_PREFIX + self.value
+        return _wire.event_content_type(self.value)
 
     @classmethod
     def from_content_type(cls, content_type: Optional[str]) -> Optional[ChatEvent]:
         """The member for a content type, or None for a non-event or an unknown event."""
-        name = _name_of(content_type)
+        name = event_name_from_content_type(content_type)
         return _BY_NAME.get(name) if name is not None else None
 
 
@@ -89,19 +89,16 @@ _BY_NAME: dict[str, ChatEvent] = {member.value: member for member in ChatEvent}
 
 # botocore's ChatItemType enum has these legacy item types; the service sends Type EVENT.
 _LEGACY_TYPES: dict[str, ChatEvent] = {
-    "TYPING": ChatEvent.TYPING,
-    "PARTICIPANT_JOINED": ChatEvent.PARTICIPANT_JOINED,
-    "PARTICIPANT_LEFT": ChatEvent.PARTICIPANT_LEFT,
-    "CHAT_ENDED": ChatEvent.CHAT_ENDED,
-    "TRANSFER_SUCCEEDED": ChatEvent.TRANSFER_SUCCEEDED,
-    "TRANSFER_FAILED": ChatEvent.TRANSFER_FAILED,
-    "CONNECTION_ACK": ChatEvent.CONNECTION_ACKNOWLEDGED,
-    "MESSAGE_DELIVERED": ChatEvent.MESSAGE_DELIVERED,
-    "MESSAGE_READ": ChatEvent.MESSAGE_READ,
+    item_type: ChatEvent(name) for item_type, name in _wire.LEGACY_EVENT_ITEM_TYPES.items()
 }
 
 
-def _name_of(content_type: Optional[str]) -> Optional[str]:
+def event_name_from_content_type(content_type: Optional[str]) -> Optional[str]:
+    """The event name in a content type (``"...event.chat.ended"`` -> ``"chat.ended"``), known
+    to :class:`ChatEvent` or not; None when it is not an event's content type.
+
+    Only the content type is read; :func:`event_name` also knows botocore's legacy item types.
+    """
     if isinstance(content_type, str) and content_type.startswith(EVENT_PREFIX):
         return content_type[len(EVENT_PREFIX) :]
     return None
@@ -109,7 +106,7 @@ def _name_of(content_type: Optional[str]) -> Optional[str]:
 
 def event_of(item_type: Optional[str], content_type: Optional[str]) -> Optional[ChatEvent]:
     """The :class:`ChatEvent` of an item (by content type, else a legacy item type), or None."""
-    name = _name_of(content_type)
+    name = event_name_from_content_type(content_type)
     if name is not None:
         return _BY_NAME.get(name)
     return _LEGACY_TYPES.get(item_type) if isinstance(item_type, str) else None
@@ -117,7 +114,7 @@ def event_of(item_type: Optional[str], content_type: Optional[str]) -> Optional[
 
 def event_name(item_type: Optional[str], content_type: Optional[str]) -> Optional[str]:
     """An event's name as a string, known to :class:`ChatEvent` or not (None for a non-event)."""
-    name = _name_of(content_type)
+    name = event_name_from_content_type(content_type)
     if name is not None:
         return name
     legacy = _LEGACY_TYPES.get(item_type) if isinstance(item_type, str) else None
@@ -128,10 +125,10 @@ def event_data(content_type: Optional[str], content: Optional[str]) -> Optional[
     """An event's content parsed as a JSON object (e.g. ``{"SessionId": ...}`` of
     ``authentication.initiated``), or None when it has no content or the content is not JSON.
     Never raises: a malformed content is the service's business, not the reader's."""
-    if _name_of(content_type) is None or not isinstance(content, str) or not content:
+    if event_name_from_content_type(content_type) is None or not isinstance(content, str) or not content:
         return None
     try:
-        data = json.loads(content)
-    except ValueError:
+        data = _json.loads(content)
+    except ValueError:  # not JSON, or nested too deeply
         return None
     return data if isinstance(data, dict) else None

@@ -23,12 +23,26 @@ so one ``except`` clause catches them all; callers can catch at any level::
     │   ├── UnsupportedAttachmentTypeError (also ValueError)
     │   ├── AttachmentUploadError
     │   └── AttachmentRejectedError
+    ├── AuthenticationError
+    │   └── AuthenticationTimeoutError (also TimeoutError)
+    ├── DemoError
     ├── InvalidArgumentError (also ValueError)
     └── InvalidArgumentTypeError (also TypeError)
 
 Service errors keep botocore's :class:`~botocore.exceptions.ClientError` as a base, so code
-written against the raw client (``except ClientError``) keeps working. They are created in
-exactly one place, :func:`map_client_errors`.
+written against the raw client (``except ClientError``) keeps working. What a botocore call
+raises is translated in one place, :func:`call_error_from` (a ``ClientError`` to its
+:class:`ServiceError` subclass, a transport failure to :class:`ServiceUnreachableError`, an
+answer botocore could not parse to :class:`MalformedResponseError`); :func:`map_client_errors`
+is the same translation as a context manager, for calls made outside a resource (the Connect
+API calls of :mod:`connectparticipant_ext.streaming`).
+
+Two names are also botocore's: :class:`ConnectionClosedError` (botocore's
+``botocore.exceptions.ConnectionClosedError`` is a transport error, which this library reports
+as :class:`ServiceUnreachableError`) and :class:`ValidationError` (botocore's
+``botocore.exceptions.ValidationError`` is a local parameter check; Django has one too).
+Import this module's classes by module (``from connectparticipant_ext import exceptions``) or
+under an alias where both are in scope.
 """
 
 from __future__ import annotations
@@ -47,10 +61,13 @@ __all__ = [
     "AttachmentRejectedError",
     "AttachmentTooLargeError",
     "AttachmentUploadError",
+    "AuthenticationError",
+    "AuthenticationTimeoutError",
     "ConflictError",
     "ConnectParticipantError",
     "ConnectionClosedError",
     "ConnectionExpiredError",
+    "DemoError",
     "InternalServerError",
     "InvalidArgumentError",
     "InvalidArgumentTypeError",
@@ -213,6 +230,21 @@ class AttachmentRejectedError(AttachmentError):
     """Raised when the service rejected an attachment (status ``REJECTED``)."""
 
 
+class AuthenticationError(ConnectParticipantError):
+    """Raised when a customer authentication flow cannot go on: the chat or its stream ended
+    before the authentication request or its outcome arrived, or the service's sign-in URL is
+    not one to hand to a customer (see :mod:`connectparticipant_ext.authentication`)."""
+
+
+class AuthenticationTimeoutError(AuthenticationError, TimeoutError):
+    """Raised when the authentication request or its outcome did not come within the timeout."""
+
+
+class DemoError(ConnectParticipantError):
+    """Raised when ``connectparticipant-ext demo`` could not play its chat to the end: an answer
+    did not arrive within the demo's wait, or the demo's bot failed."""
+
+
 class InvalidArgumentError(ConnectParticipantError, ValueError):
     """Raised before any network call when an argument has a bad value."""
 
@@ -269,14 +301,24 @@ def call_error_from(operation: str, exc: BaseException) -> BaseException:
     return exc
 
 
+_BOTOCORE_ERRORS = (ClientError, *TRANSPORT_ERRORS, ResponseParserError)
+"""What :func:`map_client_errors` translates: the classes only botocore raises. The generic
+parse errors of :data:`PARSE_ERRORS` (``KeyError``...) are left alone there, because in a
+``with`` block they may come from the caller's own code rather than from botocore."""
+
+
 class _ClientErrorMapper:
-    """The context manager :func:`map_client_errors` returns: stateless, so one is shared.
+    """The context manager :func:`map_client_errors` returns; the one without an operation
+    name is shared (it holds no state).
 
     A class rather than :func:`contextlib.contextmanager`: entering and leaving it costs two
-    method calls instead of a generator and its wrapper, on every call the library makes.
+    method calls instead of a generator and its wrapper.
     """
 
-    __slots__ = ()
+    __slots__ = ("operation",)
+
+    def __init__(self, operation: str | None) -> None:
+        self.operation = operation
 
     def __enter__(self) -> None:
         return None
@@ -284,17 +326,24 @@ class _ClientErrorMapper:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Literal[False]:
-        if exc is None or isinstance(exc, ServiceError) or not isinstance(exc, ClientError):
-            return False  # nothing raised, already ours, or not a service error: propagate as is
-        raise service_error_from(exc) from exc
+        if exc is None or not isinstance(exc, _BOTOCORE_ERRORS):
+            return False  # nothing raised, or not botocore's: propagate as is
+        operation = self.operation or getattr(exc, "operation_name", None) or "a botocore call"
+        error = call_error_from(operation, exc)
+        if error is exc:
+            return False  # already ours
+        raise error from exc
 
 
-_CLIENT_ERROR_MAPPER = _ClientErrorMapper()
+_CLIENT_ERROR_MAPPER = _ClientErrorMapper(None)
 
 
-def map_client_errors() -> AbstractContextManager[None]:
-    """Translate botocore's ``ClientError`` into this library's classes, chaining the original.
+def map_client_errors(operation: str | None = None) -> AbstractContextManager[None]:
+    """:func:`call_error_from` as a context manager, for botocore calls made in a ``with`` block.
 
-    Use as ``with map_client_errors(): client.some_call(...)``.
+    Use as ``with map_client_errors("StartContactStreaming"): client.start_contact_streaming(...)``.
+    A ``ClientError`` becomes its :class:`ServiceError` subclass, a transport failure
+    :class:`ServiceUnreachableError` naming ``operation``, an answer botocore could not parse
+    :class:`MalformedResponseError`; the original is chained as ``__cause__``.
     """
-    return _CLIENT_ERROR_MAPPER
+    return _CLIENT_ERROR_MAPPER if operation is None else _ClientErrorMapper(operation)

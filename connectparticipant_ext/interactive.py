@@ -41,6 +41,7 @@ from typing import Any, Optional, Union
 
 import attrs
 
+from . import _json, _wire
 from ._time import parse_time
 from .exceptions import InvalidArgumentError, InvalidArgumentTypeError
 
@@ -63,10 +64,10 @@ __all__ = [
     "parse_template",
 ]
 
-INTERACTIVE_CONTENT_TYPE = "application/vnd.amazonaws.connect.message.interactive"
+INTERACTIVE_CONTENT_TYPE = _wire.INTERACTIVE
 """The content type of an interactive message (what a bot sends)."""
 
-INTERACTIVE_RESPONSE_CONTENT_TYPE = "application/vnd.amazonaws.connect.message.interactive.response"
+INTERACTIVE_RESPONSE_CONTENT_TYPE = _wire.INTERACTIVE_RESPONSE
 """The content type of an interactive response (what AWS's widget sends for action buttons and views).
 
 A contact accepts it only when it was started with it in ``SupportedMessagingContentTypes``
@@ -419,8 +420,8 @@ def parse_template(content: Union[str, bytes, Mapping[str, Any]]) -> Optional[In
     """
     if isinstance(content, (str, bytes)):
         try:
-            content = json.loads(content)
-        except ValueError:
+            content = _json.loads(content)
+        except ValueError:  # not JSON, or nested too deeply
             return None
     if not isinstance(content, Mapping) or not isinstance(content.get("templateType"), str):
         return None
@@ -483,7 +484,7 @@ def build_reply(template: InteractiveTemplate, choice: Any) -> InteractiveReply:
 def _plain(text: str) -> InteractiveReply:
     if not text:
         raise InvalidArgumentError("choice has an empty title; there is nothing to send")
-    return InteractiveReply(text, "text/plain")
+    return InteractiveReply(text, _wire.TEXT_PLAIN)
 
 
 def _pick_element(template: Union[ListPicker, QuickReply], choice: Any) -> Element:
@@ -588,7 +589,7 @@ def _reply_to_carousel(template: Carousel, choice: Any) -> InteractiveReply:
         raise InvalidArgumentError(f"choice {element.title!r} is a hyperlink: AWS's widget sends no answer for it")
     # helper.js createInteractiveMessagePayload(isCarouselElem=true): a JSON string sent as text/plain.
     body = {"templateIdentifier": nested.template_identifier, "listTitle": nested.title, "selectionText": element.title}
-    return InteractiveReply(json.dumps(body, separators=(",", ":")), "text/plain")
+    return InteractiveReply(json.dumps(body, separators=(",", ":")), _wire.TEXT_PLAIN)
 
 
 def _holds(template: Union[ListPicker, QuickReply], choice: Any) -> bool:

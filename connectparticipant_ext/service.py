@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
@@ -15,6 +14,7 @@ import botocore
 from botocore.client import BaseClient
 from botocore.config import Config
 
+from ._validation import require_seconds
 from .attachments import AttachmentLimits
 from .exceptions import InvalidArgumentError, InvalidArgumentTypeError
 
@@ -88,7 +88,7 @@ class ChatService:
     Args:
         region_name: AWS region; when omitted, boto3 resolves it (``AWS_DEFAULT_REGION``,
             config files) as usual. The partition (aws, aws-cn, aws-us-gov) follows from it.
-        endpoint_url: a custom endpoint, e.g. ``http://127.0.0.1:5000`` for the local server.
+        endpoint_url: a custom endpoint, e.g. ``http://127.0.0.1:2428`` for the local server.
         timeout: seconds for botocore's ``connect_timeout`` and ``read_timeout``, or a
             ``(connect, read)`` pair.
         retries: botocore's retry dict; default :data:`DEFAULT_RETRIES`.
@@ -256,8 +256,8 @@ def _check_options(
         parts = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         if len(parts) != 2 or any(isinstance(p, bool) or not isinstance(p, (int, float)) for p in parts):
             raise InvalidArgumentTypeError("timeout must be a number of seconds or a (connect, read) pair")
-        if any(not math.isfinite(p) or p <= 0 for p in parts):
-            raise InvalidArgumentError(f"timeout must be a finite, positive number of seconds, got {timeout!r}")
+        for part in parts:
+            require_seconds("timeout", part)
     if retries is not None:
         _check_retries(retries)
     if not isinstance(use_fips, bool):

@@ -47,9 +47,6 @@ class TranscriptQuery:
     most_recent: Optional[int] = None
     contact_id: Optional[str] = None
 
-    def has_start(self) -> bool:
-        return self.start_id is not None or self.start_time is not None or self.most_recent is not None
-
     def request_params(self) -> dict[str, Any]:
         """GetTranscript parameters for this query.
 
@@ -209,7 +206,7 @@ class TranscriptCollection:
         seen_tokens: set[str] = set()
         while True:
             page_size = self._page_size if remaining is None else min(self._page_size, remaining)
-            response = self._connection._call("GetTranscript", MaxResults=page_size, **params)
+            response = self._connection.call_operation("GetTranscript", MaxResults=page_size, **params)
             items = TranscriptItem.from_page(_transcript_of(response), connection=self._connection)
             if remaining is not None:
                 items = items[:remaining]

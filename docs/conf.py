@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.abspath("_ext"))  # this site's own extensions
 
 import connectparticipant_ext  # noqa: E402
 
@@ -18,9 +19,16 @@ version = release = connectparticipant_ext.__version__
 
 extensions = [
     "sphinx.ext.autodoc",
+    "sphinx.ext.autosectionlabel",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
+    "markdown_changelog",  # the changelog page shows CHANGELOG.md
 ]
+
+# :ref:`page:Section title` links to a page's section by its title (the recipes page does).
+# Only a page's own sections get labels: subsections repeat titles ("Added" in each version).
+autosectionlabel_prefix_document = True
+autosectionlabel_maxdepth = 2
 
 # Google-style docstrings only.
 napoleon_google_docstring = True
@@ -37,12 +45,12 @@ nitpicky = False
 
 # docs/examples/<project>/ holds whole example projects (their files are literalincluded, not
 # pages); a page about an example lives next to them, as docs/examples/<name>.rst.
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "examples/*/**"]
+exclude_patterns = ["_build", "_ext", "Thumbs.db", ".DS_Store", "examples/*/**"]
 templates_path: list[str] = []
 
 html_theme = "alabaster"
 html_title = f"connectparticipant-ext {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]  # custom.css: alabaster links it from every page
 html_theme_options = {
     "description": "Amazon Connect chat participants, the boto3 way",
     "fixed_sidebar": True,

@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from botocore.retries import standard
@@ -26,6 +29,22 @@ if os.environ.get("CI", "").lower() == "true":
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore's retries without their sleeps: the retry logic stays botocore's own."""
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.fixture
+def new_york_time() -> Iterator[None]:
+    """The process's local time zone set to America/New_York (UTC-5 in winter), then restored."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset() is Unix only")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "America/New_York")
+        time.tzset()
+        try:
+            assert time.localtime(0).tm_hour == 19  # 1970-01-01 00:00 UTC is 19:00 the day before there
+            yield
+        finally:
+            patch.undo()
+            time.tzset()
 
 
 @pytest.fixture
@@ -76,3 +95,24 @@ def local_server(aws_credentials: None) -> Iterator[Any]:
     with LocalServer() as running:
         yield running
         get_chat_backend().reset()
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+class BuiltDocs(NamedTuple):
+    html: Path  # the HTML pages
+    returncode: int
+    output: str  # what sphinx-build printed (with -q: its warnings and errors)
+
+
+@pytest.fixture(scope="session")
+def built_docs(tmp_path_factory: pytest.TempPathFactory) -> BuiltDocs:
+    """The HTML docs, built once per run as a reader builds them: with only the ``docs``
+    extra's packages importable (tests/_docs_only_sphinx.py), so a page that needs more shows."""
+    pytest.importorskip("sphinx")
+    root = tmp_path_factory.mktemp("docs")
+    builder = str(Path(__file__).parent / "_docs_only_sphinx.py")
+    command = [sys.executable, builder, "-q", "-b", "html", "-d", str(root / "doctrees"), str(DOCS), str(root / "html")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    return BuiltDocs(root / "html", result.returncode, result.stdout + result.stderr)

@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-import connectparticipant_ext.testing.rich as rich_backend
 from connectparticipant_ext import (
     AuthenticationError,
     AuthenticationResult,
@@ -65,7 +64,7 @@ def test_each_outcome(outcome, connection, mock_chat, chat_contact):
     contact_id = chat_contact["ContactId"]
     urls: list[str] = []
     with connection.stream() as stream:
-        session_id = mock_chat.start_authentication(contact_id)
+        session_id = mock_chat.initiate_authentication(contact_id)
 
         def show(url: str) -> None:
             urls.append(url)
@@ -86,18 +85,18 @@ def test_each_outcome(outcome, connection, mock_chat, chat_contact):
 def test_chatjs_outcome_names_are_accepted_by_the_backend(mock_chat, chat_contact):
     contact_id = chat_contact["ContactId"]
     for name, stored in (("successful", "succeeded"), ("canceled", "cancelled")):
-        session_id = mock_chat.start_authentication(contact_id)
+        session_id = mock_chat.initiate_authentication(contact_id)
         mock_chat.finish_authentication(session_id, name)
         assert {s["SessionId"]: s["Outcome"] for s in mock_chat.authentication_sessions(contact_id)}[
             session_id
         ] == stored
     with pytest.raises(ValueError):
-        mock_chat.finish_authentication(mock_chat.start_authentication(contact_id), "maybe")
+        mock_chat.finish_authentication(mock_chat.initiate_authentication(contact_id), "maybe")
 
 
 def test_events_are_pushed_live_with_the_session_id(connection, mock_chat, chat_contact):
     with connection.stream() as stream:
-        session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+        session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
         mock_chat.finish_authentication(session_id, "succeeded")
         events = [stream.get(timeout=10), stream.get(timeout=10)]
     assert [i.content_type for i in events] == [AUTHENTICATION_INITIATED, EVENT + "authentication.succeeded"]
@@ -121,7 +120,7 @@ def test_a_session_opened_by_emit_event_is_known(connection, mock_chat, chat_con
 
 def test_two_step_flow_and_cancel(connection, mock_chat, chat_contact):
     with connection.stream() as stream:
-        session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+        session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
         session = connection.start_authentication(REDIRECT, stream=stream, timeout=20)
         assert session.session_id == session_id
         assert session.url.startswith("https://")
@@ -138,8 +137,8 @@ def test_other_items_are_handed_back_in_order(connection, mock_chat, chat_contac
     contact_id = chat_contact["ContactId"]
     with connection.stream() as stream:
         agent.send_message("before")
-        session_id = mock_chat.start_authentication(contact_id)
-        other = mock_chat.start_authentication(contact_id)  # another session's outcome is not ours
+        session_id = mock_chat.initiate_authentication(contact_id)
+        other = mock_chat.initiate_authentication(contact_id)  # another session's outcome is not ours
 
         def show(url: str) -> None:
             agent.send_message("while signing in")
@@ -155,7 +154,7 @@ def test_other_items_are_handed_back_in_order(connection, mock_chat, chat_contac
 
 
 def test_a_known_session_id_skips_the_wait(connection, mock_chat, chat_contact, wire_calls):
-    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
     with connection.stream() as stream:
         session = connection.start_authentication(REDIRECT, stream=stream, session_id=session_id)
         assert wire_calls[-1] == "GetAuthenticationUrl"
@@ -176,7 +175,7 @@ def test_own_stream_when_none_is_given(connection, mock_chat, chat_contact):
     # the flow opens its own live stream; send the request until it is seen
     session_id = None
     for _ in range(100):
-        session_id = mock_chat.start_authentication(contact_id)
+        session_id = mock_chat.initiate_authentication(contact_id)
         if started.wait(timeout=0.2):
             break
     mock_chat.finish_authentication(
@@ -190,27 +189,24 @@ def test_own_stream_when_none_is_given(connection, mock_chat, chat_contact):
 # -- the URL window and the service's refusals ---------------------------------------------------
 
 
-def test_url_is_refused_after_the_window(connection, mock_chat, chat_contact, monkeypatch):
-    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
-    late = rich_backend._utcnow() + timedelta(seconds=61)
-    monkeypatch.setattr(rich_backend, "_utcnow", lambda: late)
+def test_url_is_refused_after_the_window(connection, mock_chat, chat_contact):
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
+    mock_chat.advance_clock(61)
     with pytest.raises(ValidationError, match="one minute"):
         connection.get_authentication_url(session_id, REDIRECT)
 
 
-def test_url_is_given_within_the_window_more_than_once(connection, mock_chat, chat_contact, monkeypatch):
-    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
-    almost = rich_backend._utcnow() + timedelta(seconds=59)
-    monkeypatch.setattr(rich_backend, "_utcnow", lambda: almost)
+def test_url_is_given_within_the_window_more_than_once(connection, mock_chat, chat_contact):
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
+    mock_chat.advance_clock(timedelta(seconds=59))
     assert connection.get_authentication_url(session_id, REDIRECT) == connection.get_authentication_url(
         session_id, REDIRECT
     )
 
 
-def test_a_short_window_control(connection, mock_chat, chat_contact, monkeypatch):
-    session_id = mock_chat.start_authentication(chat_contact["ContactId"], url_window=5)
-    late = rich_backend._utcnow() + timedelta(seconds=6)
-    monkeypatch.setattr(rich_backend, "_utcnow", lambda: late)
+def test_a_short_window_control(connection, mock_chat, chat_contact):
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"], url_window=5)
+    mock_chat.advance_clock(6)
     with pytest.raises(ValidationError):
         connection.get_authentication_url(session_id, REDIRECT)
 
@@ -224,13 +220,13 @@ def test_url_is_refused_without_an_initiated_session(connection, mock_chat, chat
     other = connect_client.start_chat_contact(
         InstanceId="instance", ContactFlowId="flow", ParticipantDetails={"DisplayName": "Bo"}
     )
-    foreign = mock_chat.start_authentication(other["ContactId"])
+    foreign = mock_chat.initiate_authentication(other["ContactId"])
     with pytest.raises(ValidationError):
         connection.get_authentication_url(foreign, REDIRECT)
 
 
 def test_url_is_refused_after_the_outcome(connection, mock_chat, chat_contact):
-    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
     mock_chat.finish_authentication(session_id, "timeout")
     with pytest.raises(ValidationError, match="ended"):
         connection.get_authentication_url(session_id, REDIRECT)
@@ -252,17 +248,17 @@ def test_no_request_within_the_timeout(connection):
 
 def test_no_outcome_within_the_timeout(connection, mock_chat, chat_contact):
     with connection.stream() as stream:
-        mock_chat.start_authentication(chat_contact["ContactId"])
+        mock_chat.initiate_authentication(chat_contact["ContactId"])
         with pytest.raises(AuthenticationTimeoutError, match="outcome"):
             connection.authenticate(REDIRECT, stream=stream, timeout=1.0)
 
 
 def test_the_chat_ending_ends_the_flow(connection, mock_chat, chat_contact, connect_client):
     with connection.stream() as stream:
-        mock_chat.start_authentication(chat_contact["ContactId"])
+        mock_chat.initiate_authentication(chat_contact["ContactId"])
 
         def end(url: str) -> None:
-            connect_client.stop_contact(InstanceId="instance", ContactId=chat_contact["ContactId"])
+            connect_client.stop_contact(InstanceId="instance-1", ContactId=chat_contact["ContactId"])
 
         with pytest.raises(AuthenticationError, match="ended"):
             connection.authenticate(REDIRECT, stream=stream, on_url=end, timeout=20)
@@ -276,6 +272,10 @@ def test_the_chat_ending_ends_the_flow(connection, mock_chat, chat_contact, conn
         ({"redirect_uri": 3}, InvalidArgumentTypeError),
         ({"timeout": 0}, InvalidArgumentError),
         ({"timeout": "soon"}, InvalidArgumentTypeError),
+        ({"timeout": float("nan")}, InvalidArgumentError),
+        ({"timeout": -5}, InvalidArgumentError),
+        ({"timeout": float("inf")}, InvalidArgumentError),
+        ({"timeout": 1e308}, InvalidArgumentError),
         ({"session_id": "short"}, InvalidArgumentError),
         ({"on_url": "print"}, InvalidArgumentTypeError),
     ],
@@ -288,12 +288,19 @@ def test_bad_arguments_fail_before_any_call(connection, wire_calls, kwargs, erro
     assert wire_calls == []
 
 
+@pytest.mark.parametrize("bad", [float("nan"), -1, 1e308])
+def test_bad_timeouts_of_the_two_step_flow_fail_before_any_call(connection, wire_calls, bad):
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        connection.start_authentication(REDIRECT, timeout=bad)
+    assert wire_calls == []
+
+
 def test_the_url_is_not_logged(connection, mock_chat, chat_contact, caplog):
     import logging
 
     caplog.set_level(logging.DEBUG)
     with connection.stream() as stream:
-        session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+        session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
         seen: list[str] = []
 
         def show(url: str) -> None:
@@ -319,13 +326,105 @@ def test_authentication_over_the_local_server(local_server):
     chat = ChatService(region_name="us-east-1", endpoint_url=local_server.endpoint_url)
     backend = get_chat_backend()
     with chat.Participant(contact["ParticipantToken"]).create_connection() as conn, conn.stream() as stream:
-        session_id = backend.start_authentication(contact["ContactId"])
+        session_id = backend.initiate_authentication(contact["ContactId"])
         session = conn.start_authentication(REDIRECT, stream=stream, timeout=20)
         assert session.session_id == session_id
         backend.finish_authentication(session_id, "succeeded")
         assert session.wait(timeout=20).succeeded
         # a second session, cancelled by the customer over the wire
-        backend.start_authentication(contact["ContactId"])
+        backend.initiate_authentication(contact["ContactId"])
         second = conn.start_authentication(REDIRECT, stream=stream, timeout=20)
         second.cancel()
         assert second.wait(timeout=20).status is AuthenticationStatus.CANCELED
+
+
+def test_a_deeply_nested_initiated_event_has_no_session_id():
+    deep = TranscriptItem.from_response(
+        {"Id": "d", "Type": "EVENT", "ContentType": AUTHENTICATION_INITIATED, "Content": "[" * 100_000}
+    )
+    assert authentication_session_id(deep) is None
+
+
+# -- what a customer acts on comes from the service ------------------------------------------------
+
+
+def test_authentication_events_count_only_from_the_service(connection, mock_chat, chat_contact, caplog):
+    contact_id = chat_contact["ContactId"]
+    customer_id = chat_contact["ParticipantId"]
+    with connection.stream() as stream:
+        session_id = mock_chat.initiate_authentication(contact_id)
+        content = json.dumps({"SessionId": session_id})
+
+        def show(url: str) -> None:
+            mock_chat.emit_event(contact_id, "authentication.succeeded", content, participant_id=customer_id)
+            mock_chat.emit_event(contact_id, "authentication.failed", content)
+
+        result = connection.authenticate(REDIRECT, stream=stream, on_url=show, timeout=20)
+    assert result.status is AuthenticationStatus.FAILED
+    [forged] = [i for i in result.other_items if i.content_type == EVENT + "authentication.succeeded"]
+    assert forged.participant_role == "CUSTOMER"
+    assert "authentication event from a CUSTOMER participant was ignored" in caplog.text
+
+
+@pytest.mark.parametrize("role", ["CUSTOMER", "AGENT", "CUSTOM_BOT", "SUPERVISOR"])
+def test_authentication_events_from_a_participants_role_are_not_believed(role):
+    def event(name: str, **fields) -> TranscriptItem:
+        return TranscriptItem.from_response(
+            {"Id": name, "Type": "EVENT", "ContentType": EVENT + name, "Content": '{"SessionId": "s"}', **fields}
+        )
+
+    for name in ("authentication.initiated", "authentication.succeeded"):
+        assert authentication_session_id(event(name, ParticipantRole=role)) is None
+        assert authentication_status(event(name, ParticipantRole=role)) is None
+    assert authentication_session_id(event("authentication.initiated", ParticipantRole="SYSTEM")) == "s"
+    assert authentication_status(event("authentication.succeeded")) is AuthenticationStatus.SUCCESSFUL
+
+
+def _answer_url_with(connection, monkeypatch, url):
+    real = connection.call_operation
+
+    def call(operation, **params):
+        return {"AuthenticationUrl": url} if operation == "GetAuthenticationUrl" else real(operation, **params)
+
+    monkeypatch.setattr(connection, "call_operation", call)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>alert(1)</script>",
+        "http://login.evil.example/oauth2/authorize?state=x",
+        "http://127.0.0.1.evil.example/",
+        "ftp://files.example/x",
+        "//evil.example/oauth2/authorize",
+        "https:///no-host",
+        "vbscript:msgbox",
+    ],
+)
+def test_a_sign_in_url_that_is_not_https_never_reaches_on_url(connection, mock_chat, chat_contact, monkeypatch, url):
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
+    _answer_url_with(connection, monkeypatch, url)
+    shown: list[str] = []
+    with connection.stream() as stream:
+        with pytest.raises(AuthenticationError, match="only https") as info:
+            connection.authenticate(REDIRECT, stream=stream, on_url=shown.append, session_id=session_id, timeout=5)
+    assert shown == []
+    assert url not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://connect-chat-1.auth.us-east-1.amazoncognito.com/oauth2/authorize?state=x",
+        "http://127.0.0.1:8000/oauth2/authorize",
+        "http://localhost:8000/oauth2/authorize",
+        "http://[::1]:8000/oauth2/authorize",
+    ],
+)
+def test_https_and_loopback_sign_in_urls_are_handed_on(connection, mock_chat, chat_contact, monkeypatch, url):
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
+    _answer_url_with(connection, monkeypatch, url)
+    with connection.stream() as stream:
+        session = connection.start_authentication(REDIRECT, stream=stream, session_id=session_id)
+        assert session.url == url

@@ -512,9 +512,9 @@ def test_persistent_chat(endpoint):
     assert "earlier" in [i.get("Content") for i in earlier]
     now = endpoint.participant.get_transcript(ConnectionToken=token2)
     assert now["InitialContactId"] == first["ContactId"]
-    with pytest.raises(ClientError) as info:
-        endpoint.participant.get_transcript(ConnectionToken=token2, ContactId="someone-elses")
-    assert error_code(info) == "ResourceNotFoundException"
+    # another contact's id: an empty page (GetTranscript's model lists no ResourceNotFoundException)
+    other = endpoint.participant.get_transcript(ConnectionToken=token2, ContactId="someone-elses")
+    assert other["Transcript"] == [] and "NextToken" not in other
 
 
 # -- attachments -----------------------------------------------------------------------------------
@@ -632,7 +632,7 @@ def test_get_attachment_validation(endpoint):
         endpoint.participant.get_attachment(ConnectionToken=token, AttachmentId=attachment_id, UrlExpiryInSeconds=301)
     with pytest.raises(ClientError) as info:
         endpoint.participant.get_attachment(ConnectionToken=token, AttachmentId="unknown")
-    assert error_code(info) == "ResourceNotFoundException"
+    assert error_code(info) == "ValidationException"  # GetAttachment's model lists no ResourceNotFoundException
 
 
 def _small_upload(participant: Any, token: str) -> dict[str, Any]:
@@ -703,7 +703,7 @@ def test_views(local, mock_chat):
 def test_authentication(endpoint):
     contact, token = endpoint.customer()
     # A session exists once the flow sent authentication.initiated (see tests/test_authentication.py).
-    session = get_chat_backend().start_authentication(contact["ContactId"])
+    session = get_chat_backend().initiate_authentication(contact["ContactId"])
     url = endpoint.participant.get_authentication_url(ConnectionToken=token, SessionId=session, RedirectUri="https://x")
     assert url["AuthenticationUrl"].startswith("https://")
     endpoint.participant.cancel_participant_authentication(ConnectionToken=token, SessionId=session)
@@ -824,7 +824,7 @@ def test_local_server_answers_browser_preflights_and_names_errors():
             timeout=10,
         )
         assert preflight.status_code == 200
-        assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+        assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"  # a loopback page
         assert preflight.headers["Access-Control-Allow-Headers"] == "authorization,content-type,x-amz-bearer"
         refused = requests.post(
             f"{server.endpoint_url}/participant/message",

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,12 @@ def run(*args: str, env: dict[str, str] | None = None, input: str | None = None,
     )
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """``connectparticipant-ext serve`` in a subprocess, as a user would run it."""
+@contextmanager
+def running_server(*extra: str) -> Iterator[str]:
+    """``connectparticipant-ext serve`` in a subprocess, as a user would run it; its URL."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(port)],
+        [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(port), *extra],
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -63,6 +64,12 @@ def server() -> Iterator[str]:
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with running_server() as url:
+        yield url
 
 
 class Chat:
@@ -107,7 +114,7 @@ def test_demo_runs_a_whole_chat_on_the_embedded_backend():
     out = result.stdout
     assert "embedded local backend" in out
     assert "HelpBot: Thanks, I can help with that" in out
-    assert "[attachment] receipt.txt (APPROVED)" in out
+    assert "[attachment] receipt.txt (APPROVED, id " in out
     assert "Demo finished" in out
     assert "CPT." not in out and "CCT." not in out and "X-Amz-" not in out
 
@@ -252,7 +259,8 @@ def test_without_moto_demo_and_serve_say_what_to_install():
         )
         assert result.returncode == 2
         assert result.stderr.strip() == (
-            "connectparticipant-ext: error: the local backend needs moto: pip install 'connectparticipant-ext[local]'"
+            "connectparticipant-ext: error: the local backend needs moto: install the 'local' extra"
+            " (in the clone: pip install -e '.[local]')"
         )
 
 
@@ -289,7 +297,7 @@ def test_chat_starts_a_chat_on_the_local_server_and_sends_each_line(server: str)
     result = run("chat", "--endpoint-url", server, "--display-name", "Zoe", input="first line\nsecond line\n/quit\n")
     assert result.returncode == 0, result.stderr
     assert "Zoe: first line" in result.stdout and "Zoe: second line" in result.stdout
-    assert "started chat contact" in result.stderr
+    assert "started a new chat contact" in result.stderr and "'Zoe'" in result.stderr
     # Leaving is reported the same way every time, after the stream has stopped showing items.
     assert result.stderr.strip().endswith("you left the chat")
     assert "[participant.left]" not in result.stdout
@@ -355,7 +363,7 @@ def test_15_17_allow_remote_warns_that_the_server_is_open(monkeypatch, capsys):
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(server_module, "serve", lambda *a, **k: calls.append((a, k)))
     assert cli.main(["serve", "--host", "0.0.0.0", "--allow-remote", "--port", "0"]) == 0
-    assert calls == [(("0.0.0.0", 0), {"allow_remote": True})]
+    assert [(args, options["allow_remote"]) for args, options in calls] == [(("0.0.0.0", 0), True)]
     assert "open to the network" in capsys.readouterr().err
 
 
@@ -370,7 +378,9 @@ def test_15_22_every_subcommand_and_option_has_help():
             if action.option_strings and action.help is not argparse.SUPPRESS:
                 assert action.help, f"{name} {action.option_strings} has no help"
     serve_help = subcommands.choices["serve"].format_help()
-    assert "default: 5000" in serve_help
+    from connectparticipant_ext._local import DEFAULT_PORT
+
+    assert f"default: {DEFAULT_PORT}" in serve_help
 
 
 def test_15_22_progress_labels_binary_units():

@@ -509,7 +509,7 @@ def test_describe_view_and_authentication(mock_chat, connection, chat_contact):
     view = connection.describe_view(token)
     assert view.name == "Survey"
     assert token not in repr(view)
-    session_id = mock_chat.start_authentication(chat_contact["ContactId"])
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
     url = connection.get_authentication_url(session_id, "https://example.com/back")
     assert url.startswith("https://")
     assert connection.cancel_authentication(session_id) is None
@@ -688,7 +688,15 @@ TEMPLATES: dict[type[InteractiveTemplate], dict[str, Any]] = {
 
 
 def test_send_interactive_and_item_interactive(mock_chat, connection, chat_contact):
-    ids = {cls: mock_chat.send_interactive(chat_contact["ContactId"], template) for cls, template in TEMPLATES.items()}
+    known = {cls: t for cls, t in TEMPLATES.items() if cls is not InteractiveTemplate}
+    ids = {cls: mock_chat.send_interactive(chat_contact["ContactId"], template) for cls, template in known.items()}
+    # send_interactive refuses a templateType the admin guide does not document; a newer
+    # service's template arrives as a flow's interactive message
+    ids[InteractiveTemplate] = mock_chat.send_flow_message(
+        chat_contact["ContactId"],
+        json.dumps(TEMPLATES[InteractiveTemplate]),
+        content_type="application/vnd.amazonaws.connect.message.interactive",
+    )
     by_id = {i.id: i for i in connection.transcript}
     for cls, item_id in ids.items():
         interactive = by_id[item_id].interactive

@@ -225,7 +225,7 @@ def test_the_chats_end_ends_the_event_stream(connection: Connection, agent: Conn
     reader.wait_for(lambda evs: len(evs) >= 1)
     contact_id = connection.transcript.all().limit(1)
     for found in contact_id:
-        connect_client.stop_contact(ContactId=found.contact_id, InstanceId="instance")
+        connect_client.stop_contact(ContactId=found.contact_id, InstanceId="instance-1")
     reader.thread.join(timeout=WAIT)
     assert not reader.thread.is_alive(), "the event stream did not end with the chat"
     parsed = reader.parsed()

@@ -96,3 +96,53 @@ def test_public_names_are_sorted_and_importable():
     assert names == sorted(names, key=lambda n: (n.startswith("_"), n))
     for name in names:
         assert hasattr(connectparticipant_ext, name)
+
+
+def test_every_error_class_lives_in_exceptions_and_old_imports_still_work():
+    from connectparticipant_ext import _demo, authentication
+
+    assert authentication.AuthenticationError is exceptions.AuthenticationError
+    assert authentication.AuthenticationTimeoutError is exceptions.AuthenticationTimeoutError
+    assert connectparticipant_ext.AuthenticationError is exceptions.AuthenticationError
+    assert _demo.DemoError is exceptions.DemoError
+    assert issubclass(exceptions.AuthenticationTimeoutError, (exceptions.AuthenticationError, TimeoutError))
+    for cls in (exceptions.AuthenticationError, exceptions.AuthenticationTimeoutError, exceptions.DemoError):
+        assert cls.__module__ == "connectparticipant_ext.exceptions"
+        assert cls.__doc__ and cls.__doc__.startswith("Raised when")
+        assert cls.__name__ in exceptions.__all__
+    library = [
+        obj
+        for module in _library_modules()
+        for obj in vars(module).values()
+        if isinstance(obj, type) and issubclass(obj, connectparticipant_ext.ConnectParticipantError)
+    ]
+    assert {cls.__module__ for cls in library} == {"connectparticipant_ext.exceptions"}
+
+
+def _library_modules():
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.walk_packages(connectparticipant_ext.__path__, "connectparticipant_ext."):
+        if ".testing" in info.name or info.name.endswith(("django", "_pytest_plugin")):
+            continue  # the backend keeps its own errors; django needs settings
+        yield importlib.import_module(info.name)
+
+
+def test_map_client_errors_is_call_error_from_as_a_context_manager():
+    from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+    from botocore.parsers import ResponseParserError
+
+    with pytest.raises(exceptions.ServiceUnreachableError, match="StartContactStreaming could not reach") as info:
+        with map_client_errors("StartContactStreaming"):
+            raise EndpointConnectionError(endpoint_url="https://connect.us-east-1.amazonaws.com")
+    assert isinstance(info.value.__cause__, EndpointConnectionError)
+    with pytest.raises(exceptions.ServiceUnreachableError, match="ReadTimeoutError"):
+        with map_client_errors():
+            raise ReadTimeoutError(endpoint_url="https://x")
+    with pytest.raises(exceptions.MalformedResponseError, match="CreateParticipant"):
+        with map_client_errors("CreateParticipant"):
+            raise ResponseParserError("junk")
+    with pytest.raises(KeyError):  # may be the block's own code: not botocore's to translate
+        with map_client_errors("CreateParticipant"):
+            raise KeyError("x")

@@ -509,3 +509,12 @@ def test_interactive_message_over_the_local_server(local_server):
             assert echoed is not None, "the answer never came back over the websocket"
         assert (echoed.content, echoed.content_type) == ("Fine", "text/plain")
     conn.disconnect()
+
+
+def test_a_deeply_nested_template_is_no_template():
+    assert parse_template("[" * 100_000) is None
+    assert parse_template('{"templateType": "ListPicker", "data": ' + "[" * 5000 + "]" * 5000 + "}") is None
+    item = TranscriptItem.from_response(
+        {"Id": "i", "Type": "MESSAGE", "ContentType": INTERACTIVE_CONTENT_TYPE, "Content": "{" * 5000}
+    )
+    assert item.interactive is None

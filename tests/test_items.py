@@ -281,3 +281,17 @@ def test_subclasses_are_made_as_themselves_and_stay_frozen():
         assert copy.deepcopy(paged) == paged
     assert type(Plain(id="k", type="EVENT")) is Plain
     assert TranscriptItem.from_response(FULL) != Plain.from_response(FULL)  # the class is part of the value
+
+
+def test_event_data_of_a_deeply_nested_content_is_none_not_an_error():
+    typing = TranscriptItem.from_response(
+        {
+            "Id": "t",
+            "Type": "EVENT",
+            "ContentType": "application/vnd.amazonaws.connect.event.typing",
+            "Content": "[" * 3000,
+        }
+    )
+    assert typing.event_data is None
+    nested = '{"a":' * 100 + "1" + "}" * 100
+    assert TranscriptItem.from_response({**typing.raw, "Content": nested}).event_data is None

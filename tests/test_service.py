@@ -251,3 +251,9 @@ def test_resources_from_both_services_keep_working(connection, chat):
 
 def test_repr_shows_the_region():
     assert repr(ChatService(region_name="eu-west-1")) == "ChatService(region_name='eu-west-1')"
+
+
+@pytest.mark.parametrize("bad", [1e308, float("nan"), -1, (3, 1e308), (float("nan"), 3)])
+def test_timeouts_past_what_a_wait_can_take_are_refused(bad):
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        ChatService(region_name="us-east-1", timeout=bad)

@@ -186,6 +186,81 @@ def test_at_most_two_topics_per_contact_and_not_after_the_end(aws, connect_clien
     assert info.value.code == "InvalidRequestException"
 
 
+def test_start_chat_contact_streams_from_the_start_with_chat_streaming_configuration(aws, connect_client, mock_chat):
+    """StartChatContact ChatStreamingConfiguration (botocore connect model): "Use it to initiate
+    real-time message streaming when the chat is created ... Setting this parameter returns a
+    StreamingId in the response, and you do not need to call StartContactStreaming"."""
+    sns, sqs = aws
+    topic, queue = make_pipeline(sns, sqs)
+    contact = connect_client.start_chat_contact(
+        InstanceId=INSTANCE_ID,
+        ContactFlowId="flow-1",
+        ParticipantDetails={"DisplayName": "Ann"},
+        InitialMessage={"ContentType": "text/plain", "Content": "first words"},
+        ChatStreamingConfiguration={"StreamingEndpointArn": topic},
+    )
+    assert contact["StreamingId"]
+    assert "ConnectionCredentials" not in contact and "Websocket" not in contact  # streaming only
+    conn = ChatService(region_name=REGION).Participant(contact["ParticipantToken"]).create_connection()
+    conn.send_message("second")
+    events = list(streaming.parse({"Messages": drain(sqs, queue)}))
+    assert {e.item.content for e in events if e.item.type == "MESSAGE"} == {"first words", "second"}
+    # the stream it started is an ordinary one: StopContactStreaming ends it
+    streaming.stop(connect_client, INSTANCE_ID, contact["ContactId"], contact["StreamingId"])
+    conn.send_message("third")
+    assert drain(sqs, queue) == []
+
+
+def test_start_chat_contact_refuses_a_topic_as_start_contact_streaming_does(aws, connect_client, mock_chat):
+    """The chat's stream has the same refusals as StartContactStreaming's (admin guide, "Enable
+    real-time chat message streaming": standard topics only, in the instance's Region), and
+    nothing is created when the topic is refused."""
+    sns, _ = aws
+    fifo = sns.create_topic(Name="start.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    codes = {}
+    for name, arn in {
+        "fifo": fifo,
+        "unknown": f"arn:aws:sns:{REGION}:123456789012:nope",
+        "not sns": "arn:aws:sqs:us-east-1:1:q",
+    }.items():
+        with pytest.raises(ClientError) as info:
+            connect_client.start_chat_contact(
+                InstanceId=INSTANCE_ID,
+                ContactFlowId="flow-1",
+                ParticipantDetails={"DisplayName": "Ann"},
+                ChatStreamingConfiguration={"StreamingEndpointArn": arn},
+            )
+        codes[name] = info.value.response["Error"]["Code"]
+    assert codes == {
+        "fifo": "InvalidRequestException",
+        "unknown": "ResourceNotFoundException",
+        "not sns": "InvalidParameterException",
+    }
+    assert mock_chat.chats == {}
+
+
+def test_only_the_types_the_payload_page_lists_are_published(aws, connect_client, chat_contact, connection, agent, mock_chat):
+    """Admin guide, "Amazon SNS payload used in message streaming": ``Type`` "Possible values:
+    EVENT, MESSAGE" and a list of ContentTypes (typing, participant.joined/left,
+    transfer.succeeded/failed, the messages', chat.ended). Receipts (MESSAGEMETADATA), attachments
+    (ATTACHMENT) and other events are not in it, so they are not published."""
+    sns, sqs = aws
+    topic, queue = make_pipeline(sns, sqs)
+    contact_id = chat_contact["ContactId"]
+    streaming.start(connect_client, INSTANCE_ID, contact_id, topic)
+    question = connection.send_message("question")
+    agent.send_read_receipt(question.id)
+    connection.upload_attachment(b"abc", name="a.txt", content_type="text/plain")
+    mock_chat.emit_event(contact_id, "participant.idle")
+    mock_chat.emit_event(contact_id, "authentication.initiated", '{"SessionId": "s"}')
+    connection.send_typing()
+    events = list(streaming.parse({"Messages": drain(sqs, queue)}))
+    assert {e.item.type for e in events} == {"MESSAGE", "EVENT"}
+    assert {e.item.content_type for e in events} == {"text/plain", "application/vnd.amazonaws.connect.event.typing"}
+    kinds = {(i["Type"], i.get("ContentType")) for i in mock_chat.get_chat(contact_id).items}
+    assert ("ATTACHMENT", None) in kinds  # it happened; it was not streamed
+
+
 def test_visibility_filtering_through_the_pipeline(aws, connect_client, chat_contact, connection, agent, mock_chat):
     """Agent-only items (modelled by the backend switch) reach agent-side code, never the customer's."""
     sns, sqs = aws

@@ -123,7 +123,7 @@ def test_webrtc_must_be_a_bool(participant, wire_calls):
 def test_participants_of_a_chat_share_the_meeting(chat, participant, connect_client, chat_contact):
     customer = participant.create_connection(webrtc=True)
     response = connect_client.create_participant(
-        InstanceId="instance",
+        InstanceId="instance-1",
         ContactId=chat_contact["ContactId"],
         ParticipantDetails={"DisplayName": "Bot", "ParticipantRole": "CUSTOM_BOT"},
     )

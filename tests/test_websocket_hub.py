@@ -149,10 +149,13 @@ def test_a_url_opens_sockets_before_its_connect_expiry_and_is_refused_after(hub:
 def test_the_server_closes_a_socket_at_its_maximum_lifetime(hub: WebsocketHub):
     url = hub.register(CHAT, "ann", later(), max_lifetime=timedelta(milliseconds=300))
     with ws_connect(url) as socket:
-        subscribe(socket)
-        with pytest.raises(ConnectionClosed):
+        with pytest.raises(ConnectionClosed):  # under load the lifetime may end while subscribing
+            subscribe(socket)
             socket.recv(timeout=WAIT)
         assert socket.close_code == 1001
+    deadline = time.monotonic() + WAIT
+    while hub.open_sockets(CHAT) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert hub.open_sockets(CHAT) == 0
 
 
@@ -430,3 +433,36 @@ def test_an_idle_socket_is_closed_and_heartbeats_keep_one_open(hub: WebsocketHub
             assert json.loads(chatty.recv(timeout=WAIT)) == {"topic": "aws/heartbeat"}
             time.sleep(0.1)
         assert hub.open_sockets(CHAT) == 1
+
+
+# -- hostile clients on the hub's port ----------------------------------------------------------
+
+
+def test_half_sent_upgrades_are_dropped_without_holding_a_thread(hub: WebsocketHub):
+    """Connections that start an opening handshake and stop take no thread and are dropped once
+    their head is overdue (the listener's header timeout); a real client opens meanwhile."""
+    before = threading.active_count()
+    stalled = []
+    for _ in range(100):
+        conn = socketlib.create_connection(("127.0.0.1", hub.port), timeout=WAIT * 3)
+        conn.sendall(b"GET /connect/x?AuthToken=y HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webso")
+        stalled.append(conn)
+    with ws_connect(hub.register(CHAT, "ann", later())) as socket:
+        subscribe(socket)
+    assert threading.active_count() <= before + 1  # the test's own client thread at most
+    for conn in stalled:
+        while conn.recv(4096):  # a 408, then the end of the connection
+            pass
+        conn.close()
+
+
+def test_a_frame_over_the_limit_closes_only_that_socket(hub: WebsocketHub):
+    with ws_connect(hub.register(CHAT, "ann", later())) as big, ws_connect(hub.register(CHAT, "bob", later())) as ok:
+        subscribe(big)
+        subscribe(ok)
+        big.send("x" * (2**20 + 1))
+        with pytest.raises(ConnectionClosed):
+            big.recv(timeout=WAIT)
+        assert big.close_code == 1009
+        hub.publish(CHAT, item("still here"))
+        assert next_item(ok)["Content"] == "still here"

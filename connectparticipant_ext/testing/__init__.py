@@ -27,7 +27,8 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from ._registration import register
 from .agent import BackendAgent
-from .models import Chat, ChatBackend, ChatSettings, chat_backends
+from .models import ChatBackend, chat_backends
+from .state import Chat, ChatSettings
 
 __all__ = [
     "BackendAgent",

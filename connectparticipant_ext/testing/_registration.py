@@ -4,8 +4,8 @@
   a module of that name is put in ``sys.modules`` holding :data:`chat_backends`.
 * The Participant Service's hosts are appended to ``moto.backend_index.backend_url_patterns``,
   which both botocore's stubber and the ``responses`` mock (for ``requests``) consult.
-* The chat routes of the Connect API are added to moto's ``connect`` URL map, with the
-  message streaming ones of :mod:`.streaming`.
+* The routes of the Connect API operations the backend serves (``responses.CONNECT_OPERATIONS``)
+  are added to moto's ``connect`` URL map.
 * A pattern for the attachments bucket goes first in the list, so the upload fault switch
   can fail a PUT before handing everything else to moto's S3.
 
@@ -30,19 +30,15 @@ from moto.backends import get_backend
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
+from .controls import take_upload_failure
 from .models import chat_backends
-from .responses import ConnectChatResponse
+from .responses import connect_url_paths
 from .storage import BUCKET_PREFIX, check_presigned_put
 from .urls import url_bases
 
 SERVICE = "connectparticipant"
 UPLOADS = "connectparticipantuploads"
 _UPLOAD_PATTERN = re.compile(r"https?://s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?/" + re.escape(BUCKET_PREFIX))
-_CONNECT_ROUTES = {
-    "{0}/contact/chat$": ConnectChatResponse.dispatch,
-    "{0}/contact/create-participant$": ConnectChatResponse.dispatch,
-    "{0}/contact/stop$": ConnectChatResponse.dispatch,
-}
 _lock = threading.Lock()
 _registered = False
 
@@ -62,7 +58,7 @@ def upload_failure_for(path: str) -> int | None:
         backend = chat_backends[account_id][region]
     except KeyError:
         return None
-    return backend.take_upload_failure()
+    return take_upload_failure(backend)
 
 
 def failed_upload_response(status: int) -> tuple[int, dict[str, str], str]:
@@ -121,8 +117,5 @@ def register() -> None:
             patterns.extend((SERVICE, re.compile(base)) for base in url_bases)
         if not any(name == UPLOADS for name, _ in patterns):
             patterns.insert(0, (UPLOADS, _UPLOAD_PATTERN))
-        connect_urls.url_paths.update(_CONNECT_ROUTES)
-        from .streaming import register_routes as register_streaming_routes
-
-        register_streaming_routes()  # start/stop_contact_streaming (testing/streaming.py)
+        connect_urls.url_paths.update(connect_url_paths())
         _registered = True

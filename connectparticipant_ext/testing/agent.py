@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Optional
 
-from .models import MESSAGE_DELIVERED, MESSAGE_READ, TYPING
+from .state import MESSAGE_DELIVERED, MESSAGE_READ, TYPING
 
 if TYPE_CHECKING:
-    from .models import ChatBackend
+    from .base import ChatBackendBase
 
 
 class ItemList(list[dict[str, Any]]):
@@ -31,7 +31,7 @@ class ItemList(list[dict[str, Any]]):
 class BackendAgent:
     """An agent (or bot, or supervisor) connected to one chat of a backend."""
 
-    def __init__(self, backend: ChatBackend, contact_id: str, participant_id: str, connection_token: str) -> None:
+    def __init__(self, backend: ChatBackendBase, contact_id: str, participant_id: str, connection_token: str) -> None:
         self.backend = backend
         self.contact_id = contact_id
         self.participant_id = participant_id
@@ -63,7 +63,7 @@ class BackendAgent:
         """The chat's transcript so far, oldest first, as the service's item dicts.
 
         Read it as an attribute (``agent.items``) or call it (``agent.items()``)."""
-        return ItemList(self.backend.get_chat(self.contact_id).items)
+        return ItemList(self.backend.chats[self.contact_id].items)
 
     def messages(self, role: Optional[str] = None) -> list[str]:
         """The contents of the chat's messages, oldest first; only one role's if given."""

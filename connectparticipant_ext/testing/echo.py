@@ -9,27 +9,44 @@ example, ``connectparticipant-ext chat``) has someone to talk to without a line 
         ...
 
 For each new chat it calls :meth:`ChatBackend.join_as_agent` and listens to the chat
-(:meth:`Chat.add_listener`). For each customer message it sends a read receipt, a typing
-event, waits ``delay`` seconds and answers ``"Echo: <the message>"``; for an attachment it
+(:meth:`Chat.add_listener`). For each customer message it sends a typing event, waits ``delay``
+seconds, sends a read receipt and answers ``"Echo: <the message>"``; for an attachment it
 answers with the file's name. It leaves nothing behind when the chat ends.
+
+The receipt waits with the answer because a real agent's receipt never arrives in the instant
+the message is written: the agent's client gets the message over its websocket first, then
+calls SendEvent (amazon-connect-chatjs ``src/core/MessageReceiptsUtil.js``). AWS's chat widget
+relies on that: it drops a receipt for a message whose Id it does not know yet, and it learns
+the Id from its own SendMessage answer (amazon-connect-chat-interface
+``src/components/Chat/ChatSession.js``, ``_handleMessageReceipt``), so a receipt sent as the
+message arrived was often lost (no "Read" under the message).
 
 New chats are found by looking at the backends every ``poll_interval`` seconds (the backend
 has no "chat started" hook), so an agent joins within that time of ``StartChatContact``.
-The replies are sent from one worker thread, never from inside the backend's listener call.
+
+Each chat is answered on its own schedule: its messages are answered one after another, each
+``delay`` after its typing event, but one chat's backlog never holds up another's answer (thirty
+messages in one chat, then one in another: the second chat's answer comes after ``delay``, while
+the first is still being worked through). One worker thread keeps every chat's next deadline in
+a heap and sleeps until the earliest; nothing is sent from inside the backend's listener call.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
-import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Hashable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
     from .agent import BackendAgent
-    from .models import Chat, ChatBackend
+    from .models import ChatBackend
+    from .state import Chat
 
 __all__ = ["EchoAgents", "echo_reply"]
 
@@ -87,7 +104,14 @@ class EchoAgents:
         self._reply = reply
         self._backends = backends or _all_backends
         self._seen: set[Hashable] = set()
-        self._work: queue.Queue[Optional[tuple[BackendAgent, dict[str, Any]]]] = queue.Queue()
+        self._ready = threading.Condition(threading.Lock())
+        self._waiting: dict[Hashable, deque[tuple[BackendAgent, dict[str, Any]]]] = {}
+        """Per chat: the customer's items not yet being answered, oldest first."""
+        self._busy: set[Hashable] = set()
+        """Chats with an answer under way (typing sent, the reply not yet)."""
+        self._due: list[tuple[float, int, Hashable, BackendAgent, str, str]] = []
+        """Heap of (monotonic deadline, n, chat, agent, item id, reply): the receipts and replies to send."""
+        self._counter = itertools.count()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.joined = 0
@@ -107,7 +131,8 @@ class EchoAgents:
 
     def stop(self) -> None:
         self._stop.set()
-        self._work.put(None)
+        with self._ready:
+            self._ready.notify_all()
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
@@ -146,7 +171,9 @@ class EchoAgents:
         def listener(item: dict[str, Any]) -> None:
             # Called by the backend while it adds the item: only hand it over.
             if item.get("ParticipantRole") == _CUSTOMER and item.get("Type") in ("MESSAGE", "ATTACHMENT"):
-                self._work.put((agent, item))
+                with self._ready:
+                    self._waiting.setdefault(chat.key, deque()).append((agent, item))
+                    self._ready.notify()
             elif str(item.get("ContentType", "")).endswith("chat.ended"):
                 chat.remove_listener(listener)
 
@@ -157,24 +184,70 @@ class EchoAgents:
 
     def _answer(self) -> None:
         while True:
-            work = self._work.get()
-            if work is None or self._stop.is_set():
+            work = self._next_work()
+            if work is None:
                 return
-            agent, item = work
-            try:
-                self._answer_one(agent, item)
-            except Exception as exc:  # the chat ended or the agent left: nothing to answer
-                logger.info("the echo agent did not answer: %s", type(exc).__name__)
+            starts, replies = work
+            for key, agent, item in starts:
+                self._begin(key, agent, item)
+            for key, agent, item_id, text in replies:
+                self._finish(key, agent, item_id, text)
 
-    def _answer_one(self, agent: BackendAgent, item: dict[str, Any]) -> None:
-        text = self._reply(item)
-        if text is None:
-            return
+    def _next_work(
+        self,
+    ) -> Optional[
+        tuple[list[tuple[Hashable, BackendAgent, dict[str, Any]]], list[tuple[Hashable, BackendAgent, str, str]]]
+    ]:
+        """Wait for answers to begin (an idle chat with a waiting item) or replies that are due."""
+        with self._ready:
+            while not self._stop.is_set():
+                starts = []
+                for key, waiting in self._waiting.items():
+                    if key not in self._busy and waiting:
+                        self._busy.add(key)
+                        starts.append((key, *waiting.popleft()))
+                now = time.monotonic()
+                replies = []
+                while self._due and self._due[0][0] <= now:
+                    _, _, key, agent, item_id, text = heapq.heappop(self._due)
+                    replies.append((key, agent, item_id, text))
+                if starts or replies:
+                    return starts, replies
+                self._ready.wait(self._due[0][0] - now if self._due else None)
+            return None
+
+    def _begin(self, key: Hashable, agent: BackendAgent, item: dict[str, Any]) -> None:
+        """Show the agent typing, and schedule the receipt and reply ``delay`` from now."""
         try:
-            agent.read(str(item["Id"]))
+            text = self._reply(item)
+            if text is None:
+                self._done(key)
+                return
+            agent.typing()
+        except Exception as exc:  # the chat ended or the agent left: nothing to answer
+            logger.info("the echo agent did not answer: %s", type(exc).__name__)
+            self._done(key)
+            return
+        with self._ready:
+            heapq.heappush(
+                self._due, (time.monotonic() + self.delay, next(self._counter), key, agent, str(item["Id"]), text)
+            )
+
+    def _finish(self, key: Hashable, agent: BackendAgent, item_id: str, text: str) -> None:
+        try:
+            agent.read(item_id)
         except Exception as exc:  # refused with more than two participants (as the service does)
             logger.info("the echo agent sent no read receipt: %s", type(exc).__name__)
-        agent.typing()
-        if self._stop.wait(self.delay):
-            return
-        agent.send(text)
+        try:
+            agent.send(text)
+        except Exception as exc:  # the chat ended or the agent left meanwhile
+            logger.info("the echo agent did not answer: %s", type(exc).__name__)
+        self._done(key)
+
+    def _done(self, key: Hashable) -> None:
+        """The chat's answer is out: its next waiting item may begin."""
+        with self._ready:
+            self._busy.discard(key)
+            if not self._waiting.get(key, True):
+                del self._waiting[key]
+            self._ready.notify()

@@ -8,6 +8,7 @@ __all__ = [
     "AccessDeniedException",
     "ConflictException",
     "InternalServerException",
+    "InternalServiceException",
     "InvalidParameterException",
     "InvalidRequestException",
     "LimitExceededException",
@@ -86,6 +87,15 @@ class InvalidParameterException(JsonRESTError):
 
     def __init__(self, message: str) -> None:
         super().__init__("InvalidParameterException", message)
+
+
+class InternalServiceException(JsonRESTError):
+    """Connect API: request processing failed because of an error or failure with the service."""
+
+    code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InternalServiceException", message)
 
 
 class LimitExceededException(JsonRESTError):

@@ -1,11 +1,12 @@
 """The in-memory Amazon Connect chat: one backend per account and region, moto style.
 
 Chats are created on the Connect side (``start_chat_contact``, ``create_participant``,
-``stop_contact``) and used through the eleven Participant Service operations. This module holds
-:class:`ChatBackend` with those operations and moto's :data:`chat_backends`; the chat's state is
-in :mod:`.state`, tokens in :mod:`.tokens`, and the test switches (token lifetimes, attachment
-limits and verdicts, seeded fault injection, failing uploads, revoked tokens, views, the agent)
-in :mod:`.controls`, mixed into the backend.
+``stop_contact``; message streaming and participant timers in their mixins) and used through the
+eleven Participant Service operations. This module holds :class:`ChatBackend` with those
+operations and moto's :data:`chat_backends`. The request checks the models state are made
+before an operation runs (:mod:`.validation`, from :mod:`.responses`); an operation checks what
+the models say only in prose. The chat's state is in :mod:`.state`, what operations and
+controls share in :mod:`.base`, tokens in :mod:`.tokens`, the test controls in :mod:`.controls`.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ import hashlib
 import hmac
 import json
 import os
-import threading
+import re
 import uuid
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from moto.core.base_backend import BackendDict, BaseBackend
+from moto.core.base_backend import BackendDict
 
-from .controls import ChatControls, _FaultPlan
+from .base import ChatBackendBase, bare_instance_id
+from .contact_streaming import ContactStreaming
+from .controls import ChatControls
 from .exceptions import (
     AccessDeniedException,
     ConflictException,
@@ -33,14 +36,12 @@ from .exceptions import (
     ServiceQuotaExceededException,
     ValidationException,
 )
-from .rich import RichControls
 from .state import (
-    CHAT_ENDED,
     CHAT_REHYDRATED,
     CONNECTION_ACKNOWLEDGED,
-    DEFAULT_ALLOWED_EXTENSIONS,
-    EVENT,
     EVENT_CONTENT_TYPES,
+    INTERACTIVE,
+    INTERACTIVE_RESPONSE,
     MAX_CONTENT_LENGTH,
     MESSAGE_CONTENT_TYPES,
     MESSAGE_DELIVERED,
@@ -48,100 +49,52 @@ from .state import (
     MESSAGE_READ,
     PARTICIPANT_JOINED,
     PARTICIPANT_LEFT,
-    STORED_EVENT_CONTENT_TYPES,
     SUPPORTED_MESSAGING_CONTENT_TYPES,
     TYPING,
     Chat,
     ChatParticipant,
     ChatSettings,
     ConnectionGrant,
-    Listener,
     UploadRecord,
     iso,
     parse_iso,
     utcnow,
 )
-from .tokens import CONNECTION_TOKEN, PARTICIPANT_TOKEN, decode_token, encode_token, find_backend
+from .tokens import CONNECTION_TOKEN, encode_token
+from .webrtc import WebRTCMeetings
 
-__all__ = [
-    "CHAT_ENDED",
-    "CONNECTION_ACKNOWLEDGED",
-    "CONNECTION_TOKEN",
-    "DEFAULT_ALLOWED_EXTENSIONS",
-    "EVENT",
-    "EVENT_CONTENT_TYPES",
-    "MAX_CONTENT_LENGTH",
-    "MESSAGE_CONTENT_TYPES",
-    "MESSAGE_DELIVERED",
-    "MESSAGE_METADATA",
-    "MESSAGE_READ",
-    "PARTICIPANT_JOINED",
-    "PARTICIPANT_LEFT",
-    "PARTICIPANT_TOKEN",
-    "STORED_EVENT_CONTENT_TYPES",
-    "TYPING",
-    "Chat",
-    "ChatBackend",
-    "ChatControls",
-    "ChatParticipant",
-    "ChatSettings",
-    "ConnectionGrant",
-    "Listener",
-    "UploadRecord",
-    "chat_backends",
-    "decode_token",
-    "encode_token",
-    "find_backend",
-    "iso",
-    "parse_iso",
-    "utcnow",
-]
+__all__ = ["ChatBackend", "chat_backends"]
 
 
-class ChatBackend(ChatControls, RichControls, BaseBackend):
+
+def _request_key(
+    contact_id: str, participant_id: str, operation: str, client_token: str, request: dict[str, Any]
+) -> tuple[str, ...]:
+    """What a participant's retry is recognised by: its ClientToken *and* what it asks for
+    (see :meth:`ChatBackend._idempotently`)."""
+    return (contact_id, participant_id, operation, client_token, json.dumps(request, sort_keys=True, default=str))
+
+class ChatBackend(ChatControls, ContactStreaming, WebRTCMeetings, ChatBackendBase):
     """Amazon Connect chats of one account and region.
 
     The Connect-side operations (``start_chat_contact``, ``create_participant``,
-    ``stop_contact``) and the eleven Participant Service operations; the switches tests use
-    come from :class:`~connectparticipant_ext.testing.controls.ChatControls`.
+    ``stop_contact``, ``start_contact_streaming``, ``stop_contact_streaming``,
+    ``update_participant_role_config``) and the eleven Participant Service operations; the
+    switches tests use come from :class:`~connectparticipant_ext.testing.controls.ChatControls`.
     """
 
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
-        self.settings = ChatSettings()
-        self.chats: dict[str, Chat] = {}
-        self.participant_tokens: dict[str, ChatParticipant] = {}
-        self.connection_tokens: dict[str, ConnectionGrant] = {}
-        self.uploads: dict[str, UploadRecord] = {}
-        self.views: dict[str, dict[str, Any]] = {}
-        self._idempotent: dict[tuple[str, ...], Any] = {}
-        self._faults: Optional[_FaultPlan] = None
-        self._upload_failures: list[int] = []
-        self._lock = threading.RLock()
         self._secret = os.urandom(16)
 
     def reset(self) -> None:
         from .websocket import shutdown_hub
 
+        self._stop_timers()
         shutdown_hub()
         super().reset()
 
     # == Connect side ==========================================================================
-
-    def _participant_token(self, chat: Chat, role: str, display_name: str) -> ChatParticipant:
-        lifetime = self.settings.participant_token_lifetime
-        expires_at = chat.expires_at if lifetime is None else min(chat.expires_at, utcnow() + lifetime)
-        token = encode_token(PARTICIPANT_TOKEN, self.account_id, self.region_name)
-        participant = ChatParticipant(chat.contact_id, role, display_name, token, expires_at)
-        chat.participants[participant.participant_id] = participant
-        self.participant_tokens[token] = participant
-        return participant
-
-    def _once(self, key: tuple[str, ...], make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key not in self._idempotent:
-                self._idempotent[key] = make()
-            return self._idempotent[key]
 
     def start_chat_contact(
         self,
@@ -157,46 +110,45 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         disconnect_on_customer_exit: Optional[list[str]] = None,
         related_contact_id: Optional[str] = None,
         connection_types: Optional[list[str]] = None,
+        segment_attributes: Optional[dict[str, Any]] = None,
+        customer_id: Optional[str] = None,
+        participant_configuration: Optional[dict[str, Any]] = None,
+        chat_streaming_configuration: Optional[dict[str, Any]] = None,
     ) -> dict[str, Any]:
-        # The Connect API answers bad input with InvalidParameterException/InvalidRequestException
-        # (its model has no ValidationException).
-        if not isinstance(instance_id, str) or not 1 <= len(instance_id) <= 100:
-            raise InvalidParameterException("InstanceId must have 1 to 100 characters")
-        if not isinstance(contact_flow_id, str) or not 1 <= len(contact_flow_id) <= 500:
-            raise InvalidParameterException("ContactFlowId must have 1 to 500 characters")
+        # The model's constraints were checked before the call (responses.py); what follows are
+        # the rules its documentation writes in prose. The Connect API answers them with
+        # InvalidParameterException/InvalidRequestException (its model has no ValidationException).
+        # The request as given, for the ClientToken check (taken before any local is bound).
+        request = {k: v for k, v in locals().items() if k not in ("self", "client_token")}
         self._check_instance(instance_id)
-        display_name = (participant_details or {}).get("DisplayName")
-        if not isinstance(display_name, str) or not 1 <= len(display_name) <= 256:
-            raise InvalidParameterException("ParticipantDetails.DisplayName must have 1 to 256 characters")
         minutes = 25 * 60 if chat_duration_in_minutes is None else chat_duration_in_minutes
-        if not 60 <= minutes <= 10080:
-            raise InvalidParameterException("ChatDurationInMinutes must be between 60 and 10080")
         supported = frozenset(supported_messaging_content_types or ["text/plain"])
         if "text/plain" not in supported or not supported <= SUPPORTED_MESSAGING_CONTENT_TYPES:
             raise InvalidParameterException(
                 "SupportedMessagingContentTypes must contain text/plain and only supported types"
             )
         if initial_message is not None:
-            content = initial_message.get("Content", "")
-            if (
-                initial_message.get("ContentType") not in MESSAGE_CONTENT_TYPES
-                or not isinstance(content, str)
-                or not 1 <= len(content.encode("utf-8")) <= MAX_CONTENT_LENGTH
-            ):
-                raise InvalidParameterException("InitialMessage must have a valid ContentType and 1 to 16384 bytes")
-        if disconnect_on_customer_exit is not None and list(disconnect_on_customer_exit) != ["AGENT"]:
-            raise InvalidParameterException("DisconnectOnCustomerExit takes exactly one value, AGENT")
+            if initial_message["ContentType"] not in MESSAGE_CONTENT_TYPES:
+                raise InvalidParameterException("InitialMessage.ContentType is not a supported message content type")
+            if len(initial_message["Content"].encode("utf-8")) > MAX_CONTENT_LENGTH:
+                raise InvalidParameterException("InitialMessage.Content must have at most 16384 bytes of UTF-8")
+        _check_attributes(attributes or {})
+        _check_segment_attributes(segment_attributes or {}, supported)
         if persistent_chat and related_contact_id:
             raise InvalidRequestException("You cannot provide both RelatedContactId and PersistentChat")
         source: Optional[Chat] = None
         if persistent_chat:
             rehydration = persistent_chat.get("RehydrationType")
-            if rehydration not in ("ENTIRE_PAST_SESSION", "FROM_SEGMENT"):
+            if rehydration is None:
                 raise InvalidParameterException("PersistentChat.RehydrationType is required for persistent chat")
             source = self._rehydration_source(rehydration, persistent_chat.get("SourceContactId"))
+        topic = None
+        if chat_streaming_configuration is not None:
+            # The same refusals as StartContactStreaming, before anything is created.
+            topic = self._check_topic(chat_streaming_configuration["StreamingEndpointArn"])
 
         def create() -> dict[str, Any]:
-            chat = Chat(self, str(uuid.uuid4()), instance_id, timedelta(minutes=minutes))
+            chat = self._new_chat(str(uuid.uuid4()), instance_id, timedelta(minutes=minutes))
             chat.attributes = dict(attributes or {})
             chat.supported_content_types = supported
             chat.disconnect_flow = bool(disconnect_on_customer_exit)
@@ -206,8 +158,13 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 chat.previous_contact_ids = [source.contact_id, *source.previous_contact_ids]
                 chat.copy_past_items(source.items)
                 response["ContinuedFromContactId"] = source.contact_id
-            customer = self._participant_token(chat, "CUSTOMER", display_name)
+            customer = self._participant_token(chat, "CUSTOMER", participant_details["DisplayName"])
             self.chats[chat.contact_id] = chat
+            if topic is not None:
+                # "Setting this parameter returns a StreamingId in the response, and you do not
+                # need to call StartContactStreaming" (StartChatContact ChatStreamingConfiguration):
+                # the stream covers the chat from its first item.
+                response["StreamingId"] = self._stream_to(chat, topic)
             # The customer joins when the chat starts, whatever its client later sends as
             # ConnectParticipant (AWS's clients' fixtures; see tests/fidelity).
             customer.joined = True
@@ -225,9 +182,14 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 response.update(self.create_participant_connection(customer.token, wanted, False))
             return response
 
-        if client_token:
-            return dict(self._once(("start_chat_contact", client_token), create))
-        return create()
+        if not client_token:
+            return create()
+        response = dict(self._once(("StartChatContact", client_token), request, create, InvalidRequestException))
+        if "Websocket" in response and self.chats[response["ContactId"]].ended:
+            # "When you retry a request with the same ClientToken, the response repeats the
+            # original contact and can omit a websocket URL if the chat has already ended."
+            del response["Websocket"]
+        return response
 
     def _check_instance(self, instance_id: str) -> None:
         """Refuse an InstanceId that moto's connect backend does not know (see ChatSettings)."""
@@ -237,8 +199,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         from moto.connect.models import connect_backends
 
         instances = getattr(connect_backends[self.account_id][self.region_name], "instances", {})
-        bare = instance_id.rsplit("instance/", 1)[-1]  # an instance ARN names it too
-        if (strict or instances) and bare not in instances:
+        if (strict or instances) and bare_instance_id(instance_id) not in instances:
             raise ResourceNotFoundException(f"instance {instance_id} does not exist")
 
     def _rehydration_source(self, rehydration: str, source_contact_id: Optional[str]) -> Chat:
@@ -260,63 +221,42 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
     def create_participant(
         self, instance_id: str, contact_id: str, participant_details: dict[str, Any], client_token: Optional[str] = None
     ) -> dict[str, Any]:
-        chat = self._connect_chat(contact_id)
-        role = (participant_details or {}).get("ParticipantRole") or "CUSTOM_BOT"
+        chat = self._connect_chat(instance_id, contact_id)
+        role = participant_details.get("ParticipantRole") or "CUSTOM_BOT"
         if role != "CUSTOM_BOT":
             # "The only valid value for ParticipantRole is CUSTOM_BOT for chat contact" (connect model).
             raise InvalidRequestException(f"ParticipantRole {role} cannot be added to a chat contact; only CUSTOM_BOT")
-        display_name = (participant_details or {}).get("DisplayName") or role.title()
-        return self._add_participant(chat, role, display_name, client_token)
-
-    def _add_participant(
-        self, chat: Chat, role: str, display_name: str, client_token: Optional[str] = None
-    ) -> dict[str, Any]:
-        contact_id = chat.contact_id
-
-        def create() -> dict[str, Any]:
-            participant = self._participant_token(chat, role, display_name)
-            return {
-                "ParticipantCredentials": {
-                    "ParticipantToken": participant.token,
-                    "Expiry": iso(participant.token_expires_at),
-                },
-                "ParticipantId": participant.participant_id,
-            }
-
-        if client_token:
-            return dict(self._once(("create_participant", contact_id, client_token), create))
-        return create()
+        display_name = participant_details.get("DisplayName") or role.title()
+        request = {"instance_id": instance_id, "participant_details": participant_details}
+        return self._add_participant(chat, role, display_name, client_token, request)
 
     def stop_contact(self, contact_id: str, instance_id: str) -> None:
-        chat = self.chats.get(contact_id)
-        if chat is None:
-            raise ResourceNotFoundException(f"contact {contact_id} does not exist")
-        self._end_chat(chat)
+        """End a chat: each agent still in it leaves (``participant.left``), then ``chat.ended``.
 
-    def _connect_chat(self, contact_id: str) -> Chat:
-        chat = self.chats.get(contact_id)
-        if chat is None:
-            raise ResourceNotFoundException(f"contact {contact_id} does not exist")
-        if chat.ended:
-            raise InvalidRequestException(f"contact {contact_id} has ended")
-        return chat
+        The agent's "End chat" is a StopContact (amazon-connect-chatjs README, "End Chat":
+        ``contact.destroy()`` -> "StopContact API"), and a chat a customer saw end that way reads
+        "AGENT :: participant.left" then "chat.ended" (tamdilip/whatsapp-amazonconnect-chat
+        issue #3); no source shows a customer's participant.left there. That StopContact from
+        elsewhere sends the same is inferred.
 
-    def _end_chat(self, chat: Chat) -> None:
-        from .websocket import get_hub
-
+        Stopping a chat that has already ended changes nothing and succeeds: "Chat and task
+        contacts can be terminated in any state", and ContactNotFoundException "applies to
+        Voice calls only, not to Chat or Task contacts" (StopContact API reference).
+        """
+        chat = self._instance_chat(instance_id, contact_id)
         with chat.lock:
             if chat.ended:
                 return
-            chat.add_item("EVENT", CHAT_ENDED, None, sender="none")
-            chat.ended = True
-        if chat.listeners:
-            get_hub().end_chat(chat.key)
+            for agent in [p for p in chat.active_participants() if p.role == "AGENT"]:
+                agent.left = True
+                chat.add_item("EVENT", PARTICIPANT_LEFT, agent)
+        self._end_chat(chat)
 
     # == Participant side ======================================================================
 
     def _grant(self, token: Optional[str]) -> tuple[ConnectionGrant, Chat, ChatParticipant]:
         grant = self.connection_tokens.get(token or "")
-        if grant is None or grant.revoked or grant.expires_at <= utcnow():
+        if grant is None or grant.revoked or grant.expires_at <= self._now():
             raise AccessDeniedException()
         chat = self.chats[grant.contact_id]
         participant = chat.participants[grant.participant_id]
@@ -330,17 +270,14 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         from .websocket import get_hub
 
         participant = self.participant_tokens.get(participant_token or "")
-        if participant is None or participant.token_expires_at <= utcnow():
+        if participant is None or participant.token_expires_at <= self._now():
             raise AccessDeniedException()
         chat = self.chats[participant.contact_id]
         if chat.ended or participant.left:
             raise AccessDeniedException("The chat has ended or the participant has left.")
         # Type is optional (chatjs agent sessions send Type=null, ConnectParticipant=true).
-        if any(t not in ("WEBSOCKET", "CONNECTION_CREDENTIALS", "WEBRTC_CONNECTION") for t in types):
-            raise ValidationException("Type takes WEBSOCKET, CONNECTION_CREDENTIALS and WEBRTC_CONNECTION")
         response: dict[str, Any] = {}
-        now = utcnow()
-        expires_at = now + self.settings.connection_lifetime
+        expires_at = self._now() + self.settings.connection_lifetime
         if "CONNECTION_CREDENTIALS" in types:
             token = encode_token(CONNECTION_TOKEN, self.account_id, self.region_name)
             self.connection_tokens[token] = ConnectionGrant(
@@ -348,7 +285,8 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             )
             response["ConnectionCredentials"] = {"ConnectionToken": token, "Expiry": iso(expires_at)}
         if "WEBSOCKET" in types:
-            connect_by = now + self.settings.websocket_connect_timeout
+            # The websocket server keeps the wall clock (state.Clock): so does its deadline.
+            connect_by = utcnow() + self.settings.websocket_connect_timeout
             hub = get_hub()
             chat.add_listener(_HubPublisher(chat.key))
             url = _register_websocket(hub, chat.key, participant.participant_id, connect_by, self.settings)
@@ -361,9 +299,10 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         if connect_participant and not participant.joined:
             participant.joined = True
             chat.add_item("EVENT", PARTICIPANT_JOINED, participant)
+            self._timers_joined(chat)
         if "WEBRTC_CONNECTION" in types:
-            response["WebRTCConnection"] = self.webrtc_connection(chat, participant)
-        self.watch_authentication(chat)
+            response["WebRTCConnection"] = self._webrtc_connection(chat, participant)
+        self._watch_authentication(chat)
         return response
 
     def send_message(
@@ -376,18 +315,22 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             raise ValidationException(
                 f"ContentType {content_type!r} is not in the contact's SupportedMessagingContentTypes"
             )
-        _check_content(content, required=True)
+        _check_content_bytes(content)
         if content_type == "application/json":
             try:
                 json.loads(content)
             except ValueError:
                 raise ValidationException("Content is not valid JSON") from None
+        if content_type == INTERACTIVE_RESPONSE:
+            _check_interactive_response(content)
 
         def send() -> dict[str, Any]:
             item = chat.add_item("MESSAGE", content_type, participant, content)
+            self._timers_message(chat, participant)
             return {"Id": item["Id"], "AbsoluteTime": item["AbsoluteTime"]}
 
-        return dict(self._idempotently(chat, participant, "SendMessage", client_token, send))
+        request = {"ContentType": content_type, "Content": content}
+        return dict(self._idempotently(chat, participant, "SendMessage", client_token, request, send))
 
     def _idempotently(
         self,
@@ -395,11 +338,23 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         participant: ChatParticipant,
         operation: str,
         client_token: Optional[str],
+        request: dict[str, Any],
         make: Callable[[], Any],
     ) -> Any:
+        """:meth:`_once` for a participant's call: a ClientToken is the participant's own, and
+        a retry may come on a renewed connection token (so the token is not part of ``request``).
+
+        A ClientToken reused with other parameters is a new request here, not a refused one:
+        AWS's own clients depend on it. amazon-connect-chatjs (since 1.3.0, still in 5.0.0,
+        ``src/core/MessageReceiptsUtil.js``) sends every read receipt of a chat with the
+        ClientToken ``INCOMING_READ_RECEIPT`` and every delivered one with
+        ``INCOMING_DELIVERED_RECEIPT``, and its receipts reach the other side one message after
+        another, so the service keys a retry on the token *and* what was asked.
+        """
         if not client_token:
             return make()
-        return self._once((chat.contact_id, participant.participant_id, operation, client_token), make)
+        key = _request_key(chat.contact_id, participant.participant_id, operation, client_token, request)
+        return self._once(key, request, make, ValidationException)
 
     def send_event(
         self, connection_token: Optional[str], content_type: str, content: Optional[str], client_token: Optional[str]
@@ -408,7 +363,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         if content_type not in EVENT_CONTENT_TYPES:
             raise ValidationException(f"ContentType {content_type!r} is not a supported event")
         if content is not None:
-            _check_content(content, required=False)
+            _check_content_bytes(content)
         target: Optional[dict[str, Any]] = None
         if content_type in (MESSAGE_DELIVERED, MESSAGE_READ):
             if len(chat.active_participants()) > 2:
@@ -428,17 +383,20 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 item = chat.add_item("EVENT", TYPING, participant, content, store=False)
             elif target is not None:
                 item = self._record_receipt(chat, participant, target, content_type)
-            else:  # connection.acknowledged: accepted, kept out of the transcript
+            else:
+                # connection.acknowledged: "no longer maintained since December 31, 2024" (SendEvent
+                # ContentType) but still listed, so accepted and kept out of the transcript.
                 item = chat.add_item("EVENT", CONNECTION_ACKNOWLEDGED, participant, content, store=False)
             return {"Id": item["Id"], "AbsoluteTime": item["AbsoluteTime"]}
 
-        return dict(self._idempotently(chat, participant, "SendEvent", client_token, send))
+        request = {"ContentType": content_type, "Content": content}
+        return dict(self._idempotently(chat, participant, "SendEvent", client_token, request, send))
 
     def _record_receipt(
         self, chat: Chat, participant: ChatParticipant, target: dict[str, Any], content_type: str
     ) -> dict[str, Any]:
         with chat.lock:
-            moment = iso(utcnow())
+            moment = iso(self._now())
             # A streamed (Lex) reply already has MessageMetadata (MessageCompleted, ...)
             metadata = target.setdefault("MessageMetadata", {})
             metadata.setdefault("MessageId", target["Id"])
@@ -460,28 +418,18 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
     def disconnect_participant(self, connection_token: Optional[str], client_token: Optional[str]) -> None:
         """The participant leaves. Its websocket is not closed: the chat goes on pushing to it
         until ``chat.ended`` (amazon-connect-chatjs 4.0 CHANGELOG: the connection ends when the
-        server sends chatEnded, so disconnect flows can send surveys)."""
-        _, chat, participant = self._grant(connection_token)
-        self._leave(chat, participant)
+        server sends chatEnded, so disconnect flows can send surveys).
 
-    def _leave(self, chat: Chat, participant: ChatParticipant) -> None:
-        with chat.lock:
-            if participant.left:
-                return
-            participant.left = True
-            chat.add_item("EVENT", PARTICIPANT_LEFT, participant)
-        if participant.role == "CUSTOMER":
-            if chat.disconnect_flow:
-                # DisconnectOnCustomerExit: the agents are disconnected, the chat goes on in
-                # the disconnect flow until it stops the contact.
-                for other in list(chat.participants.values()):
-                    if other.role == "AGENT" and other.joined and not other.left:
-                        self._leave(chat, other)
-            else:
-                self._end_chat(chat)
-        elif participant.role == "AGENT" and not chat.disconnect_flow:
-            # The agent leaving ends the chat by default: participant.left, then chat.ended.
-            self._end_chat(chat)
+        A retry with the ClientToken of a call that succeeded succeeds again, although the
+        participant has left by then (the token makes the call idempotent)."""
+        grant = self.connection_tokens.get(connection_token or "")
+        if client_token and grant is not None:
+            key = _request_key(grant.contact_id, grant.participant_id, "DisconnectParticipant", client_token, {})
+            with self._lock:
+                if key in self._idempotent:
+                    return
+        _, chat, participant = self._grant(connection_token)
+        self._idempotently(chat, participant, "DisconnectParticipant", client_token, {}, lambda: self._leave(chat, participant))
 
     # -- transcript ----------------------------------------------------------------------------
 
@@ -493,7 +441,8 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
     def _unsign(self, token: str) -> dict[str, Any]:
         body, _, mac = token.rpartition(".")
         expected = hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()[:32]
-        if not body or not hmac.compare_digest(mac, expected):
+        # Bytes, not str: compare_digest refuses a str that is not ASCII (a forged token may be).
+        if not body or not hmac.compare_digest(mac.encode(), expected.encode()):
             raise ValidationException("NextToken is not valid")
         payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body))
         return payload
@@ -510,19 +459,18 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
     ) -> dict[str, Any]:
         _, own_chat, _ = self._grant(connection_token)
         chat = own_chat
-        if contact_id and contact_id != own_chat.contact_id:
-            if contact_id not in own_chat.previous_contact_ids or contact_id not in self.chats:
-                raise ResourceNotFoundException("ContactId is not this chat or an earlier contact of it")
-            chat = self.chats[contact_id]
         size = 10 if max_results is None else max_results
-        if not 0 <= size <= 100:
-            raise ValidationException("MaxResults must be between 0 and 100")
         # "Default: BACKWARD when no StartPosition is provided, FORWARD with StartPosition."
         given = {k: v for k, v in (start_position or {}).items() if v is not None}
         direction = scan_direction or ("FORWARD" if given else "BACKWARD")
         sort = sort_order or "DESCENDING"
-        if direction not in ("FORWARD", "BACKWARD") or sort not in ("ASCENDING", "DESCENDING"):
-            raise ValidationException("ScanDirection must be FORWARD or BACKWARD; SortOrder ASCENDING or DESCENDING")
+        if contact_id and contact_id != own_chat.contact_id:
+            if contact_id not in own_chat.previous_contact_ids or contact_id not in self.chats:
+                # Not a contact of this chain: an empty page, not an error (GetTranscript cannot
+                # answer ResourceNotFoundException; a capture in amazon-connect-chatjs issue #28
+                # shows 200 with "Transcript": [] for another contact's id).
+                return {"InitialContactId": own_chat.initial_contact_id, "Transcript": []}
+            chat = self.chats[contact_id]
         with chat.lock:
             count = len(chat.items)
             if next_token:
@@ -564,15 +512,10 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             # response as "invalid StartPosition").
             return chat.position_of(str(given["Id"]))
         if "AbsoluteTime" in given:
-            try:
-                moment = parse_iso(str(given["AbsoluteTime"]))
-            except ValueError:
-                raise ValidationException("StartPosition AbsoluteTime is not an ISO 8601 time") from None
+            moment = _start_time(given["AbsoluteTime"])
             return chat.first_at_or_after(moment) if direction == "FORWARD" else chat.last_at_or_before(moment)
         if "MostRecent" in given:
             recent = int(given["MostRecent"])
-            if not 0 <= recent <= 100:
-                raise ValidationException("StartPosition MostRecent must be between 0 and 100")
             position = max(count - recent, 0)
             return position if direction == "FORWARD" else min(position, count - 1)
         raise ValidationException("StartPosition takes one of Id, AbsoluteTime, MostRecent")
@@ -595,49 +538,6 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         shown["Attachments"] = attachments
         return shown
 
-    def _push_verdict(self, record: UploadRecord) -> None:
-        """Send the scan verdict of an attachment over the websocket, as a second ATTACHMENT item.
-
-        "Amazon Connect will send the result (APPROVED | REJECTED) of the scanned attachment as
-        a message in the websocket" (amazon-connect/amazon-connect-chatjs,
-        ``docs/attachment-scanner-feature.md``, whose example is an ``ATTACHMENT`` item with the
-        attachment's entry and its new ``Status``). The item reuses the first item's Id: AWS's
-        chat widget (amazon-connect-chat-interface, ``ChatSession._addItemsToTranscript``)
-        replaces an item by Id, so the verdict takes the IN_PROGRESS item's place, and
-        GetTranscript shows the one item with its current status. That the Id is the same is
-        inferred from that client, not documented.
-        """
-        chat = self.chats.get(record.contact_id)
-        if chat is None or record.item_id is None:
-            return
-        with chat.lock:
-            position = chat._index.get(record.item_id)
-            if position is None:
-                return
-            stored = chat.items[position]
-            pushed = dict(stored)
-            pushed["Attachments"] = [
-                {**entry, "Status": record.status} if entry.get("AttachmentId") == record.attachment_id else entry
-                for entry in stored.get("Attachments", [])
-            ]
-            for listener in list(chat.listeners):
-                listener(pushed)
-
-    def finish_attachment_scans(self, contact_id: Optional[str] = None) -> int:
-        """End every pending attachment scan (of one chat, or all): each verdict is pushed now.
-
-        Returns how many verdicts were sent. A test control: with
-        ``settings.attachment_pending_reads`` above 0 the verdict otherwise arrives when those
-        transcript reads are used up.
-        """
-        done = 0
-        for record in list(self.uploads.values()):
-            if record.completed and record.pending_reads > 0 and contact_id in (None, record.contact_id):
-                record.pending_reads = 0
-                self._push_verdict(record)
-                done += 1
-        return done
-
     # -- attachments ---------------------------------------------------------------------------
 
     def start_attachment_upload(
@@ -651,15 +551,9 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         from . import storage
 
         _, chat, participant = self._grant(connection_token)
-        if not name or len(name) > 256:
-            raise ValidationException("AttachmentName must have 1 to 256 characters")
-        if not content_type or len(content_type) > 255:
-            raise ValidationException("ContentType must have 1 to 255 characters")
         extension = os.path.splitext(name)[1].lower()
         if extension not in self.settings.allowed_extensions:
             raise ValidationException(f"attachments of type {extension or '(none)'} are not allowed")
-        if not isinstance(size, int) or size < 1:
-            raise ValidationException("AttachmentSizeInBytes must be at least 1")
         if size > self.settings.max_attachment_size:
             # An oversize file is a ValidationException; ServiceQuotaExceededException means too
             # many attachments on the contact.
@@ -674,7 +568,7 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             attachment_id = str(uuid.uuid4())
             record = UploadRecord(attachment_id, chat.contact_id, participant.participant_id, name, size, content_type)
             self.uploads[attachment_id] = record
-            expires_at = utcnow() + timedelta(minutes=5)
+            expires_at = self._now() + timedelta(minutes=5)
             url, headers = storage.presigned_put(
                 self,
                 record,
@@ -687,7 +581,8 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
                 "UploadMetadata": {"Url": url, "UrlExpiry": iso(expires_at), "HeadersToInclude": headers},
             }
 
-        return dict(self._idempotently(chat, participant, "StartAttachmentUpload", client_token, start))
+        request = {"ContentType": content_type, "AttachmentSizeInBytes": size, "AttachmentName": name}
+        return dict(self._idempotently(chat, participant, "StartAttachmentUpload", client_token, request, start))
 
     def complete_attachment_upload(
         self, connection_token: Optional[str], attachment_ids: list[str], client_token: Optional[str]
@@ -695,15 +590,15 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         from . import storage
 
         _, chat, participant = self._grant(connection_token)
-        if not attachment_ids or len(attachment_ids) != 1:
-            raise ValidationException("AttachmentIds must list exactly one attachment")
         record = self.uploads.get(attachment_ids[0])
         if (
             record is None
             or record.contact_id != chat.contact_id
             or record.participant_id != participant.participant_id
         ):
-            raise ResourceNotFoundException("no upload with that AttachmentId for this participant")
+            # CompleteAttachmentUpload's model lists no ResourceNotFoundException: an id that
+            # is not this participant's upload is invalid input (the real message is unknown).
+            raise ValidationException("The AttachmentId does not name an upload of this participant.")
 
         def complete() -> bool:
             if record.completed:
@@ -733,7 +628,8 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
             record.item_id = item["Id"]
             return True
 
-        self._idempotently(chat, participant, "CompleteAttachmentUpload", client_token, complete)
+        request = {"AttachmentIds": list(attachment_ids)}
+        self._idempotently(chat, participant, "CompleteAttachmentUpload", client_token, request, complete)
 
     def get_attachment(
         self,
@@ -751,18 +647,16 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         record = self.uploads.get(attachment_id)
         chats = {chat.contact_id, *chat.previous_contact_ids}
         if record is None or not record.completed or record.contact_id not in chats:
-            raise ResourceNotFoundException("no attachment with that AttachmentId in this chat")
+            # GetAttachment's model lists no ResourceNotFoundException: an unknown id is invalid
+            # input (the real message is unknown).
+            raise ValidationException("The AttachmentId does not name an attachment of this chat.")
         if record.status == "REJECTED":
             raise ValidationException("the attachment was rejected")
         expires_in = 300 if url_expiry_in_seconds is None else url_expiry_in_seconds
-        if not 5 <= expires_in <= 300:
-            raise ValidationException("UrlExpiryInSeconds must be between 5 and 300")
-        if disposition not in (None, "ATTACHMENT", "INLINE"):
-            raise ValidationException("UrlContentDisposition must be ATTACHMENT or INLINE")
         url = storage.presigned_get(self, record, expires_in, disposition or "ATTACHMENT")
         return {
             "Url": url,
-            "UrlExpiry": iso(utcnow() + timedelta(seconds=expires_in)),
+            "UrlExpiry": iso(self._now() + timedelta(seconds=expires_in)),
             "AttachmentSizeInBytes": record.size,
         }
 
@@ -779,17 +673,11 @@ class ChatBackend(ChatControls, RichControls, BaseBackend):
         self, connection_token: Optional[str], session_id: str, redirect_uri: str
     ) -> dict[str, Any]:
         _, chat, _ = self._grant(connection_token)
-        if not isinstance(session_id, str) or len(session_id) != 36:
-            raise ValidationException("SessionId must have 36 characters")
-        if not isinstance(redirect_uri, str) or not 1 <= len(redirect_uri) <= 1024:
-            raise ValidationException("RedirectUri must have 1 to 1024 characters")
-        return self.authentication_url(chat, session_id, redirect_uri)
+        return self._authentication_url(chat, session_id, redirect_uri)
 
     def cancel_participant_authentication(self, connection_token: Optional[str], session_id: str) -> None:
         _, chat, _ = self._grant(connection_token)
-        if not isinstance(session_id, str) or len(session_id) != 36:
-            raise ValidationException("SessionId must have 36 characters")
-        self.cancel_authentication(chat, session_id)
+        self._cancel_authentication(chat, session_id)
 
 
 class _HubPublisher:
@@ -810,12 +698,86 @@ class _HubPublisher:
         return hash(self.key)
 
 
-def _check_content(content: Any, *, required: bool) -> None:
-    """Content is 1 to 16,384 bytes of UTF-8 (SendMessage/SendEvent model: "Maximum of 16,384 bytes")."""
-    if not isinstance(content, str) or (required and not content):
-        raise ValidationException("Content must have 1 to 16384 bytes")
-    if not 1 <= len(content.encode("utf-8")) <= MAX_CONTENT_LENGTH:
-        raise ValidationException("Content must have 1 to 16384 bytes of UTF-8")
+def _check_content_bytes(content: str) -> None:
+    """Content is at most 16,384 bytes of UTF-8 (SendMessage/SendEvent Content: "Maximum of 16,384
+    bytes for all content types"; the model's ``max`` counts characters)."""
+    if len(content.encode("utf-8")) > MAX_CONTENT_LENGTH:
+        raise ValidationException("Content must have at most 16384 bytes of UTF-8")
+
+
+def _check_interactive_response(content: str) -> None:
+    """An interactive response is a JSON object whose ``action``, when present, is not empty.
+
+    AWS's widget (amazon-connect-chat-interface ``ChatSession.js``,
+    ``alterOutgoingMessageForViewsIfRequired``) sends ``action: " "`` with the note "empty
+    string is not allowed", and sends these responses only as JSON objects (``helper.js``,
+    ``InteractiveMessage.js``). The service's own message for a refusal is not documented.
+    """
+    try:
+        data = json.loads(content)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ValidationException("An interactive response must be a JSON object.")
+    action = data.get("action")
+    if "action" in data and (not isinstance(action, str) or not action):
+        raise ValidationException("An interactive response's action must be a non-empty string.")
+
+
+def _start_time(value: str) -> datetime:
+    """StartPosition.AbsoluteTime: "specified in ISO 8601 format: yyyy-MM-ddThh:mm:ss.SSSZ"
+    (GetTranscript model). A time without a zone designator names no instant, so it is refused."""
+    if not _ISO_INSTANT.fullmatch(value):
+        raise ValidationException(
+            "StartPosition.AbsoluteTime must be an ISO 8601 time with a zone designator, such as "
+            "2019-11-08T02:41:28.172Z"
+        )
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise ValidationException("StartPosition.AbsoluteTime is not a valid time") from None
+
+
+_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})")
+
+_ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+MAX_ATTRIBUTES_BYTES = 32768
+
+
+def _check_attributes(attributes: dict[str, str]) -> None:
+    """StartChatContact Attributes: "There can be up to 32,768 UTF-8 bytes across all key-value
+    pairs per contact. Attribute keys can include only alphanumeric, dash, and underscore
+    characters" (connect model; prose, so not in the shape's constraints)."""
+    for key in attributes:
+        if not _ATTRIBUTE_KEY.fullmatch(key):
+            raise InvalidParameterException(
+                "Attribute keys can include only alphanumeric, dash, and underscore characters"
+            )
+    total = sum(len(k.encode("utf-8")) + len(v.encode("utf-8")) for k, v in attributes.items())
+    if total > MAX_ATTRIBUTES_BYTES:
+        raise InvalidParameterException(
+            f"Attributes hold {total} UTF-8 bytes; at most {MAX_ATTRIBUTES_BYTES} are allowed per contact"
+        )
+
+
+_GUIDE_TYPES = frozenset({INTERACTIVE, INTERACTIVE_RESPONSE})
+
+
+def _check_segment_attributes(segment_attributes: dict[str, Any], supported: frozenset[str]) -> None:
+    """StartChatContact SegmentAttributes: "The types application/vnd.amazonaws.connect.message.interactive
+    and application/vnd.amazonaws.connect.message.interactive.response must be present in the
+    SupportedMessagingContentTypes field of this API in order to set SegmentAttributes as
+    { "connect:Subtype": {"valueString" : "connect:Guide" }}" (connect model). The same text says
+    keys "can include only alphanumeric, -, and _", yet its own key ``connect:Subtype`` holds a
+    colon; which keys the service refuses is unclear, so keys are not checked."""
+    subtype = segment_attributes.get("connect:Subtype") or {}
+    if subtype.get("ValueString") == "connect:Guide" and not _GUIDE_TYPES <= supported:
+        raise InvalidParameterException(
+            "SegmentAttributes connect:Subtype connect:Guide needs SupportedMessagingContentTypes with "
+            "application/vnd.amazonaws.connect.message.interactive and its .response type"
+        )
+
+
 
 
 def _register_websocket(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from moto.core.common_models import BaseModel
 
 if TYPE_CHECKING:
-    from .models import ChatBackend
+    from .base import ChatBackendBase
 
 __all__ = [
     "CHAT_ENDED",
@@ -26,6 +26,8 @@ __all__ = [
     "DEFAULT_ALLOWED_EXTENSIONS",
     "EVENT",
     "EVENT_CONTENT_TYPES",
+    "INTERACTIVE",
+    "INTERACTIVE_RESPONSE",
     "MAX_CONTENT_LENGTH",
     "MESSAGE_CONTENT_TYPES",
     "MESSAGE_DELIVERED",
@@ -40,6 +42,7 @@ __all__ = [
     "Chat",
     "ChatParticipant",
     "ChatSettings",
+    "Clock",
     "ConnectionGrant",
     "Listener",
     "UploadRecord",
@@ -101,15 +104,12 @@ STORED_EVENT_CONTENT_TYPES = frozenset(
 """The events GetTranscript keeps ("chat transcripts contain the following event content types",
 GetTranscript API reference); every other event is pushed on the websocket only."""
 
-MESSAGE_CONTENT_TYPES = frozenset(
-    {
-        "text/plain",
-        "text/markdown",
-        "application/json",
-        "application/vnd.amazonaws.connect.message.interactive.response",
-    }
-)
-SUPPORTED_MESSAGING_CONTENT_TYPES = MESSAGE_CONTENT_TYPES | {"application/vnd.amazonaws.connect.message.interactive"}
+INTERACTIVE = "application/vnd.amazonaws.connect.message.interactive"
+"""An interactive message's template (a Lex bot or a flow sends it)."""
+INTERACTIVE_RESPONSE = INTERACTIVE + ".response"
+"""A participant's answer to an interactive message."""
+MESSAGE_CONTENT_TYPES = frozenset({"text/plain", "text/markdown", "application/json", INTERACTIVE_RESPONSE})
+SUPPORTED_MESSAGING_CONTENT_TYPES = MESSAGE_CONTENT_TYPES | {INTERACTIVE}
 """What StartChatContact's SupportedMessagingContentTypes may list (connect model)."""
 EVENT_CONTENT_TYPES = frozenset({TYPING, MESSAGE_DELIVERED, MESSAGE_READ, CONNECTION_ACKNOWLEDGED})
 MAX_CONTENT_LENGTH = 16384
@@ -135,6 +135,30 @@ def parse_iso(value: str) -> datetime:
     text = value[:-1] + "+00:00" if value.endswith("Z") else value
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class Clock:
+    """The backend's time: the wall clock plus an offset a test moves forward (``advance_clock``).
+
+    Token and chat expiry, authentication windows, participant timers and item times read it;
+    the websocket server keeps the wall clock (its deadlines are real sockets' deadlines).
+    """
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return utcnow() + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the clock forward by ``delta`` (not backward); the new time."""
+        if delta < timedelta(0):
+            raise ValueError("the backend's clock only moves forward")
+        with self._lock:
+            self._offset += delta
+            return utcnow() + self._offset
 
 
 class ChatSettings:
@@ -226,8 +250,11 @@ class UploadRecord(BaseModel):
 class Chat(BaseModel):
     """One contact's chat: participants and its items in time order."""
 
-    def __init__(self, backend: ChatBackend, contact_id: str, instance_id: str, duration: timedelta) -> None:
+    def __init__(
+        self, backend: ChatBackendBase, contact_id: str, instance_id: str, duration: timedelta, clock: Clock
+    ) -> None:
         self.backend = backend
+        self.clock = clock
         self.contact_id = contact_id
         self.instance_id = instance_id
         self.initial_contact_id = contact_id
@@ -238,7 +265,7 @@ class Chat(BaseModel):
         self._index: dict[str, int] = {}
         self._last_time: Optional[datetime] = None
         self.attributes: dict[str, str] = {}
-        self.started_at = utcnow()
+        self.started_at = clock.now()
         self.expires_at = self.started_at + duration
         self.ended = False
         self.supported_content_types: frozenset[str] = frozenset({"text/plain"})
@@ -267,7 +294,7 @@ class Chat(BaseModel):
                 self.listeners.remove(listener)
 
     def _next_time(self) -> datetime:
-        now = utcnow()
+        now = self.clock.now()
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         if self._last_time is not None and now <= self._last_time:
             now = self._last_time + timedelta(milliseconds=1)

@@ -22,7 +22,8 @@ from moto.backends import get_backend
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
-    from .models import ChatBackend, UploadRecord
+    from .base import ChatBackendBase as ChatBackend
+    from .state import UploadRecord
 
 BUCKET_PREFIX = "cp-ext-attachments-"
 _ACCESS_KEY = "testing"

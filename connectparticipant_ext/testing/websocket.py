@@ -31,45 +31,60 @@ How the service behaves, and so the hub:
   amazon-connect-chat-android ``network/WebSocketManager.kt``).
 
 Nothing a socket does can block whoever writes to a chat: :meth:`WebsocketHub.publish` only
-appends to each socket's bounded outbox, served by that socket's own sender thread. A reader
-that falls :attr:`WebsocketHub.max_queued_frames` behind is closed (code 1013) and, as AWS's
-clients do, reconnects and fills the gap from the transcript; if it does not even take the
-close frame, its TCP connection is cut shortly after. Deadlines (maximum lifetimes, cut-offs)
-are kept by one timer thread; socket threads block on their socket or outbox, never poll.
+appends to each socket's bounded outbox, which that socket's sender drains. A reader that falls
+:attr:`WebsocketHub.max_queued_frames` behind is closed (code 1013) and, as AWS's clients do,
+reconnects and fills the gap from the transcript; if it does not even take the close frame, its
+TCP connection is cut shortly after.
+
+Sockets cost no thread: each is two coroutines (a receiver and a sender) on the backend's one
+asyncio loop (:mod:`._loop`, websockets' asyncio implementation), and the deadlines (maximum
+lifetimes, idle timeouts, cut-offs) are the loop's timers. A thousand open sockets are a
+thousand pairs of coroutines and one thread.
 
 URLs are indexed by chat and by connect expiry (a heap), so issuing one costs the same with
 ten or ten thousand outstanding, and a chat's events touch only that chat's sockets.
 
 One hub serves the whole process (every account and region, in-process mocks and the local
-server alike). It starts on first use, listens on 127.0.0.1 only, and stops on
-:func:`shutdown_hub` (the backend calls it on moto's reset).
+server alike). It starts on first use and stops on :func:`shutdown_hub` (the backend calls it
+on moto's reset). It listens on 127.0.0.1 on a port of its own, and also takes the websocket
+upgrades that arrive on the local server's port (:meth:`WebsocketHub.adopt`); the URLs it
+hands out point at the local server when one runs (:func:`set_url_base`), else at its own port.
 """
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 import json
 import logging
 import secrets
-import socket as socketlib
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Coroutine, Hashable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Union, cast
 from urllib.parse import parse_qs, urlsplit
 
+from websockets.asyncio.connection import Connection
+from websockets.asyncio.server import Server, ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
-from websockets.sync.server import Server, ServerConnection, serve
+from websockets.server import ServerProtocol
 
-__all__ = ["WebsocketHub", "get_hub", "shutdown_hub"]
+from .._logging import SecretRedactingFilter
+from . import _loop
+from .httpserver import HTTPListener, host_name, is_loopback_name
+
+__all__ = ["WebsocketHub", "get_hub", "set_url_base", "shutdown_hub"]
 
 logger = logging.getLogger(__name__)
+_wire_logger = logging.getLogger(__name__ + ".wire")
+"""websockets' own log of each adopted connection: its request lines carry the URL's AuthToken."""
+_wire_logger.addFilter(SecretRedactingFilter())
 
 HOST = "127.0.0.1"
 OUTGOING_QUEUE_SIZE = 1000
@@ -81,8 +96,23 @@ EARLY_FRAMES_KEPT = 200
 CLOSE_GRACE = 2.0
 """Seconds a socket has to finish its closing handshake before its TCP connection is cut."""
 
+OPEN_TIMEOUT = 10.0
+"""Seconds a handed-over connection has to finish its opening handshake."""
+
+MAX_FRAME = 2**20
+"""The largest frame a client may send, in bytes (websockets' default; larger closes with 1009)."""
+
 PING_ANSWER = json.dumps({"topic": "aws/ping", "statusCode": 200, "statusContent": "OK"})
 HEARTBEAT_ANSWER = json.dumps({"topic": "aws/heartbeat"})
+
+_url_base: Optional[str] = None
+
+
+def set_url_base(base: Optional[str]) -> None:
+    """Where the websocket URLs handed out point: ``ws(s)://host:port[/prefix]`` of the local
+    server (its public URL behind a proxy), or None for the hub's own loopback port."""
+    global _url_base
+    _url_base = base.rstrip("/") if base else None
 
 
 class _Registration:
@@ -133,97 +163,63 @@ class _Close:
 
 
 class _Outbox:
-    """A socket's outgoing frames. Putting never blocks; the sender blocks in :meth:`get`."""
+    """A socket's outgoing frames. Putting (from any thread) never blocks; the sender awaits :meth:`get`."""
 
     def __init__(self, limit: int) -> None:
         self._frames: deque[str] = deque()
         self._limit = limit
         self._close: Optional[_Close] = None
-        self._ready = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._loop = _loop.backend_loop()
+        self._ready = asyncio.Event()
+        self._waiting = False
+        """The sender waits for :attr:`_ready`: the next put or close must wake it."""
 
     def put(self, frame: str) -> bool:
         """Queue a frame; False when the outbox is full. Frames after a close are dropped."""
-        with self._ready:
+        with self._lock:
             if self._close is not None:
                 return True
             if len(self._frames) >= self._limit:
                 return False
             self._frames.append(frame)
-            self._ready.notify()
-            return True
+            wake, self._waiting = self._waiting, False
+        if wake:
+            self._loop.call_soon_threadsafe(self._ready.set)
+        return True
 
     def close(self, code: int, reason: str, *, flush: bool) -> bool:
         """Ask the sender to close, after the queued frames (``flush``) or at once. First ask wins."""
-        with self._ready:
+        with self._lock:
             if self._close is not None:
                 return False
             if not flush:
                 self._frames.clear()
             self._close = _Close(code, reason)
-            self._ready.notify()
-            return True
+            wake, self._waiting = self._waiting, False
+        if wake:
+            self._loop.call_soon_threadsafe(self._ready.set)
+        return True
 
     @property
     def closing(self) -> bool:
         return self._close is not None
 
-    def get(self) -> Union[str, _Close]:
-        """The next frame, or the close request once the frames before it are out. Blocks."""
-        with self._ready:
-            while not self._frames and self._close is None:
-                self._ready.wait()
-            if self._frames:
-                return self._frames.popleft()
-            assert self._close is not None
-            return self._close
-
-
-class _Timer:
-    """One thread that runs short, non-blocking callbacks at monotonic deadlines."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._counter = itertools.count()
-        self._wake = threading.Condition(threading.Lock())
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="chat-websocket-timer", daemon=True)
-        self._thread.start()
-
-    def call_at(self, when: float, callback: Callable[[], None]) -> None:
-        with self._wake:
-            heapq.heappush(self._heap, (when, next(self._counter), callback))
-            if self._heap[0][0] == when:
-                self._wake.notify()
-
-    def stop(self) -> None:
-        with self._wake:
-            self._stopped = True
-            self._heap.clear()
-            self._wake.notify()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
+    async def get(self) -> Union[str, _Close]:
+        """The next frame, or the close request once the frames before it are out."""
         while True:
-            with self._wake:
-                while not self._stopped:
-                    if not self._heap:
-                        self._wake.wait()
-                        continue
-                    delay = self._heap[0][0] - time.monotonic()
-                    if delay <= 0:
-                        break
-                    self._wake.wait(delay)
-                if self._stopped:
-                    return
-                _, _, callback = heapq.heappop(self._heap)
-            try:
-                callback()
-            except Exception:  # a callback's failure must not stop the other deadlines
-                logger.exception("a websocket hub timer callback failed")
+            with self._lock:
+                if self._frames:
+                    return self._frames.popleft()
+                if self._close is not None:
+                    return self._close
+                self._ready.clear()
+                self._waiting = True
+            await self._ready.wait()
 
 
 class _Socket:
-    """One open client socket: its registration, subscription and outbox."""
+    """One open client socket: its registration, subscription and outbox (made on the loop)."""
 
     def __init__(self, hub: WebsocketHub, connection: ServerConnection, registration: _Registration) -> None:
         self.hub = hub
@@ -251,16 +247,28 @@ class _Socket:
     def request_close(self, code: int, reason: str, *, flush: bool) -> None:
         """Have the sender close the socket; cut the TCP connection if that has not happened soon."""
         if self.outbox.close(code, reason, flush=flush):
-            self.hub._timer.call_at(time.monotonic() + CLOSE_GRACE, self.cut)
+            _call_later(CLOSE_GRACE, self.cut)
 
     def cut(self) -> None:
-        """End the TCP connection at once, waking a sender blocked on a reader that stopped reading."""
-        if self.finished.is_set():
-            return
+        """End the TCP connection at once (on the loop), waking a sender stuck on a reader that stopped reading."""
+        if not self.finished.is_set():
+            self.connection.transport.abort()
+
+
+def _call_later(delay: float, callback: Callable[[], None]) -> None:
+    """Run ``callback`` on the loop after ``delay`` seconds; safe from any thread."""
+    loop = _loop.backend_loop()
+    loop.call_soon_threadsafe(loop.call_later, delay, _guarded(callback))
+
+
+def _guarded(callback: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
         try:
-            self.connection.socket.shutdown(socketlib.SHUT_RDWR)
-        except OSError:  # already closed
-            pass
+            callback()
+        except Exception:  # a callback's failure must not disturb the loop's other work
+            logger.exception("a websocket hub timer callback failed")
+
+    return run
 
 
 def _lifetime_reached(socket: _Socket) -> Callable[[], None]:
@@ -284,12 +292,44 @@ def _idle_check(socket: _Socket, idle: float) -> Callable[[], None]:
         if alive is None or alive.outbox.closing:
             return
         due = alive.last_heard + idle
-        if time.monotonic() >= due:
+        now = time.monotonic()
+        if now >= due:
             alive.request_close(1001, "idle timeout", flush=False)
         else:
-            alive.hub._timer.call_at(due, check)
+            _call_later(due - now, check)
 
     return check
+
+
+class _Accepting:
+    """The one thing a websockets :class:`ServerConnection` asks of its server during the
+    handshake: whether it still takes connections (the hub's stop only when it shuts down)."""
+
+    def __init__(self) -> None:
+        self.accepting = True
+
+    def is_serving(self) -> bool:
+        return self.accepting
+
+
+class _AdoptedConnection(ServerConnection):
+    """A websocket connection whose TCP connection a listener of ours accepted (see
+    :meth:`WebsocketHub.adopt`): it runs the hub's handler instead of reporting to a
+    websockets ``Server``, which would have accepted it itself."""
+
+    def __init__(
+        self,
+        protocol: ServerProtocol,
+        accepting: _Accepting,
+        run: Callable[[ServerConnection], Coroutine[Any, Any, None]],
+    ) -> None:
+        super().__init__(protocol, cast(Server, accepting), ping_interval=None, close_timeout=1)
+        self._run = run
+        self.run_task: Optional[asyncio.Task[None]] = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        Connection.connection_made(self, transport)  # not ServerConnection's: see the class doc
+        self.run_task = self.loop.create_task(self._run(self))
 
 
 class _Chat:
@@ -321,20 +361,10 @@ class WebsocketHub:
         until it subscribes, then send them. The service does not (see the module's notes)."""
         self.max_queued_frames = OUTGOING_QUEUE_SIZE
         """Frames queued for one socket before the hub gives up on that reader (new sockets)."""
-        self._timer = _Timer()
-        self._server: Server = serve(
-            self._handle,
-            HOST,
-            0,
-            process_request=self._check_request,
-            process_response=self._accept,
-            ping_interval=None,
-            close_timeout=1,
-            compression=None,
-        )
-        self.port: int = self._server.socket.getsockname()[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="chat-websocket-hub", daemon=True)
-        self._thread.start()
+        self._accepting = _Accepting()
+        self._listener = HTTPListener(HOST, 0, upgrade=self.adopt, host_allowed=_loopback_host)
+        self.port: int = self._listener.address[1]
+        """The hub's own loopback port (its URLs use it when no local server runs)."""
 
     # -- registry ------------------------------------------------------------------------------
 
@@ -378,7 +408,7 @@ class WebsocketHub:
             self._registrations[websocket_id] = registration
             self._chat(chat_key).registrations[websocket_id] = registration
             heapq.heappush(self._expiries, (connect_by, next(self._counter), websocket_id))
-        return f"ws://{HOST}:{self.port}/connect/{websocket_id}?AuthToken={secret}"
+        return f"{_url_base or f'ws://{HOST}:{self.port}'}/connect/{websocket_id}?AuthToken={secret}"
 
     def publish(self, chat_key: Hashable, item: dict[str, Any]) -> None:
         """Queue an item for every subscribed socket of a chat, in the order of calls.
@@ -451,7 +481,7 @@ class WebsocketHub:
             return len(self._registrations)
 
     def shutdown(self) -> None:
-        """Close every socket and stop listening."""
+        """Close every socket and stop listening (from any thread but the loop's)."""
         with self._lock:
             sockets = [s for chat in self._chats.values() for s in chat.sockets]
             sockets += list(self._accepted.values())
@@ -459,13 +489,15 @@ class WebsocketHub:
             self._expiries.clear()
             for socket in sockets:
                 socket.request_close(1001, "server shutting down", flush=False)
+        _loop.call_soon(self._stop_accepting)
         deadline = time.monotonic() + CLOSE_GRACE
-        for socket in sockets:
+        for socket in sockets if not _loop.on_loop() else ():  # the loop cannot wait for itself
             if not socket.finished.wait(max(0.0, deadline - time.monotonic())):
-                socket.cut()
-        self._timer.stop()
-        self._server.shutdown()
-        self._thread.join(timeout=5)
+                _loop.call_soon(socket.cut)
+        self._listener.stop()
+
+    def _stop_accepting(self) -> None:
+        self._accepting.accepting = False
 
     # -- bookkeeping (under the lock) ----------------------------------------------------------
 
@@ -513,6 +545,37 @@ class WebsocketHub:
             return None
         return registration
 
+    def adopt(self, transport: asyncio.Transport, head: bytes) -> None:
+        """Take over a connection whose request (``head``, as received) asks for a websocket.
+
+        Called on the loop by an :class:`HTTPListener` (the hub's own, or the local server's,
+        so websockets share its port); the opening handshake and the socket run from here.
+        """
+        protocol = ServerProtocol(max_size=MAX_FRAME, logger=_wire_logger)
+        connection = _AdoptedConnection(protocol, self._accepting, self._run)
+        transport.set_protocol(connection)
+        connection.connection_made(transport)
+        connection.data_received(head)
+
+    async def _run(self, connection: ServerConnection) -> None:
+        """An adopted connection's life, as websockets' own server runs one: the opening
+        handshake (bounded), then the socket; the TCP connection is closed when it returns."""
+        try:
+            await asyncio.wait_for(connection.handshake(self._check_request, self._accept), OPEN_TIMEOUT)
+            if connection.protocol.state is not State.OPEN:
+                connection.transport.abort()
+                return
+            try:
+                async with connection:
+                    await self._handle(connection)
+            except Exception:
+                logger.exception("a websocket handler failed")
+        except Exception:  # the handshake timed out or failed: do not leak the connection
+            connection.transport.abort()
+        finally:
+            with self._lock:
+                self._prune_accepted()
+
     def _check_request(self, connection: ServerConnection, request: Request) -> Optional[Response]:
         if self._lookup(request.path) is None:
             return connection.respond(403, "Forbidden: unknown or expired websocket URL\n")
@@ -536,12 +599,10 @@ class WebsocketHub:
                 self._chat(registration.chat_key).sockets.add(socket)
                 self._accepted[connection] = socket
             if registration.max_lifetime is not None:
-                self._timer.call_at(
-                    time.monotonic() + registration.max_lifetime.total_seconds(), _lifetime_reached(socket)
-                )
+                _call_later(registration.max_lifetime.total_seconds(), _lifetime_reached(socket))
             if registration.idle_timeout is not None:
                 idle = registration.idle_timeout.total_seconds()
-                self._timer.call_at(socket.last_heard + idle, _idle_check(socket, idle))
+                _call_later(idle, _idle_check(socket, idle))
         return None
 
     def _prune_accepted(self) -> None:
@@ -557,27 +618,26 @@ class WebsocketHub:
             chat.sockets.discard(socket)
             self._forget_if_empty(key, chat)
 
-    def _handle(self, connection: ServerConnection) -> None:
+    async def _handle(self, connection: ServerConnection) -> None:
         with self._lock:
             socket = self._accepted.pop(connection, None)
         if socket is None:
-            connection.close(1008, "unknown or expired websocket URL")
+            await connection.close(1008, "unknown or expired websocket URL")
             return
-        sender = threading.Thread(target=self._send_loop, args=(socket,), name="chat-websocket-sender", daemon=True)
-        sender.start()
+        sender = asyncio.create_task(self._send_loop(socket))
         try:
-            self._receive_loop(socket)
+            await self._receive_loop(socket)
         finally:
             socket.request_close(1000, "", flush=False)  # wakes the sender if the client left
-            sender.join(timeout=CLOSE_GRACE + 1)
+            await asyncio.wait([sender], timeout=CLOSE_GRACE + 1)
             with self._lock:
                 self._discard(socket)
 
-    def _receive_loop(self, socket: _Socket) -> None:
+    async def _receive_loop(self, socket: _Socket) -> None:
         connection = socket.connection
         while True:
             try:
-                frame = connection.recv()
+                frame = await connection.recv()
             except ConnectionClosed:
                 return
             socket.last_heard = time.monotonic()
@@ -623,22 +683,27 @@ class WebsocketHub:
         if not socket.outbox.put(frame):
             socket.request_close(1013, "reader too slow", flush=False)
 
-    def _send_loop(self, socket: _Socket) -> None:
+    async def _send_loop(self, socket: _Socket) -> None:
         connection = socket.connection
         while True:
-            frame = socket.outbox.get()
+            frame = await socket.outbox.get()
             if isinstance(frame, _Close):
                 try:
-                    connection.close(frame.code, frame.reason)
+                    await connection.close(frame.code, frame.reason)
                 except Exception:  # the peer may already be gone
                     logger.debug("closing a websocket failed", exc_info=True)
                 return
             try:
-                connection.send(frame)
+                await connection.send(frame)
             except ConnectionClosed:
                 return
             except OSError:  # the connection was cut (see _Socket.cut)
                 return
+
+
+def _loopback_host(host: str) -> bool:
+    """The hub's own port answers loopback names only (a page rebinding a name to 127.0.0.1 does not)."""
+    return is_loopback_name(host_name(host))
 
 
 _hub: Optional[WebsocketHub] = None

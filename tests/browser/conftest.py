@@ -2,7 +2,10 @@
 
 What runs, as a person would run it: ``connectparticipant-ext serve --agent echo`` (the chat
 backend with an agent that types, then echoes) and the example under ``manage.py runserver``,
-each in its own process on a free loopback port; Chromium opens the pages.
+each in its own process on a free loopback port; Chromium opens the pages. A second pair
+(``quiet_site``) has no echo agent, so that a test can take the other side of a chat itself
+through the library, and reaches its backend through a relay the test can cut
+(:class:`CuttableRelay`): the chat service becomes unreachable for the site, for real.
 
 The tests skip when Playwright or Chromium is missing, except under CI (``CI=true``), which
 installs both (see .ci/run): there they fail instead. Playwright's own browser download is
@@ -17,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +43,10 @@ CHROMIUM_FLAGS = [
 ]
 EVENTS_MAX_SECONDS = 3.0  # the example's event streams end this often: every test crosses reconnects
 AGENT_DELAY = 0.6  # the echo agent types this long before answering
+# Screen sizes (CSS pixels): a laptop, a current phone, and the narrowest phone in use.
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 320, "height": 568}
 
 
 def _chromium() -> str | None:
@@ -106,40 +114,53 @@ def chromium_path() -> str:
     return path
 
 
+def _server_env(backend_url: str, logs: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "CONNECT_ENDPOINT_URL": backend_url,
+        "CHAT_EVENTS_MAX_SECONDS": str(EVENTS_MAX_SECONDS),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SESSION_DIR": str(logs / "sessions"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _start_backend(port: int, env: dict[str, str], log: Any, *agent: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(port), *agent],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _start_site(port: int, env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=EXAMPLE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 @pytest.fixture(scope="session")
 def servers(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The chat backend with the echo agent, and the Django example, each in a process of its own."""
     pytest.importorskip("django")
     logs = tmp_path_factory.mktemp("servers")
     backend_port, site_port = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "CONNECT_ENDPOINT_URL": f"http://127.0.0.1:{backend_port}",
-        "CHAT_EVENTS_MAX_SECONDS": str(EVENTS_MAX_SECONDS),
-        "DJANGO_DEBUG": "0",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = _server_env(f"http://127.0.0.1:{backend_port}", logs)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         with open(logs / "backend.log", "wb") as backend_log, open(logs / "django.log", "wb") as django_log:
-            backend = subprocess.Popen(
-                [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(backend_port)]
-                + ["--agent", "echo", "--agent-delay", str(AGENT_DELAY)],
-                env=env,
-                stdout=backend_log,
-                stderr=subprocess.STDOUT,
-            )
+            agent = ("--agent", "echo", "--agent-delay", str(AGENT_DELAY))
+            backend = _start_backend(backend_port, env, backend_log, *agent)
             processes.append(backend)
-            site = subprocess.Popen(
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{site_port}", "--noreload"],
-                cwd=EXAMPLE_DIR,
-                env=env,
-                stdout=django_log,
-                stderr=subprocess.STDOUT,
-            )
+            site = _start_site(site_port, env, django_log)
             processes.append(site)
             _wait_for_port(backend_port, backend, "connectparticipant-ext serve")
             _wait_for_port(site_port, site, "manage.py runserver")
@@ -147,6 +168,128 @@ def servers(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     finally:
         for process in reversed(processes):
             _stop(process)
+
+
+class CuttableRelay:
+    """A TCP relay from a free loopback port to ``target_port``, which a test can cut.
+
+    ``cut()`` closes every relayed connection and resets each new one (as a backend that has
+    gone away: connection refused or reset, after botocore's retries); ``restore()`` relays again.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = int(self._listener.getsockname()[1])
+        self._cut = threading.Event()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._thread = threading.Thread(target=self._accept, name="cuttable-relay", daemon=True)
+        self._thread.start()
+
+    def cut(self) -> None:
+        self._cut.set()
+        with self._lock:
+            for sock in list(self._open):
+                _reset(sock)
+            self._open.clear()
+
+    def restore(self) -> None:
+        self._cut.clear()
+
+    def close(self) -> None:
+        self._closed.set()
+        self.cut()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if self._cut.is_set():
+                _reset(client)
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                _reset(client)
+                continue
+            upstream.settimeout(None)
+            client.settimeout(None)
+            with self._lock:
+                self._open.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with self._lock:
+                    self._open.discard(sock)
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with a TCP reset (SO_LINGER 0), as a refused or dropped connection looks."""
+    import struct
+
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    sock.close()
+
+
+@pytest.fixture(scope="session")
+def quiet_site(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The example on a backend without the echo agent, reached through a :class:`CuttableRelay`.
+
+    Yields ``site`` (the example's URL), ``backend`` (the backend's own URL, for a test that
+    takes the other side of a chat) and ``relay``.
+    """
+    pytest.importorskip("django")
+    logs = tmp_path_factory.mktemp("quiet")
+    backend_port, site_port = _free_port(), _free_port()
+    processes: list[subprocess.Popen[bytes]] = []
+    relay: CuttableRelay | None = None
+    try:
+        with open(logs / "backend.log", "wb") as backend_log, open(logs / "django.log", "wb") as django_log:
+            backend = _start_backend(backend_port, _server_env("", logs), backend_log)
+            processes.append(backend)
+            _wait_for_port(backend_port, backend, "connectparticipant-ext serve")
+            relay = CuttableRelay(backend_port)
+            site = _start_site(site_port, _server_env(f"http://127.0.0.1:{relay.port}", logs), django_log)
+            processes.append(site)
+            _wait_for_port(site_port, site, "manage.py runserver")
+            yield {
+                "site": f"http://127.0.0.1:{site_port}",
+                "backend": f"http://127.0.0.1:{backend_port}",
+                "relay": relay,
+            }
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+        if relay is not None:
+            relay.close()
 
 
 @pytest.fixture(scope="session")
@@ -157,14 +300,9 @@ def asgi_site(servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
     except ImportError:
         _missing("uvicorn is not installed (pip install -e '.[browser]')")
     port = _free_port()
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "CONNECT_ENDPOINT_URL": servers["backend"],
-        "CHAT_EVENTS_MAX_SECONDS": str(EVENTS_MAX_SECONDS),
-    }
-    log = tmp_path_factory.mktemp("asgi") / "uvicorn.log"
+    logs = tmp_path_factory.mktemp("asgi")
+    env = _server_env(servers["backend"], logs)
+    log = logs / "uvicorn.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "django_chat.asgi:application", "--port", str(port)],
@@ -204,10 +342,10 @@ def new_page(browser: Any, servers: dict[str, str], request: pytest.FixtureReque
     """Open pages in fresh browser contexts (own cookies: a customer each); screenshots on failure."""
     contexts: list[Any] = []
 
-    def open_page(viewport: dict[str, int] | None = None, base_url: str | None = None) -> Any:
-        context = browser.new_context(
-            base_url=base_url or servers["site"], viewport=viewport or {"width": 1100, "height": 800}
-        )
+    def open_page(viewport: dict[str, int] | None = None, base_url: str | None = None, **options: Any) -> Any:
+        """A page in a new context; ``options`` go to ``browser.new_context`` (``timezone_id``,
+        ``locale``, ``java_script_enabled``...)."""
+        context = browser.new_context(base_url=base_url or servers["site"], viewport=viewport or DESKTOP, **options)
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()

@@ -26,7 +26,7 @@ def start_chat(page: Any, name: str = "Ann") -> None:
 
 def send(page: Any, text: str) -> None:
     page.locator("#message-form textarea").fill(text)
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
 
 
 def messages(page: Any, text: str) -> Any:
@@ -136,7 +136,7 @@ def test_a_double_clicked_send_sends_once(new_page: Any) -> None:
     page = new_page()
     start_chat(page)
     page.locator("#message-form textarea").fill("only once")
-    page.get_by_role("button", name="Send").dblclick()
+    page.get_by_role("button", name="Send", exact=True).dblclick()
     expect(messages(page, "Echo: only once")).to_have_count(1, timeout=WAIT)
     page.wait_for_timeout(1000)  # a second echo would have come by now
     expect(messages(page, "only once")).to_have_count(1)
@@ -145,10 +145,41 @@ def test_a_double_clicked_send_sends_once(new_page: Any) -> None:
     expect(messages(page, "only once")).to_have_count(1)
 
 
+def record_changes(page: Any, selector: str, name: str) -> None:
+    """Record in ``window[name]`` the text of each element matching ``selector`` as it is
+    added or changed (a state may last only a moment on a fast machine)."""
+    page.evaluate(
+        """([selector, name]) => { window[name] = [];
+             const note = () => document.querySelectorAll(selector).forEach((el) => {
+               const seen = window[name]; const text = el.dataset.state || el.textContent;
+               if (seen[seen.length - 1] !== text) seen.push(text); });
+             new MutationObserver(note).observe(document.body,
+               {subtree: true, childList: true, characterData: true, attributes: true}); }""",
+        [selector, name],
+    )
+
+
+def test_the_page_shows_its_connection_state(new_page: Any) -> None:
+    page = new_page()
+    page.add_init_script(  # before the page's own script: every state it sets is seen
+        """window.__states = [];
+           new MutationObserver((changes) => changes.forEach((c) => {
+               if (c.target.id === "live-status") window.__states.push(c.target.dataset.state); }))
+             .observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state"]});"""
+    )
+    start_chat(page)
+    states = page.evaluate("window.__states")
+    assert states[:2] == ["connecting", "live"], states
+    page.evaluate("window.chatEvents.reconnect()")
+    expect(page.locator("#live-status")).to_have_text("live", timeout=WAIT)
+    assert "reconnecting" in page.evaluate("window.__states")
+
+
 def test_an_uploaded_attachment_shows_up(new_page: Any, tmp_path: Path) -> None:
     page = new_page()
     start_chat(page)
     mark_page(page)
+    record_changes(page, "li.pending .attachment-status", "__uploading")
     notes = tmp_path / "notes.txt"
     notes.write_text("some notes\n")
     page.locator("#upload-form input[type=file]").set_input_files(str(notes))
@@ -156,6 +187,10 @@ def test_an_uploaded_attachment_shows_up(new_page: Any, tmp_path: Path) -> None:
     link = page.locator("li.attachment-item a.attachment", has_text="notes.txt")
     expect(link).to_have_count(1, timeout=WAIT)
     expect(link).to_have_attribute("href", re.compile(r"^/chat/attachments/[^/]+/$"))
+    item = page.locator("li.attachment-item.mine", has=page.locator("a.attachment", has_text="notes.txt"))
+    expect(item.locator(".attachment-size")).to_have_text("11\u00a0bytes")
+    expect(page.locator("li.pending")).to_have_count(0)  # "Uploading…" gave way to the item itself
+    assert page.evaluate("window.__uploading") == ["Uploading\u2026"]
     expect(page.locator("li.message .content", has_text="Thanks, I got notes.txt.")).to_have_count(1, timeout=WAIT)
     assert_not_reloaded(page)
 
@@ -190,8 +225,12 @@ def test_the_chats_end_is_shown(new_page: Any, servers: dict[str, str]) -> None:
     )
     connect.stop_contact(ContactId=contact_id, InstanceId="local")
     expect(page.locator("#chat-ended")).to_be_visible(timeout=WAIT)
+    expect(page.locator("#chat-ended")).to_contain_text("The chat has ended.")
     expect(page.locator("li .chat-ended")).to_have_count(1)
     expect(page.locator("#message-form textarea")).to_be_disabled()
+    expect(page.locator("#message-form")).to_be_hidden()
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "ended")
+    expect(page.get_by_role("button", name="Start a new chat")).to_be_visible()
 
 
 def test_a_streamed_reply_grows_in_place(new_page: Any) -> None:
@@ -233,7 +272,7 @@ def test_without_javascript_the_forms_still_work(browser: Any, servers: dict[str
         page.get_by_label("Your name").fill("NoJS")
         page.get_by_role("button", name="Start chat").click()
         page.locator("#message-form textarea").fill("plain post")
-        page.get_by_role("button", name="Send").click()  # a full page post and redirect
+        page.get_by_role("button", name="Send", exact=True).click()  # a full page post and redirect
         expect(messages(page, "plain post")).to_have_count(1)
         expect(page.get_by_role("link", name="Refresh")).to_be_visible()
     finally:
@@ -258,9 +297,18 @@ def test_an_attachment_being_scanned_becomes_a_link(new_page: Any, tmp_path: Pat
         attachment_id,
     )
     item = page.locator("li[data-id='scan-1']")
-    expect(item).to_contain_text("(scanning)")
+    expect(item.locator(".attachment-status")).to_have_text("Scanning\u2026")
     expect(item.locator("a.attachment")).to_have_text("scanned.txt", timeout=WAIT)
-    expect(item).not_to_contain_text("scanning")
+    expect(item).not_to_contain_text("Scanning")
+    expect(item.locator(".attachment-size")).to_have_text("7\u00a0bytes")  # "report\n", asked of the server
+    page.evaluate(
+        """(id) => window.chatEvents.render({id: 'rejected-1', kind: 'attachment', type: 'ATTACHMENT',
+              role: 'AGENT', display_name: 'Agent', time: new Date().toISOString(),
+              attachments: [{id: 'no-such', name: 'virus.exe', content_type: 'text/plain', status: 'REJECTED'}]})"""
+    )
+    rejected = page.locator("li[data-id='rejected-1']")
+    expect(rejected.locator(".attachment-status")).to_have_text("Rejected")
+    expect(rejected.locator("a")).to_have_count(0)  # nothing to download
 
 
 def test_under_asgi_a_reply_appears_and_a_reload_repeats_nothing(new_page: Any, asgi_site: str) -> None:
@@ -278,3 +326,73 @@ def test_under_asgi_a_reply_appears_and_a_reload_repeats_nothing(new_page: Any, 
     expect(messages(page, "Echo: again over asgi")).to_have_count(1)
     ids = item_ids(page)
     assert len(ids) == len(set(ids))
+
+
+def _join_as_bot(backend_url: str, contact_id: str, name: str) -> Any:
+    """Take the other side of a chat through the library, as ``connectparticipant-ext start
+    --join`` does: ``connect.create_participant`` (a CUSTOM_BOT), then a connection of its own."""
+    import boto3
+
+    from connectparticipant_ext import ChatService
+
+    connect = boto3.client(
+        "connect",
+        region_name="us-east-1",
+        endpoint_url=backend_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    joined = connect.create_participant(
+        InstanceId="local",
+        ContactId=contact_id,
+        ParticipantDetails={"DisplayName": name, "ParticipantRole": "CUSTOM_BOT"},
+    )
+    chat = ChatService(region_name="us-east-1", endpoint_url=backend_url)
+    return chat.Participant(joined["ParticipantCredentials"]["ParticipantToken"]).create_connection(websocket=False)
+
+
+def _wait_for_message(conn: Any, text: str) -> Any:
+    import time
+
+    deadline = time.monotonic() + WAIT / 1000
+    while time.monotonic() < deadline:
+        found = [i for i in conn.transcript if i.is_message and i.content == text]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never reached the other side")
+
+
+def test_a_participant_driven_by_the_library_shows_typing_and_read(new_page: Any, quiet_site: dict[str, Any]) -> None:
+    """The other side is not the echo agent but a participant of its own (the CLI's way):
+    its typing, its read receipt and its answer show on the page."""
+    page = new_page(base_url=quiet_site["site"])
+    start_chat(page)
+    contact_id = page.locator("#chat").get_attribute("data-contact-id")
+    sam = _join_as_bot(quiet_site["backend"], contact_id, "Sam")
+    try:
+        expect(page.locator("li.event-item", has_text="Sam joined the chat")).to_have_count(1, timeout=WAIT)
+        sam.send_typing()
+        expect(page.locator("#typing")).to_have_text("Sam is typing\u2026", timeout=WAIT)
+        send(page, "hello Sam")
+        mine = page.locator("li.message.mine", has_text="hello Sam")
+        expect(mine).to_have_count(1, timeout=WAIT)
+        sam.send_read_receipt(_wait_for_message(sam, "hello Sam").id)
+        expect(mine.locator(".receipt")).to_have_text("Read", timeout=WAIT)
+        sam.send_message("Hi Ann, Sam here.")
+        answer = page.locator("li.message:not(.mine)", has_text="Hi Ann, Sam here.")
+        expect(answer.locator(".who")).to_have_text("Sam", timeout=WAIT)
+        expect(page.locator("#typing")).to_be_hidden()  # an answer ends the typing
+        # Everyone else who types is shown, not only the first.
+        kim = _join_as_bot(quiet_site["backend"], contact_id, "Kim")
+        try:
+            expect(page.locator("li.event-item", has_text="Kim joined the chat")).to_have_count(1, timeout=WAIT)
+            sam.send_typing(force=True)  # within the library's typing throttle of its first one
+            kim.send_typing()
+            expect(page.locator("#typing")).to_have_text(
+                re.compile("^(Sam and Kim|Kim and Sam) are typing\u2026$"), timeout=WAIT
+            )
+        finally:
+            kim.disconnect()
+    finally:
+        sam.disconnect()

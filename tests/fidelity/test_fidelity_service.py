@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import requests
@@ -418,3 +419,216 @@ def test_after_the_chat_ends_even_get_transcript_is_refused(wire: Wire) -> None:
     with pytest.raises(ClientError) as info:
         wire.participant.get_transcript(ConnectionToken=token)
     assert code(info) == "AccessDeniedException"
+
+
+# -- what the models and the clients' fixtures settle beyond the shapes --------------------------------
+
+
+def test_get_transcript_for_a_contact_outside_the_chat_is_an_empty_page(wire: Wire) -> None:
+    """GetTranscript's modelled errors are AccessDenied, InternalServer, Throttling and Validation
+    (no ResourceNotFound); a capture in amazon-connect-chatjs issue #28 shows another contact's
+    ContactId answered with 200 and ``"Transcript": []``."""
+    _, token = wire.customer()
+    other, _ = wire.customer()
+    wire.send(token)
+    for contact_id in (other["ContactId"], "no-such-contact"):
+        page = wire.participant.get_transcript(ConnectionToken=token, ContactId=contact_id)
+        assert page["Transcript"] == [] and "NextToken" not in page
+
+
+def test_unknown_attachment_ids_are_a_validation_error(wire: Wire) -> None:
+    """GetAttachment's and CompleteAttachmentUpload's modelled errors hold no ResourceNotFound:
+    an id that names no attachment of the chat is invalid input (ValidationException); an id
+    over 256 characters breaks ArtifactId's max (connectparticipant model)."""
+    _, token = wire.customer()
+    lenient = clients(wire.participant.meta.endpoint_url if wire.mode == "server" else None, wire.mode, validate=False)
+    for attachment_id in ("no-such-attachment", "a" * 257):
+        with pytest.raises(ClientError) as info:
+            lenient.participant.get_attachment(ConnectionToken=token, AttachmentId=attachment_id)
+        assert code(info) == "ValidationException"
+        with pytest.raises(ClientError) as info:
+            lenient.participant.complete_attachment_upload(
+                ConnectionToken=token, AttachmentIds=[attachment_id], ClientToken="c"
+            )
+        assert code(info) == "ValidationException"
+
+
+def test_a_malformed_start_position_is_a_validation_error(wire: Wire) -> None:
+    """GetTranscript StartPosition (connectparticipant model): Id is a ChatItemId of 1 to 256
+    characters; AbsoluteTime is "specified in ISO 8601 format: yyyy-MM-ddThh:mm:ss.SSSZ" (a time
+    without a zone names no instant); only one of Id, AbsoluteTime, MostRecent. An Id of the
+    right length that names no item still gives an empty page (the iOS SDK)."""
+    _, token = wire.customer()
+    lenient = clients(wire.participant.meta.endpoint_url if wire.mode == "server" else None, wire.mode, validate=False)
+    for position in (
+        {"Id": "i" * 257},
+        {"AbsoluteTime": "2024-01-01T00:00:00"},
+        {"AbsoluteTime": "yesterday"},
+        {"Id": "x", "MostRecent": 3},
+    ):
+        with pytest.raises(ClientError) as info:
+            lenient.participant.get_transcript(ConnectionToken=token, StartPosition=position)
+        assert code(info) == "ValidationException", position
+    for valid in ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00.123Z", "2024-01-01T02:00:00+02:00"):
+        assert "Transcript" in wire.participant.get_transcript(ConnectionToken=token, StartPosition={"AbsoluteTime": valid})
+
+
+def test_create_participant_and_stop_contact_check_the_instance(wire: Wire) -> None:
+    """connect model: CreateParticipant and StopContact take the contact's InstanceId (required)
+    and answer ResourceNotFoundException ("The specified resource was not found") for a contact
+    the instance does not have. StopContact on a chat that has ended: "Chat and task contacts can
+    be terminated in any state", and ContactNotFoundException "Applies to Voice calls only, not to
+    Chat or Task contacts" (API reference): it succeeds and changes nothing."""
+    contact = wire.start_chat()
+    with pytest.raises(ClientError) as info:
+        wire.connect.create_participant(
+            InstanceId="another-instance",
+            ContactId=contact["ContactId"],
+            ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": "Bot"},
+        )
+    assert code(info) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:
+        wire.connect.stop_contact(ContactId=contact["ContactId"], InstanceId="another-instance")
+    assert code(info) == "ResourceNotFoundException"
+    assert not wire.backend.get_chat(contact["ContactId"]).ended
+    wire.connect.stop_contact(ContactId=contact["ContactId"], InstanceId="instance-1")
+    items = list(wire.backend.get_chat(contact["ContactId"]).items)
+    wire.connect.stop_contact(ContactId=contact["ContactId"], InstanceId="instance-1")
+    assert wire.backend.get_chat(contact["ContactId"]).items == items
+
+
+def test_stop_contact_sends_the_agents_participant_left_then_chat_ended(wire: Wire) -> None:
+    """amazon-connect-chatjs README ("End Chat": the agent's ``contact.destroy()`` calls the
+    StopContact API) and a chat a customer saw end that way (tamdilip/whatsapp-amazonconnect-chat
+    issue #3: "AGENT :: participant.left", then "undefined :: chat.ended"). No source shows the
+    customer's own participant.left there, so none is sent."""
+    contact, token = wire.customer()
+    wire.agent(contact)
+    wire.connect.stop_contact(ContactId=contact["ContactId"], InstanceId="instance-1")
+    items = wire.backend.get_chat(contact["ContactId"]).items
+    tail = [(i["ContentType"], i.get("ParticipantRole")) for i in items[-2:]]
+    assert tail == [(EVENT + "participant.left", "AGENT"), (EVENT + "chat.ended", None)]
+    assert not [i for i in items if i.get("ContentType") == EVENT + "participant.left" and i.get("ParticipantRole") == "CUSTOMER"]
+
+
+def test_interactive_responses_must_be_json_with_a_non_empty_action(wire: Wire) -> None:
+    """AWS's chat widget (amazon-connect-chat-interface ``ChatSession.js``) answers a view with
+    ``action: " "``, noting "empty string is not allowed", and sends interactive responses as JSON
+    objects (``helper.js``, ``InteractiveMessage.js``)."""
+    response_type = "application/vnd.amazonaws.connect.message.interactive.response"
+    _, token = wire.customer(SupportedMessagingContentTypes=["text/plain", response_type])
+    for content in ("not json", "[1, 2]", '{"action": ""}', '{"action": 3}'):
+        with pytest.raises(ClientError) as info:
+            wire.send(token, content, response_type)
+        assert code(info) == "ValidationException", content
+    sent = '{"version": "1.0", "data": {"actionName": "SHOW_MORE"}, "action": "SHOW_MORE"}'
+    assert wire.send(token, sent, response_type)
+
+
+def test_send_interactive_refuses_templates_outside_the_admin_guides_limits(wire: Wire) -> None:
+    """Admin guide, "Add Amazon Lex interactive messages": "flows validate that the message format
+    follows one of these templates"; templateType, version "1.0", data and content.title are
+    mandatory; a list picker offers "up to six choices"; the whole message is under 20 KB. String
+    lengths are left to the client ("expected to be enforced by the client")."""
+    contact = wire.start_chat()
+    element = {"title": "Apple"}
+
+    def picker(**content: Any) -> dict[str, Any]:
+        return {"templateType": "ListPicker", "version": "1.0", "data": {"content": {"title": "Pick", **content}}}
+
+    refused = {
+        "seven elements": picker(elements=[element] * 7),
+        "no version": {k: v for k, v in picker(elements=[element]).items() if k != "version"},
+        "unknown type": {**picker(elements=[element]), "templateType": "Slideshow"},
+        "no title": {"templateType": "ListPicker", "version": "1.0", "data": {"content": {"elements": [element]}}},
+        "an element without a title": picker(elements=[{"subtitle": "x"}]),
+        "over 20 KB": picker(elements=[element], subtitle="x" * 21 * 1024),
+    }
+    for name, template in refused.items():
+        with pytest.raises(ValueError) as info:
+            wire.backend.send_interactive(contact["ContactId"], template)
+        assert str(info.value), name
+    long_title = picker(elements=[{"title": "t" * 1000}] * 6)  # string lengths are the client's business
+    assert wire.backend.send_interactive(contact["ContactId"], long_title)
+
+
+def test_a_client_token_retry_repeats_the_first_answer(wire: Wire) -> None:
+    """Every ClientToken: "A unique, case-sensitive identifier that you provide to ensure the
+    idempotency of the request ... see Making retries safe with idempotent APIs" (both models).
+    StartChatContact ConnectionTypes: "When you retry a request with the same ClientToken, the
+    response repeats the original contact and can omit a websocket URL if the chat has already
+    ended". On the Connect API a retry with other parameters is refused, as that article (Amazon
+    Builders' Library) has it; the refusal's code is not documented (InvalidRequestException, the
+    operation's invalid-request error)."""
+    first = wire.start_chat(ClientToken="start-1", ConnectionTypes=["WEBSOCKET", "CONNECTION_CREDENTIALS"])
+    again = wire.start_chat(ClientToken="start-1", ConnectionTypes=["WEBSOCKET", "CONNECTION_CREDENTIALS"])
+    assert again["ContactId"] == first["ContactId"] and again["Websocket"] == first["Websocket"]
+    with pytest.raises(ClientError) as info:
+        wire.start_chat(ClientToken="start-1", ParticipantDetails={"DisplayName": "Someone else"})
+    assert code(info) == "InvalidRequestException"
+    token = first["ConnectionCredentials"]["ConnectionToken"]
+    sent = wire.participant.send_message(ConnectionToken=token, ContentType="text/plain", Content="hi", ClientToken="m1")
+    retry = wire.participant.send_message(ConnectionToken=token, ContentType="text/plain", Content="hi", ClientToken="m1")
+    assert retry["Id"] == sent["Id"]
+    assert [i["Content"] for i in wire.transcript(token) if i.get("Type") == "MESSAGE"].count("hi") == 1
+    wire.participant.disconnect_participant(ConnectionToken=token, ClientToken="bye")
+    wire.participant.disconnect_participant(ConnectionToken=token, ClientToken="bye")  # the retry succeeds too
+    after_end = wire.start_chat(ClientToken="start-1", ConnectionTypes=["WEBSOCKET", "CONNECTION_CREDENTIALS"])
+    assert after_end["ContactId"] == first["ContactId"] and "Websocket" not in after_end
+
+
+def test_a_participant_client_token_reused_with_other_content_is_a_new_request(wire: Wire) -> None:
+    """amazon-connect-chatjs 5.0.0 (``src/core/MessageReceiptsUtil.js`` hands the event type to
+    ``ChatClient.sendEvent`` as its ClientToken) sends every read receipt of a chat with the
+    ClientToken ``INCOMING_READ_RECEIPT``, and AWS's widget shows "Read" under one message after
+    another: the Participant Service answers a reused token with other content as a new request,
+    and the same content as a retry."""
+    contact, customer = wire.customer()
+    agent = wire.backend.join_as_agent(contact["ContactId"])
+    first, second = agent.send("one"), agent.send("two")
+    receipt = EVENT + "message.read"
+    answers = [
+        wire.participant.send_event(
+            ConnectionToken=customer,
+            ContentType=receipt,
+            Content=json.dumps({"messageId": message_id}),
+            ClientToken="INCOMING_READ_RECEIPT",
+        )["Id"]
+        for message_id in (first, second, second)
+    ]
+    assert answers[0] != answers[1] and answers[2] == answers[1]  # the third is a retry of the second
+    read = {
+        item["Id"]
+        for item in agent.items()
+        if any(r.get("ReadTimestamp") for r in item.get("MessageMetadata", {}).get("Receipts", []))
+    }
+    assert read == {first, second}
+    sent = wire.participant.send_message(ConnectionToken=customer, ContentType="text/plain", Content="a", ClientToken="t")
+    edited = wire.participant.send_message(ConnectionToken=customer, ContentType="text/plain", Content="b", ClientToken="t")
+    assert edited["Id"] != sent["Id"]
+    assert [i["Content"] for i in wire.transcript(customer) if i.get("Type") == "MESSAGE"][-2:] == ["a", "b"]
+
+
+def test_describe_view_answers_the_models_view_shape(wire: Wire) -> None:
+    """connectparticipant model, DescribeView's View: Id ^[a-zA-Z0-9\\_\\-:\\/$]+$, Name 1..255 of its
+    pattern, Content.Template and InputSchema strings (JSON in the iOS SDK's fixtures,
+    ``ViewResourceTests.swift``); a view ARN is the instance's (``instance/<id>/view/<view id>``)."""
+    from connectparticipant_ext.testing.validation import operation_model, violations
+
+    _, token = wire.customer()
+    view = wire.participant.describe_view(ConnectionToken=token, ViewToken=wire.backend.register_view())["View"]
+    assert violations(operation_model("connectparticipant", "DescribeView").output_shape.members["View"], view) == []
+    assert view["Arn"].endswith(f"/view/{view['Id']}") and ":instance/" in view["Arn"]
+    assert isinstance(json.loads(view["Content"]["Template"]), dict)
+    with pytest.raises(ValueError):
+        wire.backend.register_view(name="bad{name}")
+
+
+def test_connection_acknowledged_is_accepted_though_deprecated(wire: Wire) -> None:
+    """SendEvent ContentType (connectparticipant model): connection.acknowledged "is no longer
+    maintained since December 31, 2024" but is still listed, so it is accepted (and, like typing,
+    not kept in the transcript)."""
+    _, token = wire.customer()
+    answer = wire.participant.send_event(ConnectionToken=token, ContentType=EVENT + "connection.acknowledged")
+    assert answer["Id"]
+    assert all(i.get("ContentType") != EVENT + "connection.acknowledged" for i in wire.transcript(token))

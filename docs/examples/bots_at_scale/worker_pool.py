@@ -1,6 +1,6 @@
 """The bot as a pool of worker processes reading one SQS queue.
 
-    python worker_pool.py --queue-url URL [--workers 4] [--endpoint-url http://127.0.0.1:5000]
+    python worker_pool.py --queue-url URL [--workers 4] [--endpoint-url http://127.0.0.1:2428]
 
 Each process long-polls the queue, answers what it receives and deletes each message only
 after handling it: a process that dies mid-batch leaves its messages to come back after the
@@ -61,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--endpoint-url", default=None, help="the local server, e.g. http://127.0.0.1:5000")
+    parser.add_argument("--endpoint-url", default=None, help="the local server, e.g. http://127.0.0.1:2428")
     parser.add_argument("--table", default=TABLE_NAME, help="the DynamoDB table of bot tokens")
     args = parser.parse_args()
     processes, stop = start_pool(args.queue_url, args.workers, args.endpoint_url, args.table)

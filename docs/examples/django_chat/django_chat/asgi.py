@@ -1,8 +1,11 @@
 """ASGI entry point for the django_chat example (``uvicorn django_chat.asgi:application``).
 
-Under ASGI the event stream (``/chat/events/``) is served from an asynchronous iterator: the
-event loop is never blocked, and an open page costs a thread of the default executor only
-while its stream waits for the next item.
+Under ASGI the event stream (``/chat/events/``) is served from an asynchronous iterator
+(``connectparticipant_ext.sse.async_sse_events``): the event loop is never blocked, and an
+open page costs no thread at all while its stream waits for the next item.
+
+Django's ASGI handler reads each request's whole body before any middleware or view runs, so
+the request-size rules of ``chat/limits.py`` are applied here first, by ``RequestBodyLimit``.
 """
 
 from __future__ import annotations
@@ -13,4 +16,8 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_chat.settings")
 
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from chat.limits import RequestBodyLimit  # noqa: E402 - needs the settings get_asgi_application set up
+
+application = RequestBodyLimit(django_application)

@@ -1,0 +1,190 @@
+"""The same conversations through both live streams: ``conn.stream()`` (threads) and
+``conn.astream()`` (asyncio), in-process (moto) and over the local server.
+
+The asyncio stream runs on an event loop in a thread of its own and is driven from the test
+through :class:`Synced`, so that one test body checks both drivers: history then live exactly
+once, drops and reconnects, Lex stitching, receipts, close from elsewhere, the chat's end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import pytest
+import test_stream
+from test_stream import FAST, WAIT, Side, drain_until_end, messages, take
+
+from connectparticipant_ext import AsyncChatStream, ChatStream, Connection, TranscriptItem
+from connectparticipant_ext.testing import get_chat_backend
+
+
+class Synced:
+    """An AsyncChatStream driven from another thread, with ChatStream's blocking surface."""
+
+    def __init__(self, stream: AsyncChatStream, loop: asyncio.AbstractEventLoop) -> None:
+        self.stream = stream
+        self.loop = loop
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(WAIT * 3)
+
+    def __enter__(self) -> Synced:
+        self._run(self.stream.__aenter__())
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def get(self, timeout: float | None = None) -> TranscriptItem | None:
+        return self._run(self.stream.get(timeout))
+
+    def mark_read(self, item: Any) -> None:
+        async def mark() -> None:
+            self.stream.mark_read(item)
+
+        self._run(mark())
+
+    def close(self) -> None:
+        self._run(self.stream.aclose())
+
+    def __getattr__(self, name: str) -> Any:  # ended, end_reason, reconnects, state, _proven
+        return getattr(self.stream, name)
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    running = asyncio.new_event_loop()
+    thread = threading.Thread(target=running.run_forever, name="test-event-loop", daemon=True)
+    thread.start()
+    yield running
+    running.call_soon_threadsafe(running.stop)
+    thread.join(WAIT)
+    running.close()
+
+
+Open = Callable[..., Any]
+
+side = test_stream.side  # the fixture: a chat with a customer and an agent, in-process and over the local server
+
+
+@pytest.fixture(params=["threads", "asyncio"])
+def open_stream(request: pytest.FixtureRequest, loop: asyncio.AbstractEventLoop) -> Open:
+    """``open_stream(conn, **options)``: a ChatStream, or an AsyncChatStream behind :class:`Synced`."""
+    if request.param == "threads":
+        return lambda conn, **options: conn.stream(**options)
+    return lambda conn, **options: Synced(conn.astream(**options), loop)
+
+
+def test_the_stream_classes(connection: Connection, loop: asyncio.AbstractEventLoop) -> None:
+    assert isinstance(connection.stream(), ChatStream)
+    assert isinstance(connection.astream(), AsyncChatStream)
+
+
+def test_history_then_live_exactly_once(side: Side, open_stream: Open) -> None:
+    for n in range(120):  # more than a transcript page
+        side.agent.send_message(f"before {n}")
+    with open_stream(side.customer, history=True, **FAST) as stream:
+        first = take(stream, 120)
+        side.agent.send_message("live 0")
+        side.agent.send_message("live 1")
+        items = first + take(stream, 2)
+    assert messages(items) == [f"before {n}" for n in range(120)] + ["live 0", "live 1"]
+    ids = [i.id for i in items]
+    assert len(ids) == len(set(ids)) and items[0].event == "participant.joined"
+
+
+def test_drops_and_reconnects_lose_and_repeat_nothing(side: Side, open_stream: Open) -> None:
+    contact_id = side.contact["ContactId"]
+    received: list[TranscriptItem] = []
+    sent = 0
+    with open_stream(side.customer, **FAST) as stream:
+        for _ in range(4):
+            for _ in range(15):
+                side.agent.send_message(str(sent))
+                sent += 1
+            received += take(stream, sent - len(messages(received)))
+            for _ in range(5):  # in flight when the socket goes
+                side.agent.send_message(str(sent))
+                sent += 1
+            deadline = time.monotonic() + WAIT
+            while not stream._proven:  # noqa: SLF001 - a socket that worked is re-opened at once
+                assert time.monotonic() < deadline
+                got = stream.get(timeout=0.05)
+                if got is not None:
+                    received.append(got)
+            assert get_chat_backend().drop_websockets(contact_id) == 1
+        received += take(stream, sent - len(messages(received)))
+        assert stream.reconnects >= 3
+    assert messages(received) == [str(n) for n in range(sent)]
+    assert len({i.id for i in received}) == len(received)
+
+
+def test_lex_replies_are_stitched(side: Side, open_stream: Open) -> None:
+    contact_id = side.contact["ContactId"]
+    with open_stream(side.customer, partial_messages=True, **FAST) as stream:
+        reply_id = get_chat_backend().stream_bot_reply(contact_id, ["Hel", "lo"])
+        side.agent.send_message("after")
+        items = take(stream, 4)
+    assert [(i.content, i.is_complete) for i in items if i.is_message] == [
+        ("Hel", False),
+        ("Hello", False),
+        ("Hello", True),
+        ("after", True),
+    ]
+    assert {i.id for i in items if i.is_message and i.content != "after"} == {reply_id}
+
+
+@pytest.fixture
+def receipts_sent(side: Side) -> Iterator[list[tuple[str, str]]]:
+    sent: list[tuple[str, str]] = []
+
+    def record(params: dict[str, Any], **kwargs: Any) -> None:
+        kind = params["ContentType"].rsplit(".", 1)[-1]
+        if kind in ("delivered", "read") and params["ConnectionToken"] == side.customer.token:
+            sent.append((kind, json.loads(params["Content"])["messageId"]))
+
+    events = side.customer.meta.client.meta.events
+    events.register("provide-client-params.connectparticipant.SendEvent", record, unique_id="parity-receipts")
+    yield sent
+    events.unregister("provide-client-params.connectparticipant.SendEvent", unique_id="parity-receipts")
+
+
+def test_receipts_are_batched(side: Side, open_stream: Open, receipts_sent: list[tuple[str, str]]) -> None:
+    with open_stream(side.customer, receipts=True, receipt_throttle=0.3, **FAST) as stream:
+        ids = [side.agent.send_message(f"m{n}").id for n in range(20)]
+        items = take(stream, 20)
+        own = side.customer.send_message("mine")
+        take(stream, 1)
+        stream.mark_read(items[-1])
+        stream.mark_read(items[-1])  # never twice
+    assert receipts_sent and receipts_sent[-1] == ("read", ids[-1])  # flushed on close at the latest
+    assert len(receipts_sent) <= 4 and len(receipts_sent) == len(set(receipts_sent))
+    assert all(message_id != own.id for _, message_id in receipts_sent)
+
+
+def test_close_from_elsewhere_ends_a_waiting_stream(side: Side, open_stream: Open) -> None:
+    stream = open_stream(side.customer, **FAST)
+    results: list[Any] = []
+    with stream:
+        consumer = threading.Thread(target=lambda: results.append(stream.get(timeout=WAIT)), daemon=True)
+        consumer.start()
+        time.sleep(0.2)  # the consumer waits for an item
+        stream.close()
+        consumer.join(WAIT)
+        assert not consumer.is_alive(), "close() did not end the waiting get()"
+    assert results == [None] and stream.ended and stream.end_reason == "closed"
+
+
+def test_the_chats_end_ends_both(side: Side, open_stream: Open) -> None:
+    with open_stream(side.agent, **FAST) as stream:
+        side.customer.send_message("bye")
+        take(stream, 1)
+        side.customer.disconnect()
+        rest = drain_until_end(stream)
+    assert rest[-1].is_chat_ended and stream.end_reason == "the chat ended"
+    side.agent.disconnect()
