@@ -27,12 +27,17 @@ import json
 import os
 import platform
 import sys
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 LIVE_PAGES_ROWS = Path(__file__).resolve().parent / "results" / "live_pages.json"
 """Where the ``live_pages`` benchmark writes its rows unless told otherwise."""
+
+CAPTION_WIDTH = 110
+"""Characters per line of a plot's footer: longer captions wrap (at x-small size a line of the
+7-inch figure holds about 120)."""
 
 SERVER_LABELS = {"websockets": "bare websockets clients", "wsgi": "WSGI (runserver)", "asgi": "ASGI (uvicorn)"}
 
@@ -181,8 +186,9 @@ def _draw(spec: Mapping[str, Any], path: Path, caption: str) -> None:
         ax.set_ylabel(spec["ylabel"])
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize="small")
-        fig.text(0.01, 0.01, caption, fontsize="x-small", color="0.4")
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        lines = textwrap.wrap(caption, CAPTION_WIDTH, break_on_hyphens=False) or [""]
+        fig.text(0.01, 0.01, "\n".join(lines), fontsize="x-small", color="0.4")
+        fig.tight_layout(rect=(0, 0.035 * len(lines) + 0.01, 1, 1))
         fig.savefig(path, format="svg", metadata={"Date": None})
     finally:
         plt.close(fig)
