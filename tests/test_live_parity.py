@@ -188,3 +188,19 @@ def test_the_chats_end_ends_both(side: Side, open_stream: Open) -> None:
         rest = drain_until_end(stream)
     assert rest[-1].is_chat_ended and stream.end_reason == "the chat ended"
     side.agent.disconnect()
+
+
+def test_a_survey_after_the_customer_leaves_reaches_the_stream_before_it_ends(side: Side, open_stream: Open) -> None:
+    """After ``disconnect()`` the stream cannot reconnect: what its socket got before the server
+    closed it (the survey, then the chat's end, then the close) is all handed over."""
+    contact_id = side.contact["ContactId"]
+    backend = get_chat_backend()
+    backend.set_disconnect_flow(contact_id)
+    with open_stream(side.customer, **FAST) as stream:
+        side.customer.disconnect()
+        backend.send_flow_message(contact_id, "How did we do?")
+        assert messages(take(stream, 1)) == ["How did we do?"]
+        side.connect.stop_contact(InstanceId="instance-1", ContactId=contact_id)
+        rest = drain_until_end(stream)
+    assert rest and rest[-1].is_chat_ended, [i.content_type for i in rest]
+    assert stream.end_reason == "the chat ended"
