@@ -8,7 +8,6 @@ the transcript is printed as a table.
 
 from __future__ import annotations
 
-import ipaddress
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -18,7 +17,9 @@ from typing import Any, Callable, Optional, TextIO
 from urllib.parse import urlsplit
 
 from ._export import write_transcript
+from ._local import is_loopback_host
 from ._terminal import escape_controls, printable
+from ._wire import CUSTOM_BOT_ROLE, CUSTOMER_ROLE
 from .connection import Connection
 from .exceptions import DemoError
 from .models import TranscriptItem
@@ -43,13 +44,7 @@ def _endpoint(endpoint_url: Optional[str]) -> Iterator[tuple[str, bool]]:
 
 def is_loopback_url(url: str) -> bool:
     """True when ``url``'s host is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def _connect_client(region: str, endpoint_url: Optional[str], local: bool) -> Any:
@@ -81,7 +76,7 @@ def _bot(connection: Connection, stream: ChatStream, errors: list[BaseException]
     """Answer each customer message and attachment until the chat ends."""
     try:
         for item in stream:
-            if item.participant_role == "CUSTOMER":
+            if item.participant_role == CUSTOMER_ROLE:
                 reply = _answer(item)
                 if reply is not None:
                     connection.send_typing()
@@ -126,7 +121,7 @@ def run_demo(
         bot_token = connect.create_participant(
             InstanceId=instance_id,
             ContactId=contact["ContactId"],
-            ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": "HelpBot"},
+            ParticipantDetails={"ParticipantRole": CUSTOM_BOT_ROLE, "DisplayName": "HelpBot"},
         )["ParticipantCredentials"]["ParticipantToken"]
         bot = chat.Participant(bot_token).create_connection()
         say("Ann (customer) and HelpBot (bot) are connected")
@@ -144,7 +139,7 @@ def run_demo(
 
             customer.send_message("Hi, I need help with my order 1234")
             say("Ann: Hi, I need help with my order 1234")
-            reply = _wait_for(live, lambda i: i.is_message and i.participant_role == "CUSTOM_BOT", "bot answer")
+            reply = _wait_for(live, lambda i: i.is_message and i.participant_role == CUSTOM_BOT_ROLE, "bot answer")
             say(f"HelpBot: {printable(reply.content)}")
             customer.send_read_receipt(reply.id)
 
@@ -156,7 +151,7 @@ def run_demo(
             say(f"Ann sent the attachment {attachment.name} ({attachment.status})")
             reply = _wait_for(
                 live,
-                lambda i: i.is_message and i.participant_role == "CUSTOM_BOT" and "received" in (i.content or ""),
+                lambda i: i.is_message and i.participant_role == CUSTOM_BOT_ROLE and "received" in (i.content or ""),
                 "bot answer to the attachment",
             )
             say(f"HelpBot: {printable(reply.content)}")

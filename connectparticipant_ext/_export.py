@@ -15,6 +15,7 @@ from typing import Callable, Optional, TextIO
 
 from ._terminal import escape_controls, escape_json_controls, printable
 from ._time import format_time
+from ._wire import MESSAGE_METADATA_ITEM_TYPE
 from .models import TranscriptItem
 
 __all__ = ["CSV_COLUMNS", "FORMATS", "describe", "neutralise_formula", "printable", "write_transcript"]
@@ -53,7 +54,7 @@ def describe(item: TranscriptItem) -> str:
         return f"[attachment] {names}"
     if item.is_message:
         return item.content or ""
-    if item.type == "MESSAGEMETADATA" and item.message_metadata is not None:
+    if item.type == MESSAGE_METADATA_ITEM_TYPE and item.message_metadata is not None:
         kinds = sorted(
             {
                 "read" if r.read_at else "delivered"

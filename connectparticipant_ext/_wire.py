@@ -1,4 +1,4 @@
-"""The chat's wire constants, each defined once: content types, event names, frame topics.
+"""The chat's wire constants, each defined once: item types, roles, content types, event names, frame topics.
 
 The library and the command line import these; nothing else spells them. (The offline
 backend in :mod:`connectparticipant_ext.testing` keeps its own copy on purpose, so that what
@@ -6,6 +6,9 @@ it checks does not follow from what the client sends.)
 
 Sources:
 
+* item types: botocore's ``connectparticipant`` model (``ChatItemType``) and the service's
+  receipts item (``MESSAGEMETADATA``, which that enum does not list);
+* participant roles: the same model, ``ParticipantRole``;
 * content types: amazon-connect-chatjs 5 ``src/constants.js`` (``CONTENT_TYPE``), the
   Participant Service API reference (SendMessage's and SendEvent's ``ContentType``) and the
   service's receipts item (``...event.message.metadata``);
@@ -20,6 +23,25 @@ from __future__ import annotations
 
 import json
 from types import MappingProxyType
+
+# -- item types: a transcript item's ``Type`` --------------------------------------------------
+
+MESSAGE_ITEM_TYPE = "MESSAGE"
+EVENT_ITEM_TYPE = "EVENT"
+ATTACHMENT_ITEM_TYPE = "ATTACHMENT"
+MESSAGE_METADATA_ITEM_TYPE = "MESSAGEMETADATA"
+"""Receipts (``MessageMetadata.Receipts``): the service sends this type, which botocore's
+``ChatItemType`` enum does not list."""
+
+# -- participant roles: an item's ``ParticipantRole`` ------------------------------------------
+
+CUSTOMER_ROLE = "CUSTOMER"
+AGENT_ROLE = "AGENT"
+SYSTEM_ROLE = "SYSTEM"
+"""The contact flow, a Lex bot and the service itself."""
+CUSTOM_BOT_ROLE = "CUSTOM_BOT"
+"""A participant that ``connect.create_participant`` added (a bot of your own)."""
+SUPERVISOR_ROLE = "SUPERVISOR"
 
 # -- messages ----------------------------------------------------------------------------------
 

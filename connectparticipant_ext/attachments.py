@@ -548,7 +548,7 @@ def _open_regular_file(path: Path) -> IO[bytes]:
 def _open_source(
     source: Source, name: Optional[str], limits: AttachmentLimits
 ) -> tuple[IO[bytes], int, Optional[str], bool]:
-    """A binary file object for ``source``, its size, a name, and whether we must close it."""
+    """A seekable binary file object for ``source``, its size, a name, and whether we must close it."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         fileobj = _open_regular_file(path)
@@ -600,7 +600,8 @@ def upload_attachment(
         progress: called as ``progress(bytes_done, total_bytes)`` while uploading.
 
     The PUT is retried (up to three attempts, same upload URL) on connection errors and
-    5xx/429 answers when the source can be rewound.
+    5xx/429 answers, from the start of the file each time (a stream that cannot be rewound is
+    spooled first).
     """
     limits = connection.service.attachment_limits
     if name is not None:
@@ -615,15 +616,14 @@ def upload_attachment(
             if content_type is None:
                 raise InvalidArgumentError(f"cannot tell the content type of {resolved_name!r}; pass content_type=")
         upload = AttachmentUpload.start(connection, resolved_name, size, content_type, client_token=client_token)
-        start = fileobj.tell() if fileobj.seekable() else None
-        attempts = UPLOAD_ATTEMPTS if start is not None else 1
-        for attempt in range(1, attempts + 1):
+        start = fileobj.tell()  # _open_source gives a file that can be rewound (it spools one that cannot)
+        for attempt in range(1, UPLOAD_ATTEMPTS + 1):
             try:
                 upload.upload(fileobj, progress)
                 break
             except AttachmentUploadError as exc:
                 retryable = exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429
-                if attempt == attempts or not retryable or start is None:
+                if attempt == UPLOAD_ATTEMPTS or not retryable:
                     raise
                 logger.info("upload of attachment %s failed (%s); retrying", upload.attachment_id, exc)
                 fileobj.seek(start)

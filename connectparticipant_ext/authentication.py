@@ -37,7 +37,6 @@ handed to ``on_url`` or shown.
 from __future__ import annotations
 
 import enum
-import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -47,6 +46,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from . import _json, _wire
+from ._local import is_loopback_host
 from ._redact import redact_url
 from ._validation import require_seconds, require_str
 from .exceptions import AuthenticationError, AuthenticationTimeoutError, InvalidArgumentTypeError
@@ -121,7 +121,7 @@ def _session_id_in(item: TranscriptItem) -> Optional[str]:
 # DisplayName SYSTEM_MESSAGE). No participant can send one: SendEvent takes only typing,
 # receipts and connection.acknowledged (the API reference). So an authentication event from a
 # participant's role is not the service's, whatever its content type says, and is not believed.
-_SERVICE_ROLES = frozenset({"SYSTEM"})
+_SERVICE_ROLES = frozenset({_wire.SYSTEM_ROLE})
 
 
 def _from_the_service(item: TranscriptItem) -> bool:
@@ -335,22 +335,13 @@ def _checked_sign_in_url(url: str) -> str:
         raise AuthenticationError("GetAuthenticationUrl returned something that is not a URL") from None
     if parts.scheme == "https" and host:
         return url
-    if parts.scheme == "http" and _is_loopback(host):
+    if parts.scheme == "http" and is_loopback_host(host):
         return url
     raise AuthenticationError(
         f"GetAuthenticationUrl returned a {parts.scheme or 'relative'!r} URL"
         + (" to a non-loopback host" if parts.scheme == "http" else "")
         + "; only https (or http to this machine) is shown to a customer"
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _wait_for_initiated(stream: ChatStream, timeout: Optional[float], other_items: list[TranscriptItem]) -> str:

@@ -38,6 +38,7 @@ from ._progress import Progress
 from ._terminal import ChatScreen, LineEditor, escape_controls, printable
 from ._time import parse_time
 from ._validation import require_seconds
+from ._wire import CUSTOM_BOT_ROLE, MESSAGE_METADATA_ITEM_TYPE, SYSTEM_ROLE, TEXT_PLAIN
 from .connection import Connection
 from .events import ChatEvent
 from .exceptions import (
@@ -392,7 +393,7 @@ def cmd_start(args: argparse.Namespace, secrets: _Secrets) -> int:
         created = connect.create_participant(
             InstanceId=args.instance_id,
             ContactId=args.join,
-            ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": args.display_name},
+            ParticipantDetails={"ParticipantRole": CUSTOM_BOT_ROLE, "DisplayName": args.display_name},
         )
         contact_id, participant_id = args.join, created.get("ParticipantId")
         token = secrets.add(str(created.get("ParticipantCredentials", {}).get("ParticipantToken") or ""))
@@ -690,7 +691,7 @@ class _ChatView:
                 else:
                     self.screen.notice(printable(f"{name} is typing…"))
             return
-        if item.type == "MESSAGEMETADATA":
+        if item.type == MESSAGE_METADATA_ITEM_TYPE:
             self._show_receipts(item)
             return
         if item.is_message or item.is_attachment:
@@ -702,7 +703,7 @@ class _ChatView:
         if (
             self.stream is not None
             and (item.is_message or item.is_attachment)
-            and item.participant_role != "SYSTEM"  # the flow's and Lex's messages: no one to tell
+            and item.participant_role != SYSTEM_ROLE  # the flow's and Lex's messages: no one to tell
             and not self._is_mine(item)
         ):
             self.stream.mark_read(item)  # shown is read; batched by the stream, never twice
@@ -1041,7 +1042,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("message", help="the text, or - to read it from stdin")
     send.add_argument(
         "--content-type",
-        default="text/plain",
+        default=TEXT_PLAIN,
         help="text/plain, text/markdown, application/json or "
         "application/vnd.amazonaws.connect.message.interactive.response (default: %(default)s)",
     )

@@ -154,7 +154,7 @@ class Connection:
         self._websocket_requested = websocket_requested or websocket is not None
         self._webrtc = webrtc
         self._state = ConnectionState.OPEN
-        self._closed_reason = "it was disconnected"
+        self._closed_reason: str  # set by _close(), the only way into the CLOSED state
         self._generation = 0
         self._renew_lock = threading.Lock()
         self.renewals = 0
@@ -282,10 +282,8 @@ class Connection:
         if self._state is ConnectionState.CLOSED:
             raise ConnectionClosedError(f"this connection is closed: {self._closed_reason}")
 
-    def _renew_margin(self) -> timedelta:
-        if self._expires_at is None:
-            return RENEW_BEFORE_EXPIRY
-        return min(RENEW_BEFORE_EXPIRY, (self._expires_at - self._issued_at) / 2)
+    def _renew_margin(self, expires_at: datetime) -> timedelta:
+        return min(RENEW_BEFORE_EXPIRY, (expires_at - self._issued_at) / 2)
 
     def _renew_deadline(self) -> float:
         """When the current token is due for renewal, in :func:`time.time` seconds (inf: never).
@@ -296,7 +294,7 @@ class Connection:
         """
         if self._expires_at is None:
             return math.inf
-        return (self._expires_at - self._renew_margin()).timestamp()
+        return (self._expires_at - self._renew_margin(self._expires_at)).timestamp()
 
     def _usable_token(self) -> tuple[str, int]:
         """The token to call with and its generation, renewing first when it is about to expire."""
@@ -313,7 +311,7 @@ class Connection:
         if expires_at is None:
             return token, generation
         now = _utcnow()
-        if now < expires_at - self._renew_margin():
+        if now < expires_at - self._renew_margin(expires_at):
             return token, generation
         if self._participant is None:
             if now >= expires_at:
@@ -410,8 +408,8 @@ class Connection:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _close(self, reason: str) -> None:
+        self._closed_reason = reason  # first: a thread that sees CLOSED reads the reason next
         self._state = ConnectionState.CLOSED
-        self._closed_reason = reason
 
     # -- messages and events -----------------------------------------------------------------
 

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, Optional, cast
 
 import attrs
 
+from . import _wire
 from ._redact import redact_url
 from ._time import format_time, parse_time
+from ._wire import ATTACHMENT_ITEM_TYPE, EVENT_ITEM_TYPE, EVENT_PREFIX, LEGACY_EVENT_ITEM_TYPES, MESSAGE_ITEM_TYPE
 from ._wire import CHAT_ENDED_CONTENT_TYPE as CHAT_ENDED
-from ._wire import EVENT_PREFIX, LEGACY_EVENT_ITEM_TYPES
 from ._wire import INTERACTIVE as INTERACTIVE_CONTENT_TYPE
 from .events import ChatEvent, event_data, event_name, event_of
 from .exceptions import MalformedResponseError
@@ -41,6 +42,7 @@ __all__ = [
 
 LEGACY_EVENT_TYPES = frozenset(LEGACY_EVENT_ITEM_TYPES)
 """Item types of botocore's ChatItemType enum that are events; the service sends ``EVENT``."""
+_NOT_EVENT_ITEM_TYPES = (MESSAGE_ITEM_TYPE, ATTACHMENT_ITEM_TYPE, _wire.MESSAGE_METADATA_ITEM_TYPE)
 
 
 def _attachments(entries: Any, connection: Connection | None) -> tuple[Attachment, ...]:
@@ -480,19 +482,19 @@ class TranscriptItem:
     @property
     def is_message(self) -> bool:
         """True for a chat message (``Type`` ``MESSAGE``)."""
-        return self.type == "MESSAGE"
+        return self.type == MESSAGE_ITEM_TYPE
 
     @property
     def is_attachment(self) -> bool:
         """True for an attachment item (``Type`` ``ATTACHMENT``)."""
-        return self.type == "ATTACHMENT"
+        return self.type == ATTACHMENT_ITEM_TYPE
 
     @property
     def is_event(self) -> bool:
         """True for an event (``Type`` ``EVENT``, or one of the legacy event item types)."""
-        if self.type == "EVENT" or self.type in LEGACY_EVENT_TYPES:
+        if self.type == EVENT_ITEM_TYPE or self.type in LEGACY_EVENT_TYPES:
             return True
-        if self.type in ("MESSAGE", "ATTACHMENT", "MESSAGEMETADATA"):
+        if self.type in _NOT_EVENT_ITEM_TYPES:
             return False
         return bool(self.content_type and self.content_type.startswith(EVENT_PREFIX))
 
@@ -508,7 +510,7 @@ class TranscriptItem:
     @property
     def is_chat_ended(self) -> bool:
         """True for the event that ends the chat."""
-        return self.content_type == CHAT_ENDED or self.type == "CHAT_ENDED"
+        return self.content_type == CHAT_ENDED or LEGACY_EVENT_ITEM_TYPES.get(self.type) == _wire.CHAT_ENDED
 
     @property
     def event_name(self) -> Optional[str]:

@@ -50,6 +50,8 @@ from collections.abc import AsyncGenerator, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Union
 
 from ._validation import require_int, require_seconds
+from ._wire import MESSAGE_METADATA_ITEM_TYPE
+from .events import ChatEvent
 from .exceptions import ConnectParticipantError, InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -136,10 +138,10 @@ def last_event_id(header: Optional[str], fallback: Optional[str] = None) -> Opti
 def _kind(item: TranscriptItem) -> str:
     if item.is_chat_ended:
         return "ended"
-    name = item.event_name
-    if item.type == "MESSAGEMETADATA" or name == "message.metadata":
+    event = item.event
+    if item.type == MESSAGE_METADATA_ITEM_TYPE or event is ChatEvent.MESSAGE_METADATA:
         return "receipt"
-    if name == "typing":
+    if event is ChatEvent.TYPING:
         return "typing"
     if item.is_message:
         return "message"

@@ -46,9 +46,6 @@ class TranscriptQuery:
     most_recent: Optional[int] = None
     contact_id: Optional[str] = None
 
-    def has_start(self) -> bool:
-        return self.start_id is not None or self.start_time is not None or self.most_recent is not None
-
     def request_params(self) -> dict[str, Any]:
         """GetTranscript parameters for this query.
 

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,6 +29,22 @@ if os.environ.get("CI", "").lower() == "true":
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore's retries without their sleeps: the retry logic stays botocore's own."""
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.fixture
+def new_york_time() -> Iterator[None]:
+    """The process's local time zone set to America/New_York (UTC-5 in winter), then restored."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset() is Unix only")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "America/New_York")
+        time.tzset()
+        try:
+            assert time.localtime(0).tm_hour == 19  # 1970-01-01 00:00 UTC is 19:00 the day before there
+            yield
+        finally:
+            patch.undo()
+            time.tzset()
 
 
 @pytest.fixture

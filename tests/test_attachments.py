@@ -4,6 +4,7 @@ retries, rejection, safe file names, and no presigned URL in any error."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 
 import pytest
@@ -372,3 +373,420 @@ def test_attachment_repr_and_equality(connection):
 
 def test_service_limits_default():
     assert ChatService(region_name="us-east-1").attachment_limits == AttachmentLimits()
+
+
+# -- the transfers against a scripted HTTP session: requests, answers and exact messages -------------
+
+
+class Answer:
+    """A ``requests.Response`` as the attachment code reads it."""
+
+    def __init__(self, status_code=200, content=b"", chunks=()):
+        self.status_code = status_code
+        self.content = content
+        self._chunks = list(chunks)
+
+    def iter_content(self, size):
+        yield from self._chunks
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return None
+
+
+FORWARD = "forward"
+"""A scripted answer: pass the request on to the (mocked) storage service."""
+
+
+class ScriptedSession:
+    """An injected HTTP session: answers PUTs and GETs from a script and records each request."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.requests: list[tuple[str, dict]] = []
+
+    def _next(self, method, url, kwargs):
+        if "data" in kwargs:  # read to the end, as requests does
+            body = b"".join(iter(lambda: kwargs["data"].read(8192), b""))
+            kwargs = {**{k: v for k, v in kwargs.items() if k != "data"}, "body": body}
+        self.requests.append((method, kwargs))
+        answer = self.answers.pop(0)
+        if answer == FORWARD:
+            return requests.put(url, data=kwargs["body"], headers=kwargs["headers"], timeout=kwargs["timeout"])
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def put(self, url, **kwargs):
+        return self._next("PUT", url, kwargs)
+
+    def get(self, url, **kwargs):
+        return self._next("GET", url, kwargs)
+
+
+@pytest.fixture
+def scripted(chat, chat_contact):
+    """A connection whose presigned-URL transfers go to a ScriptedSession (``conn.session``)."""
+
+    def connect(*answers, timeout=(4, 9)):
+        session = ScriptedSession(*answers)
+        service = chat.with_options(http_session=session, timeout=timeout)
+        conn = service.Participant(chat_contact["ParticipantToken"]).create_connection(websocket=False)
+        conn.session = session
+        return conn
+
+    return connect
+
+
+S3_DENIED = b"<?xml version='1.0'?><Error><Code>AccessDenied</Code><Message>no</Message></Error>"
+
+
+def test_the_put_carries_the_headers_the_length_and_the_service_timeouts(scripted):
+    conn = scripted(Answer(200))
+    upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
+    upload.upload(io.BytesIO(b"abc"))
+    [(method, request)] = conn.session.requests
+    assert method == "PUT"
+    assert request["headers"] == {**upload.headers, "Content-Length": "3"}
+    assert request["timeout"] == (4.0, 9.0)
+    assert request["body"] == b"abc"
+    assert upload.state is AttachmentUploadState.UPLOADED
+
+
+def test_a_refused_put_names_the_status_and_the_storage_error_code(scripted):
+    conn = scripted(Answer(403, S3_DENIED), Answer(418, b"no xml here"))
+    upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
+    with pytest.raises(AttachmentUploadError) as info:
+        upload.upload(io.BytesIO(b"abc"))
+    assert str(info.value) == "uploading 'a.txt' failed: HTTP 403 (AccessDenied)"
+    assert (info.value.status_code, info.value.error_code) == (403, "AccessDenied")
+    assert upload.state is AttachmentUploadState.FAILED
+    with pytest.raises(AttachmentUploadError) as info:
+        upload.upload(io.BytesIO(b"abc"))
+    assert str(info.value) == "uploading 'a.txt' failed: HTTP 418"
+    assert (info.value.status_code, info.value.error_code) == (418, None)
+
+
+def test_a_put_that_raises_is_reported_by_its_type_only(scripted):
+    conn = scripted(requests.ConnectionError("https://bucket/key?X-Amz-Signature=secret"))
+    upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
+    with pytest.raises(AttachmentUploadError) as info:
+        upload.upload(io.BytesIO(b"abc"))
+    assert str(info.value) == "uploading 'a.txt' failed: ConnectionError"
+    assert info.value.status_code is None
+    assert upload.state is AttachmentUploadState.FAILED
+
+
+@pytest.mark.parametrize(("status", "attempts"), [(500, 3), (503, 3), (429, 3), (403, 1), (404, 1)])
+def test_upload_attachment_retries_only_what_may_succeed_later(scripted, status, attempts, caplog):
+    caplog.set_level(logging.INFO, logger="connectparticipant_ext.attachments")
+    conn = scripted(*[Answer(status)] * 3)
+    with pytest.raises(AttachmentUploadError) as info:
+        conn.upload_attachment(b"abc", name="a.txt")
+    assert info.value.status_code == status
+    assert [r[1]["body"] for r in conn.session.requests] == [b"abc"] * attempts  # rewound each time
+    retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retries) == attempts - 1
+    assert all(f"failed (uploading 'a.txt' failed: HTTP {status}); retrying" in m for m in retries)
+
+
+def test_a_connection_error_is_retried_and_a_stream_is_rewound_from_its_spool(scripted):
+    conn = scripted(requests.ConnectionError("down"), FORWARD)
+    conn.upload_attachment(b"abc", name="a.txt")
+    assert [r[1]["body"] for r in conn.session.requests] == [b"abc", b"abc"]
+
+    class Pipe(io.RawIOBase):
+        def __init__(self):
+            self.data = io.BytesIO(b"piped")
+
+        def readable(self):
+            return True
+
+        def seekable(self):
+            return False
+
+        def readinto(self, buffer):
+            chunk = self.data.read(len(buffer))
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    conn = scripted(Answer(500), FORWARD)
+    attachment = conn.upload_attachment(Pipe(), name="a.txt")
+    assert [r[1]["body"] for r in conn.session.requests] == [b"piped", b"piped"]
+    assert attachment.size == 5
+
+
+def test_a_file_shorter_than_announced_fails_the_put(scripted):
+    conn = scripted(Answer(200))
+    upload = conn.start_attachment_upload("a.txt", 5, "text/plain")
+    with pytest.raises(AttachmentUploadError) as info:
+        upload.upload(io.BytesIO(b"abc"))
+    assert str(info.value) == "the file ended after 3 of 5 bytes"
+
+
+def test_an_expired_upload_url_fails_without_a_request(scripted):
+    from datetime import datetime, timedelta, timezone
+
+    conn = scripted()
+    upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
+    upload.url_expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    with pytest.raises(AttachmentUploadError) as info:
+        upload.upload(io.BytesIO(b"abc"))
+    assert str(info.value) == "the upload URL for 'a.txt' has expired; start a new upload"
+    assert upload.state is AttachmentUploadState.FAILED
+    assert conn.session.requests == []
+
+
+def test_upload_states_are_checked_by_name(connection):
+    upload = connection.start_attachment_upload("a.txt", 3, "text/plain")
+    with pytest.raises(AttachmentError) as info:
+        upload.complete()
+    assert str(info.value) == "cannot complete the upload of 'a.txt': it is started, not uploaded"
+    upload.upload(io.BytesIO(b"abc"))
+    with pytest.raises(AttachmentError) as info:
+        upload.upload(io.BytesIO(b"abc"))
+    assert str(info.value) == "the upload of 'a.txt' is already uploaded"
+    attachment = upload.complete()
+    assert (attachment.name, attachment.content_type, attachment.size) == ("a.txt", "text/plain", 3)
+    with pytest.raises(AttachmentError) as info:
+        upload.upload(io.BytesIO(b"abc"))
+    assert str(info.value) == "the upload of 'a.txt' is already completed"
+    with pytest.raises(InvalidArgumentTypeError) as info:
+        connection.start_attachment_upload("b.txt", 3, "text/plain").upload(io.StringIO("abc"))
+    assert str(info.value) == "the file object must be opened in binary mode ('rb' / 'wb')"
+
+
+def test_progress_reports_every_chunk_of_the_put(scripted):
+    seen = []
+    conn = scripted(Answer(200))
+    upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
+    upload.upload(io.BytesIO(b"abc"), progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(3, 3)]
+
+
+def test_the_complete_call_derives_its_client_token_from_the_start_token(connection):
+    tokens = []
+    events = connection.meta.client.meta.events
+
+    def record(params, **kwargs):
+        tokens.append(params["ClientToken"])
+
+    events.register("before-parameter-build.connectparticipant.CompleteAttachmentUpload", record, unique_id="c")
+    try:
+        connection.upload_attachment(b"x", name="a.txt", client_token="start-1")
+    finally:
+        events.unregister("before-parameter-build.connectparticipant.CompleteAttachmentUpload", unique_id="c")
+    # stable across processes and releases: a retry after a restart completes the same upload
+    assert tokens == ["a2269bfb-aeb3-515e-920b-a3a330c81a4b"]
+
+
+# -- downloads against a scripted session -------------------------------------------------------------
+
+
+def scripted_attachment(scripted, *answers, size=3):
+    """An attachment of ``size`` bytes (None: not announced) whose download gets ``answers``."""
+    conn = scripted(*answers)
+    answer = {"Url": "https://bucket/key?sig=1", **({} if size is None else {"AttachmentSizeInBytes": size})}
+    conn.call_operation = lambda operation, **params: answer
+    return conn.Attachment("att-1")
+
+
+def test_a_download_writes_each_chunk_and_reports_progress(scripted):
+    seen = []
+    attachment = scripted_attachment(scripted, Answer(200, chunks=[b"ab", b"c"]))
+    out = io.BytesIO()
+    assert attachment.download(out, progress=lambda done, total: seen.append((done, total))) is out
+    assert out.getvalue() == b"abc" and seen == [(2, 3), (3, 3)]
+    [(method, request)] = attachment.connection.service.http_session.requests
+    assert method == "GET" and request == {"stream": True, "timeout": (4.0, 9.0)}
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (Answer(404), "downloading attachment att-1 failed: HTTP 404"),
+        (Answer(302), "downloading attachment att-1 failed: HTTP 302"),
+        (
+            Answer(200, chunks=[b"ab", b"cd"]),
+            "attachment att-1: the download is longer than the 3 bytes announced; stopped",
+        ),
+        (Answer(200, chunks=[b"ab"]), "attachment att-1: received 2 bytes, expected 3"),
+        (requests.ReadTimeout("https://bucket/key?sig=1"), "downloading attachment att-1 failed: ReadTimeout"),
+    ],
+)
+def test_a_failed_download_says_why_without_the_url(scripted, answer, message):
+    attachment = scripted_attachment(scripted, answer)
+    with pytest.raises(AttachmentError) as info:
+        attachment.download(io.BytesIO())
+    assert str(info.value) == message
+    assert info.value.__context__ is None or "sig=" not in str(info.value.__context__)
+
+
+def test_a_download_of_unknown_size_takes_what_comes(scripted):
+    attachment = scripted_attachment(scripted, Answer(200, chunks=[b"ab", b"c"]), size=None)
+    out = io.BytesIO()
+    attachment.download(out)
+    assert out.getvalue() == b"abc"
+
+
+def test_download_refuses_what_is_not_a_destination(connection, tmp_path):
+    attachment = connection.Attachment("att-1")
+    with pytest.raises(InvalidArgumentTypeError) as info:
+        attachment.download(42)
+    assert str(info.value) == "dest must be a directory, a file path or a binary file object"
+    with pytest.raises(InvalidArgumentTypeError):
+        attachment.download(io.StringIO())
+    existing = tmp_path / "a.txt"
+    existing.write_bytes(b"old")
+    with pytest.raises(FileExistsError) as info:
+        attachment.download(existing)
+    assert str(info.value) == f"{str(existing)!r} exists; pass overwrite=True to replace it"
+
+
+def test_a_failed_download_leaves_no_file(scripted, tmp_path):
+    attachment = scripted_attachment(scripted, Answer(500))
+    with pytest.raises(AttachmentError):
+        attachment.download(tmp_path / "a.txt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bare_attachment_learns_its_name_before_downloading_into_a_directory(connection, tmp_path):
+    uploaded = connection.upload_attachment(b"abc", name="notes.txt")
+    bare = connection.Attachment(uploaded.id)
+    assert bare.name is None
+    written = bare.download(tmp_path)
+    assert written == tmp_path / "notes.txt"
+    assert (bare.name, bare.content_type, bare.status) == ("notes.txt", "text/plain", "APPROVED")
+
+
+# -- the attachment object ----------------------------------------------------------------------------
+
+
+def test_an_unbound_attachment_says_so():
+    attachment = Attachment.from_item({"AttachmentId": "a", "AttachmentName": "n.txt", "Status": "APPROVED"})
+    assert (attachment.id, attachment.name, attachment.status, attachment.content_type) == (
+        "a",
+        "n.txt",
+        "APPROVED",
+        None,
+    )
+    with pytest.raises(AttachmentError) as info:
+        attachment.url()
+    assert str(info.value) == "this attachment is not bound to a connection"
+    assert Attachment.from_item({}).id == ""
+    assert attachment != "a" and len({attachment, Attachment("a"), Attachment("b")}) == 2
+
+
+def test_reload_leaves_an_attachment_it_cannot_find_alone(connection):
+    attachment = connection.Attachment("not-in-this-chat")
+    attachment.name = "kept.txt"
+    assert attachment.reload() is attachment
+    assert (attachment.name, attachment.status) == ("kept.txt", None)
+
+
+@pytest.mark.parametrize("size", [True, "3", -1, 2.0])
+def test_a_size_that_is_not_a_size_is_malformed(connection, monkeypatch, size):
+    from connectparticipant_ext import MalformedResponseError
+
+    monkeypatch.setattr(
+        connection, "call_operation", lambda operation, **p: {"Url": "u", "AttachmentSizeInBytes": size}
+    )
+    with pytest.raises(MalformedResponseError) as info:
+        connection.Attachment("a").url()
+    assert str(info.value) == "GetAttachment returned a malformed answer: AttachmentSizeInBytes is not a size in bytes"
+
+
+def test_a_size_of_zero_is_a_size(connection, monkeypatch):
+    monkeypatch.setattr(connection, "call_operation", lambda operation, **p: {"Url": "u", "AttachmentSizeInBytes": 0})
+    attachment = connection.Attachment("a")
+    assert attachment.url() == "u" and attachment.size == 0
+
+
+def test_waiting_reports_the_status_it_saw(connection):
+    attachment = connection.Attachment("never-completed")
+    with pytest.raises(AttachmentError) as info:
+        attachment.wait_until_approved(timeout=0.01, delay=0)
+    assert str(info.value) == "attachment 'never-completed' was not approved within 0.01 s (status None)"
+
+
+def test_a_rejection_is_reported_by_name(connection, mock_chat):
+    mock_chat.attachment_verdict = "REJECTED"
+    attachment = connection.upload_attachment(b"bad", name="bad.txt")
+    with pytest.raises(AttachmentRejectedError) as info:
+        attachment.wait_until_approved(timeout=10, delay=0)
+    assert str(info.value) == "attachment 'bad.txt' was rejected by the service"
+
+
+# -- limits and sources -------------------------------------------------------------------------------
+
+
+def test_allowed_extensions_are_normalised():
+    limits = AttachmentLimits(allowed_extensions=["PDF", ".Txt", "..md"])
+    assert limits.allowed_extensions == frozenset({".pdf", ".txt", ".md"})
+    with pytest.raises(InvalidArgumentTypeError) as info:
+        AttachmentLimits(allowed_extensions=".pdf")
+    assert str(info.value) == "allowed_extensions must be a collection of extensions, not a str"
+    with pytest.raises(ValueError):
+        AttachmentLimits(max_size=0)
+    AttachmentLimits(max_size=1).check("a.TXT", 1)  # the extension's case does not matter
+
+
+def test_a_type_nobody_can_guess_must_be_given(chat, chat_contact, mock_chat, wire_calls):
+    mock_chat.settings.allowed_extensions = frozenset({".zzq"})  # the instance allows it too
+    limited = chat.with_options(attachment_limits=AttachmentLimits(allowed_extensions=[".zzq"]))
+    conn = limited.Participant(chat_contact["ParticipantToken"]).create_connection(websocket=False)
+    wire_calls.clear()
+    with pytest.raises(InvalidArgumentError) as info:
+        conn.upload_attachment(b"abc", name="a.zzq")
+    assert str(info.value) == "cannot tell the content type of 'a.zzq'; pass content_type="
+    assert wire_calls == []
+    assert conn.upload_attachment(b"abc", name="a.zzq", content_type="application/x-zzq").content_type == (
+        "application/x-zzq"
+    )
+
+
+def test_a_stream_over_the_limit_is_refused_while_it_is_read(chat, chat_contact, wire_calls):
+    limited = chat.with_options(attachment_limits=AttachmentLimits(max_size=10))
+    conn = limited.Participant(chat_contact["ParticipantToken"]).create_connection(websocket=False)
+
+    class Pipe(io.RawIOBase):
+        def __init__(self):
+            self.data = io.BytesIO(b"x" * 11)
+
+        def readable(self):
+            return True
+
+        def seekable(self):
+            return False
+
+        def readinto(self, buffer):
+            chunk = self.data.read(len(buffer))
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    wire_calls.clear()
+    with pytest.raises(AttachmentTooLargeError) as info:
+        conn.upload_attachment(Pipe(), name="a.txt")
+    assert str(info.value) == "the stream is over the attachment size limit of 10 bytes"
+    assert wire_calls == []
+
+
+def test_sources_get_their_names_and_sizes(connection, tmp_path):
+    with pytest.raises(InvalidArgumentTypeError) as info:
+        connection.upload_attachment(12345)
+    assert str(info.value) == "source must be a path, bytes or a binary file object, not int"
+    with pytest.raises(IsADirectoryError) as info:
+        connection.upload_attachment(tmp_path)
+    assert str(info.value) == f"{str(tmp_path)!r} is a directory; an attachment must be a regular file"
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.upload_attachment(io.BytesIO(b"abc"))
+    assert str(info.value) == "name= is required when the source has no file name (bytes, a stream)"
+    path = tmp_path / "sub" / "data.csv"
+    path.parent.mkdir()
+    path.write_bytes(b"1,2")
+    with open(path, "rb") as fileobj:
+        attachment = connection.upload_attachment(fileobj, name="renamed.csv")
+        assert not fileobj.closed  # the caller's file stays open
+    assert (attachment.name, attachment.size) == ("renamed.csv", 3)

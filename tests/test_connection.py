@@ -13,11 +13,15 @@ from botocore.exceptions import ClientError
 import connectparticipant_ext.connection as connection_module
 from connectparticipant_ext import (
     AccessDeniedError,
+    AuthenticationError,
     ConnectionClosedError,
     ConnectionExpiredError,
+    ConnectionState,
     ConnectParticipantError,
+    InternalServerError,
     InvalidArgumentError,
     InvalidArgumentTypeError,
+    MalformedResponseError,
     ResourceNotFoundError,
     SentEvent,
     SentMessage,
@@ -464,3 +468,271 @@ def test_other_resources_reach_a_connection_only_through_its_seams():
             )
         }
         assert private == set(), name
+
+
+# -- what a connection shows, logs and refuses to read ---------------------------------------------
+
+
+def test_repr_shows_state_and_expiry_but_no_token(chat, connection):
+    expires = connection.expires_at.isoformat()
+    assert repr(connection) == f"Connection(state='open', expires_at='{expires}', token=***)"
+    assert repr(chat.Connection(connection.token)) == "Connection(state='open', expires_at=None, token=***)"
+    connection.disconnect()
+    assert repr(connection) == f"Connection(state='closed', expires_at='{expires}', token=***)"
+    assert connection.state is ConnectionState.CLOSED and connection.closed
+
+
+def test_a_connection_exposes_its_service_and_client(chat, participant, connection):
+    assert connection.service is chat
+    assert connection.meta.client is chat.meta.client
+    assert connection.participant is participant
+    assert connection.state is ConnectionState.OPEN and not connection.closed
+    restored = chat.Connection(connection.token)
+    assert restored.participant is None and restored.websocket is None and restored.webrtc is None
+
+
+def test_each_call_is_logged_with_the_ids_it_returned(connection, caplog):
+    caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.connection")
+    sent = connection.send_message("logged")
+    upload = connection.start_attachment_upload("a.txt", 1, "text/plain")
+    items = list(connection.transcript)
+    connection.disconnect()
+    lines = [r.getMessage() for r in caplog.records if r.name == "connectparticipant_ext.connection"]
+    expected = [
+        f"SendMessage Id={sent.id} took ",
+        f"StartAttachmentUpload AttachmentId={upload.attachment_id} took ",
+        f"GetTranscript items={len(items)} took ",
+        "DisconnectParticipant took ",
+    ]
+    assert [line.rpartition(" took ")[0] + " took " for line in lines] == expected
+    assert all(line.endswith(" ms") for line in lines)
+    assert connection.token not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ([], "ConnectionCredentials is missing or not a map"),
+        ({"ConnectionCredentials": "token"}, "ConnectionCredentials is missing or not a map"),
+        ({"ConnectionCredentials": {"ConnectionToken": ""}}, "ConnectionToken is missing or not a string"),
+        ({"ConnectionCredentials": {"ConnectionToken": 5}}, "ConnectionToken is missing or not a string"),
+    ],
+)
+def test_a_connection_answer_without_a_token_is_malformed(chat, participant, monkeypatch, answer, problem):
+    monkeypatch.setattr(chat.meta.client, "create_participant_connection", lambda **kwargs: answer)
+    with pytest.raises(MalformedResponseError) as info:
+        participant.create_connection()
+    assert info.value.operation == "CreateParticipantConnection"
+    assert str(info.value).startswith("CreateParticipantConnection returned a malformed answer: ")
+    assert str(info.value).endswith(problem)
+
+
+def test_optional_parts_of_a_connection_answer(chat, participant, monkeypatch):
+    expiry = "2030-01-02T03:04:05.000Z"
+    answer = {"ConnectionCredentials": {"ConnectionToken": "t", "Expiry": expiry}, "WebRTCConnection": "junk"}
+    monkeypatch.setattr(chat.meta.client, "create_participant_connection", lambda **kwargs: answer)
+    conn = participant.create_connection()
+    assert conn.token == "t"
+    assert conn.expires_at == datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert conn.websocket is None and conn.webrtc is None
+
+
+def test_expires_at_must_be_aware(chat):
+    for bad in (datetime(2030, 1, 1), "2030-01-01T00:00:00Z"):
+        with pytest.raises(InvalidArgumentError) as info:
+            chat.Connection("t", expires_at=bad)
+        assert str(info.value) == "expires_at must be a timezone-aware datetime"
+
+
+def test_typing_is_sent_once_per_throttle_window_unless_forced(connection, wire_calls):
+    assert connection.send_typing() is not None
+    assert connection.send_typing() is None
+    assert connection.send_typing(force=True) is not None
+    connection.typing_throttle = 0
+    assert connection.send_typing() is not None
+    assert wire_calls == ["SendEvent"] * 3
+
+
+def test_typing_that_failed_to_send_is_not_throttled(connection, mock_chat, no_backoff):
+    mock_chat.inject_faults(internal=1.0, operations=["SendEvent"])
+    with pytest.raises(InternalServerError):
+        connection.send_typing()
+    mock_chat.clear_faults()
+    assert connection.send_typing() is not None
+
+
+def test_each_send_has_its_own_client_token(connection, monkeypatch):
+    tokens: list[str] = []
+    events = connection.meta.client.meta.events
+
+    def record(params, **kwargs):
+        tokens.append(params["ClientToken"])
+
+    events.register("before-parameter-build.connectparticipant", record, unique_id="client-tokens")
+    try:
+        connection.send_message("a")
+        connection.send_message("b")
+        connection.send_typing(force=True)
+        connection.disconnect()
+    finally:
+        events.unregister("before-parameter-build.connectparticipant", unique_id="client-tokens")
+    assert len(set(tokens)) == 4
+    assert all(len(token) == 36 for token in tokens)  # uuid4 strings
+
+
+# -- what a connection hands on to the stream, the authentication flow and interactive replies --------
+
+SESSION_ID = "12345678-1234-1234-1234-123456789012"
+
+
+def test_stream_hands_on_each_of_its_arguments(connection):
+    stream = connection.stream(since="item-1", partial_messages=True, receipts=True, reconnect_attempts=3)
+    try:
+        assert stream.receipts_enabled
+    finally:
+        stream.close()
+    refused = [
+        ({"history": True, "since": "item-1"}, InvalidArgumentError, "give history=True or since=, not both"),
+        ({"since": ""}, InvalidArgumentError, "since must be a non-empty item id"),
+        ({"history": 1}, InvalidArgumentTypeError, "history must be True or False"),
+        ({"partial_messages": "yes"}, InvalidArgumentTypeError, "partial_messages must be True or False"),
+        ({"receipts": "yes"}, InvalidArgumentTypeError, "receipts must be True or False"),
+        ({"reconnect_attempts": -1}, InvalidArgumentError, "reconnect_attempts must be 0 or more"),
+    ]
+    for arguments, error, message in refused:
+        with pytest.raises(error) as info:
+            connection.stream(**arguments)
+        assert str(info.value) == message
+
+
+class EndedStream:
+    """A chat stream that has ended: the authentication flow reads nothing more from it."""
+
+    ended = True
+    end_reason = "the test ended it"
+
+    def __init__(self):
+        self.closed = False
+
+    def get(self, timeout=None):
+        return None
+
+    def close(self):
+        self.closed = True
+
+
+def test_start_authentication_hands_on_each_of_its_arguments(connection, mock_chat, chat_contact, wire_calls):
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.start_authentication("", session_id=SESSION_ID)
+    assert str(info.value) == "redirect_uri must not be empty"
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.start_authentication("https://example.com/back", timeout=0, session_id=SESSION_ID)
+    assert str(info.value).startswith("timeout must be a finite number of seconds, more than 0")
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.start_authentication("https://example.com/back", timeout=0.01, session_id="short")
+    assert str(info.value) == "session_id must have at least 36 characters"
+    assert wire_calls == []
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
+    stream = EndedStream()
+    session = connection.start_authentication("https://example.com/back", stream=stream, session_id=session_id)
+    assert session.session_id == session_id and session.url.startswith("https://")
+    assert wire_calls == ["GetAuthenticationUrl"]
+    with pytest.raises(AuthenticationError) as info:
+        session.wait(timeout=5)
+    assert str(info.value) == "the chat stream ended before the authentication outcome arrived (the test ended it)"
+    session.close()
+    assert not stream.closed  # the caller's stream is the caller's to close
+
+
+def test_authenticate_hands_on_each_of_its_arguments(connection, mock_chat, chat_contact, wire_calls):
+    with pytest.raises(InvalidArgumentTypeError) as info:
+        connection.authenticate("https://example.com/back", on_url="print", session_id=SESSION_ID)
+    assert str(info.value) == "on_url must be callable, not str"
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.authenticate("https://example.com/back", timeout=-1, session_id=SESSION_ID)
+    assert str(info.value).startswith("timeout must be a finite number of seconds, more than 0")
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.authenticate("h" * 1025, timeout=0.01, session_id=SESSION_ID)
+    assert str(info.value) == "redirect_uri has 1025 characters; the limit is 1024"
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.authenticate("https://example.com/back", timeout=0.01, session_id=SESSION_ID + "0")
+    assert str(info.value) == "session_id has 37 characters; the limit is 36"
+    assert wire_calls == []
+    session_id = mock_chat.initiate_authentication(chat_contact["ContactId"])
+    urls: list[str] = []
+    with pytest.raises(AuthenticationError) as info:
+        connection.authenticate(
+            "https://example.com/back", stream=EndedStream(), on_url=urls.append, timeout=5, session_id=session_id
+        )
+    assert str(info.value) == "the chat stream ended before the authentication outcome arrived (the test ended it)"
+    assert len(urls) == 1 and urls[0].startswith("https://")
+
+
+def test_reply_to_sends_the_reply_the_template_asks_for(connection, monkeypatch):
+    from connectparticipant_ext.interactive import build_reply, parse_template
+
+    picker = parse_template(
+        {
+            "templateType": "ListPicker",
+            "version": "1.0",
+            "data": {"content": {"title": "Fruit?", "elements": [{"title": "Apple"}, {"title": "Orange"}]}},
+        }
+    )
+    sent: list[dict] = []
+    real_call = connection.call_operation
+
+    def record(operation, **params):
+        sent.append(params)
+        return real_call(operation, **params)
+
+    monkeypatch.setattr(connection, "call_operation", record)
+    connection.reply_to(picker, "Orange", client_token="reply-1")
+    expected = build_reply(picker, "Orange")
+    [params] = sent
+    assert (params["Content"], params["ContentType"]) == (expected.content, expected.content_type)
+    assert params["ClientToken"] == "reply-1"
+
+
+def test_typing_may_be_sent_again_once_the_throttle_has_passed(connection, monkeypatch, wire_calls):
+    now = [1000.0]
+    monkeypatch.setattr(connection_module.time, "monotonic", lambda: now[0])
+    connection.typing_throttle = 10
+    assert connection.send_typing() is not None
+    now[0] += 9.999
+    assert connection.send_typing() is None
+    now[0] = 1010.0  # exactly one throttle later
+    assert connection.send_typing() is not None
+    connection.typing_throttle = 0
+    assert connection.send_typing() is not None  # no time has passed: 0 turns the throttle off
+    assert wire_calls == ["SendEvent"] * 3
+
+
+def test_client_tokens_given_are_the_ones_sent(connection, monkeypatch):
+    sent: list[tuple[str, dict]] = []
+    real_call = connection.call_operation
+
+    def record(operation, **params):
+        sent.append((operation, params))
+        return real_call(operation, **params)
+
+    monkeypatch.setattr(connection, "call_operation", record)
+    connection.send_event(TYPING, client_token="event-1")
+    connection.start_attachment_upload("a.txt", 1, "text/plain", client_token="start-1")
+    progress: list[tuple[int, int]] = []
+    connection.upload_attachment(b"ab", name="b.txt", client_token="start-2", progress=lambda *p: progress.append(p))
+    tokens = [(operation, params["ClientToken"]) for operation, params in sent if operation != "GetTranscript"]
+    assert tokens[:3] == [
+        ("SendEvent", "event-1"),
+        ("StartAttachmentUpload", "start-1"),
+        ("StartAttachmentUpload", "start-2"),
+    ]
+    assert progress == [(2, 2)]
+
+
+def test_a_call_logs_every_id_its_answer_carries(connection, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.connection")
+    answer = {"Id": "m-1", "AttachmentId": "a-1", "Transcript": [{}, {}]}
+    monkeypatch.setattr(connection.meta.client, "get_transcript", lambda **params: answer)
+    assert connection.call_operation("GetTranscript") is answer
+    [line] = [r.getMessage() for r in caplog.records if r.name == "connectparticipant_ext.connection"]
+    assert line.startswith("GetTranscript Id=m-1 AttachmentId=a-1 items=2 took ")

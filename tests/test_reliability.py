@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import mimetypes
 import os
 import threading
 from collections.abc import Callable
@@ -30,8 +31,10 @@ from connectparticipant_ext import (
     StreamError,
     TranscriptItem,
     UnsupportedAttachmentTypeError,
+    _json,
 )
 from connectparticipant_ext._validation import EVENT_CONTENT_TYPES, MESSAGE_CONTENT_TYPES
+from connectparticipant_ext._wire import INTERACTIVE_RESPONSE
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
@@ -142,9 +145,46 @@ def test_expiry_during_a_burst_from_16_threads(patient_connection, mock_chat, mo
     assert sorted(contents) == sorted(f"w{w}-{n}" for w in range(16) for n in range(10))
 
 
-# -- property-based: only documented exceptions, nothing invalid reaches the service -----------
+# -- property-based: valid input is sent, invalid input fails before any call ----------------------
+#
+# Each test decides on its own whether the input is valid (the documented limits, restated here
+# as the oracle), then checks both ways: a valid input reaches the service, an invalid one raises
+# a documented error without a call.
 
 DOCUMENTED = (InvalidArgumentError, InvalidArgumentTypeError)
+MAX_CONTENT_BYTES = 16384
+
+
+def utf8_size(text: str) -> float:
+    """The size of ``text`` in UTF-8, or infinity when it cannot be sent (a lone surrogate)."""
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return float("inf")
+
+
+def valid_text(value: Any, *, max_bytes: int) -> bool:
+    """A str of 1 to ``max_bytes`` bytes of UTF-8."""
+    return isinstance(value, str) and 1 <= utf8_size(value) <= max_bytes
+
+
+def valid_json(text: str) -> bool:
+    try:
+        _json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def valid_interactive_response(text: str) -> bool:
+    """A JSON object whose ``action``, when present, is a non-empty string."""
+    try:
+        data = _json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    return "action" not in data or (isinstance(data["action"], str) and bool(data["action"]))
 
 
 @pytest.fixture
@@ -167,14 +207,20 @@ def any_type_connection(chat, connect_client):
 )
 def test_send_message_inputs(any_type_connection, wire_calls, content, content_type):
     connection = any_type_connection
+    valid = (
+        valid_text(content, max_bytes=MAX_CONTENT_BYTES)
+        and content_type in MESSAGE_CONTENT_TYPES
+        and (content_type != "application/json" or valid_json(content))
+        and (content_type != INTERACTIVE_RESPONSE or valid_interactive_response(content))
+    )
     wire_calls.clear()
     try:
         connection.send_message(content, content_type=content_type)
-    except DOCUMENTED:
+    except DOCUMENTED as exc:
+        assert not valid, f"valid input refused: {exc}"
         assert wire_calls == []
         return
-    assert isinstance(content, str) and 1 <= len(content) <= 16384
-    assert content_type in MESSAGE_CONTENT_TYPES
+    assert valid
     assert wire_calls == ["SendMessage"]
 
 
@@ -184,17 +230,22 @@ def test_send_message_inputs(any_type_connection, wire_calls, content, content_t
     content=st.one_of(st.none(), st.text(max_size=40)),
 )
 def test_send_event_inputs(connection, wire_calls, content_type, content):
+    valid = content_type in EVENT_CONTENT_TYPES and (
+        content is None or valid_text(content, max_bytes=MAX_CONTENT_BYTES)
+    )
     wire_calls.clear()
     try:
         connection.send_event(content_type, content)
-    except DOCUMENTED:
+    except DOCUMENTED as exc:
+        assert not valid, f"valid input refused: {exc}"
         assert wire_calls == []
         return
     except ConnectParticipantError as exc:  # the service may still refuse a receipt for no message
+        assert valid
         assert wire_calls == ["SendEvent"]
         assert content_type.endswith(("message.read", "message.delivered")), exc
         return
-    assert content_type in EVENT_CONTENT_TYPES
+    assert valid
     assert wire_calls == ["SendEvent"]
 
 
@@ -206,6 +257,14 @@ def test_send_event_inputs(connection, wire_calls, content_type, content):
     start_time=st.one_of(st.none(), st.datetimes(), st.datetimes(timezones=st.just(timezone.utc))),
 )
 def test_transcript_inputs(connection, wire_calls, page_size, limit, most_recent, start_time):
+    valid = (
+        isinstance(page_size, int)
+        and 1 <= page_size <= 100
+        and (limit is None or limit >= 0)
+        and (most_recent is None or 0 <= most_recent <= 100)
+        and (start_time is None or start_time.tzinfo is not None)
+        and (most_recent is None or start_time is None)
+    )
     wire_calls.clear()
     try:
         collection = connection.transcript.page_size(page_size)
@@ -217,11 +276,16 @@ def test_transcript_inputs(connection, wire_calls, page_size, limit, most_recent
             collection = collection.filter(most_recent=most_recent)
         elif start_time is not None:
             collection = collection.filter(start_time=start_time)
-    except DOCUMENTED:
+    except DOCUMENTED as exc:
+        assert not valid, f"valid input refused: {exc}"
         assert wire_calls == []
         return
+    assert valid
     items = list(collection)
-    assert isinstance(page_size, int) and 1 <= page_size <= 100
+    if limit == 0:
+        assert wire_calls == []
+    else:
+        assert wire_calls and set(wire_calls) == {"GetTranscript"}
     assert limit is None or len(items) <= limit
     assert all(isinstance(i, TranscriptItem) for i in items)
 
@@ -235,14 +299,25 @@ def test_transcript_inputs(connection, wire_calls, page_size, limit, most_recent
 def test_attachment_inputs(chat, chat_contact, wire_calls, name, size, content_type):
     limited = chat.with_options(attachment_limits=AttachmentLimits(max_size=32))
     conn = limited.Participant(chat_contact["ParticipantToken"]).create_connection(websocket=False)
+    valid = (
+        isinstance(name, str)
+        and 1 <= len(name) <= 256
+        and utf8_size(name) < float("inf")
+        and os.path.splitext(name)[1].lower() in AttachmentLimits().allowed_extensions
+        and 1 <= size <= 32
+        and (
+            isinstance(content_type, str)
+            or (content_type is None and mimetypes.guess_type(name, strict=False)[0] is not None)
+        )
+    )
     wire_calls.clear()
     try:
         attachment = conn.upload_attachment(b"x" * size, name=name, content_type=content_type)
     except (*DOCUMENTED, AttachmentTooLargeError, UnsupportedAttachmentTypeError) as exc:
+        assert not valid, f"valid input refused: {exc}"
         assert wire_calls == [], exc
         return
-    assert isinstance(name, str) and 1 <= size <= 32
-    assert os.path.splitext(name)[1].lower() in AttachmentLimits().allowed_extensions
+    assert valid
     assert wire_calls == ["StartAttachmentUpload", "CompleteAttachmentUpload"]
     out = io.BytesIO()
     attachment.download(out)

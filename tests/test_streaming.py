@@ -325,6 +325,151 @@ def test_reply_token_is_the_same_for_every_delivery_of_an_item():
     assert via_sns.reply_token_for(0) == via_sns.reply_token
 
 
+# -- each part of a payload, and the message that names it ----------------------------------------------
+
+FOREIGN_TOPIC = "arn:aws:sns:us-west-2:999999999999:other"
+
+
+def payload_error(payload, **options) -> str:
+    with pytest.raises(StreamingPayloadError) as info:
+        list(streaming.parse(payload, **options))
+    return str(info.value)
+
+
+def test_lambda_records_are_told_apart_by_their_event_source():
+    envelope = sns_envelope()
+    assert payload_error({"Records": [{"EventSource": "aws:sns"}]}) == "Records[0]: an SNS record needs an Sns object"
+    assert payload_error({"Records": [{"eventSource": "aws:sqs"}]}) == "Records[0] has no body text"
+    assert payload_error({"Records": [{"eventSource": "aws:sns", "body": "{}"}]}) == (
+        "Records[0]: an SNS record needs an Sns object"
+    )
+    assert payload_error({"Records": [ITEM]}) == "Records[0] comes from None; expected aws:sns or aws:sqs"
+    assert payload_error({"Records": [7]}) == "Records[0] must be a dict"
+    # without an event source, the record's keys say what it is
+    [via_sns] = streaming.parse({"Records": [{"Sns": envelope}]})
+    [via_sqs] = streaming.parse({"Records": [{"body": json.dumps(envelope), "receiptHandle": "h"}]})
+    for event in (via_sns, via_sqs):
+        check_guide_example(event)
+    assert (via_sns.receipt_handle, via_sqs.receipt_handle) == (None, "h")
+
+
+def test_an_sns_message_is_known_by_its_type_or_its_topic():
+    untyped = {k: v for k, v in sns_envelope().items() if k != "Type"}
+    [event] = streaming.parse(untyped)
+    check_guide_example(event)
+    assert payload_error({k: v for k, v in untyped.items() if k != "TopicArn"}) == (
+        "the payload has none of Records (a Lambda event), Body (an SQS message) or Type: Notification (an SNS message)"
+    )
+
+
+def test_malformed_parts_are_named_where_they_are():
+    enveloped = sqs_enveloped(dict(sns_envelope(), Message="[]"))
+    assert (
+        payload_error({"Messages": [sqs_raw(), enveloped]})
+        == "Messages[1].Body.Message must be a JSON object, not list"
+    )
+    assert payload_error({"Messages": {}}) == "the payload: Messages must be a list"
+    assert payload_error({"Messages": [None]}) == "Messages[0] must be a dict"
+    assert payload_error({"Messages": [{"Body": 5}]}) == "Messages[0] has no Body text"
+    assert payload_error(json.dumps({"Body": "[1]"})) == "the payload.Body must be a JSON object, not list"
+    assert payload_error("{nope") == "the payload is not valid JSON"
+    assert payload_error({"Records": [{"Sns": dict(sns_envelope(), Message="nope")}]}) == (
+        "Records[0].Sns.Message is not valid JSON"
+    )
+    assert payload_error({"Records": [{"body": "{}", "messageAttributes": {"ContactId": "c"}}]}) == (
+        "Records[0].messageAttributes.ContactId has no StringValue"
+    )
+    assert payload_error(dict(sqs_raw(), MessageAttributes=[])) == "the payload.MessageAttributes must be a dict"
+    assert payload_error(dict(sns_envelope(), MessageAttributes=[])) == "the payload.MessageAttributes must be a dict"
+    no_id = {k: v for k, v in ITEM.items() if k != "Id"}
+    assert payload_error({"Records": [{"Sns": sns_envelope(no_id)}]}) == "Records[0].Sns: the chat item has no Id"
+    assert payload_error({"Messages": [sqs_raw(no_id)]}) == "Messages[0]: the chat item has no Id"
+    no_contact = {k: v for k, v in ITEM.items() if k != "ContactId"}
+    attributes = {k: v for k, v in ATTRIBUTES.items() if k != "ContactId"}
+    assert payload_error(sns_envelope(no_contact, attributes)) == (
+        "the payload: no ContactId, neither as a message attribute nor in the item"
+    )
+    assert payload_error(sns_envelope(attributes=dict(ATTRIBUTES, MessageVisibility="NONE"))) == (
+        "the payload: MessageVisibility must be one of AGENT, ALL, CUSTOMER; got 'NONE'"
+    )
+
+
+def test_attributes_that_disagree_are_named_where_they_are():
+    for name in ("ContactId", "InitialContactId", "ParticipantRole"):
+        forged = dict(ATTRIBUTES, **{name: "AGENT" if name == "ParticipantRole" else "another"})
+        assert payload_error({"Messages": [sqs_raw(attributes=forged)]}) == (
+            f"Messages[0]: the {name} message attribute disagrees with the item's own {name}"
+        )
+
+
+def test_raw_deliveries_say_how_to_receive_them():
+    assert payload_error(sqs_raw(attributes={})) == (
+        "the payload is a raw delivery without message attributes: receive it with "
+        "MessageAttributeNames=['All'] (or turn raw message delivery off)"
+    )
+    assert payload_error(sqs_raw(), topic_arns=[TOPIC]) == (
+        "the payload is a raw delivery, which names no topic to check against topic_arns: turn raw "
+        "message delivery off, or leave topic_arns out (the queue's access policy decides who may send)"
+    )
+    # an SQS body typed as a notification but carrying no message is read as a raw item
+    assert payload_error({"Body": json.dumps({"Type": "Notification"})}) == (
+        "the payload is a raw delivery without message attributes: receive it with "
+        "MessageAttributeNames=['All'] (or turn raw message delivery off)"
+    )
+
+
+def test_topic_arns_are_checked_in_every_shape_of_payload():
+    foreign = dict(sns_envelope(), TopicArn=FOREIGN_TOPIC)
+    shapes = {
+        "the payload": json.dumps(foreign),
+        "Messages[0].Body": {"Messages": [sqs_enveloped(foreign)]},
+        "Records[0].body": {"Records": [{"eventSource": "aws:sqs", "body": json.dumps(foreign)}]},
+        "Records[0].Sns": {"Records": [{"Sns": foreign}]},
+    }
+    for where, payload in shapes.items():
+        assert payload_error(payload, topic_arns=[TOPIC]) == (
+            f"{where} comes from topic '{FOREIGN_TOPIC}', which is not in topic_arns"
+        )
+
+
+def test_delivery_details_that_are_not_strings_are_left_out():
+    envelope = dict(sns_envelope(), MessageId=5, TopicArn=["not", "a", "topic"])
+    [event] = streaming.parse(sqs_enveloped(envelope) | {"ReceiptHandle": 7})
+    assert (event.message_id, event.topic_arn, event.receipt_handle) == (None, None, None)
+
+
+def test_an_item_field_that_is_not_a_string_gives_way_to_the_attribute():
+    item = dict(ITEM, ParticipantRole=7, InitialContactId="")
+    [event] = streaming.parse(sns_envelope(item))
+    assert (event.participant_role, event.initial_contact_id) == ("CUSTOMER", CONTACT)
+
+
+def test_argument_errors_name_the_argument():
+    with pytest.raises(InvalidArgumentError) as info:
+        list(streaming.parse(sns_envelope(), audience="ALL"))
+    assert str(info.value) == "audience must be one of AGENT, CUSTOMER; got 'ALL'"
+    [event] = streaming.parse(sns_envelope())
+    with pytest.raises(InvalidArgumentError) as info:
+        event.visible_to("BOTH")
+    assert str(info.value) == "audience must be one of AGENT, CUSTOMER; got 'BOTH'"
+    with pytest.raises(TypeError) as info:
+        list(streaming.parse(sns_envelope(), topic_arns=TOPIC))
+    assert str(info.value) == "topic_arns must be a list of SNS topic ARNs (not a single string)"
+    with pytest.raises(ValueError) as info:
+        list(streaming.parse(sns_envelope(), topic_arns=()))
+    assert str(info.value) == "topic_arns must name at least one topic (or be None to accept any)"
+    with pytest.raises(TypeError) as info:
+        list(streaming.parse(sns_envelope(), topic_arns=[TOPIC, None]))
+    assert str(info.value) == "topic_arns[] must be a str, not NoneType"
+
+
+def test_reply_tokens_are_stable_across_versions():
+    """A worker of the next release must answer a redelivered item with the same ClientToken."""
+    [event] = streaming.parse(sns_envelope())
+    assert event.reply_token == "reply-d2fad457f9861e709fa181c227067dee8bc35e867820d9ec"
+    assert event.reply_token_for(2) == "reply-9fe4ea8b45890e12acd35060890b369625c4e8cd60bd2de2"
+
+
 # -- start / stop check their arguments before any call --------------------------------------------------
 
 

@@ -180,6 +180,20 @@ def test_start_time_in_another_timezone_is_converted(connection):
     assert list(connection.transcript.filter(start_time=later)) == []
 
 
+def test_times_are_utc_under_a_local_time_zone_that_is_not(connection, get_transcript_calls, new_york_time):
+    sent = connection.send_message("x")
+    assert sent.absolute_time.utcoffset() == timedelta(0)
+    [item] = [i for i in connection.transcript if i.id == sent.id]
+    assert item.absolute_time == sent.absolute_time and item.absolute_time.utcoffset() == timedelta(0)
+    tokyo = datetime(2024, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=9)))
+    collection = connection.transcript.filter(start_time=tokyo)
+    assert collection.query.start_time.tzinfo is timezone.utc and collection.query.start_time.hour == 0
+    [read] = [i for i in collection if i.id == sent.id]
+    assert get_transcript_calls[-1]["StartPosition"] == {"AbsoluteTime": "2024-01-01T00:00:00.000Z"}
+    with pytest.raises(InvalidArgumentError, match="naive"):
+        connection.transcript.filter(start_time=datetime(2024, 1, 1))
+
+
 def test_most_recent(connection, mock_chat, chat_contact):
     fill(mock_chat, connection, chat_contact, 60)
     recent = list(connection.transcript.filter(most_recent=20))
@@ -316,3 +330,92 @@ def test_items_are_hashable_values():
     data = {"Id": "x", "Type": "MESSAGE", "Content": "hi", "AbsoluteTime": "2024-01-01T00:00:00.000Z"}
     assert TranscriptItem.from_response(data) == TranscriptItem.from_response(dict(data))
     assert len({TranscriptItem.from_response(data), TranscriptItem.from_response(data)}) == 1
+
+
+# -- pages from a scripted service: the paging loop and malformed answers, exactly ------------------
+
+
+class ScriptedConnection:
+    """Answers each GetTranscript with the next scripted answer and records its parameters."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls: list[dict] = []
+
+    def call_operation(self, operation, **params):
+        assert operation == "GetTranscript"
+        self.calls.append(params)
+        return self.answers.pop(0)
+
+
+def page(*ids, next_token=None):
+    items = [{"Id": i, "Type": "MESSAGE", "Content": i, "AbsoluteTime": "2024-01-01T00:00:00.000Z"} for i in ids]
+    return {"Transcript": items, **({"NextToken": next_token} if next_token else {})}
+
+
+def test_pages_follow_next_token_and_stop_at_the_limit():
+    conn = ScriptedConnection(page("a", "b", next_token="t1"), page(next_token="t2"), page("c", "d", "e"))
+    collection = TranscriptCollection(conn, page_size=3).limit(4)
+    assert [[i.id for i in p] for p in collection.pages()] == [["a", "b"], ["c", "d"]]  # the empty page is skipped
+    assert [c["MaxResults"] for c in conn.calls] == [3, 2, 2]
+    assert [c.get("NextToken") for c in conn.calls] == [None, "t1", "t2"]
+    assert conn.answers == []
+
+
+def test_a_read_stops_when_the_limit_is_reached_even_with_a_next_token():
+    conn = ScriptedConnection(page("a", "b", next_token="more"))
+    assert [i.id for i in TranscriptCollection(conn).limit(2)] == ["a", "b"]
+    assert len(conn.calls) == 1
+
+
+def test_an_answer_without_transcript_is_an_empty_page():
+    conn = ScriptedConnection({})
+    assert list(TranscriptCollection(conn).pages()) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ([], "the answer is a list, not an object"),
+        ({"Transcript": "abc"}, "Transcript is a str, not a list"),
+        ({"Transcript": [page("a")["Transcript"][0], 2]}, "Transcript[1] is a int, not an object"),
+        ({"Transcript": [], "NextToken": 5}, "NextToken is a int, not a str"),
+    ],
+)
+def test_malformed_answers_say_what_is_wrong(answer, problem):
+    from connectparticipant_ext import MalformedResponseError
+
+    with pytest.raises(MalformedResponseError) as info:
+        list(TranscriptCollection(ScriptedConnection(answer)))
+    assert info.value.operation == "GetTranscript"
+    assert str(info.value) == f"GetTranscript returned a malformed answer: {problem}"
+
+
+def test_a_next_token_cycle_is_stopped_at_its_first_repeat():
+    from connectparticipant_ext import ConnectParticipantError
+
+    conn = ScriptedConnection(page("a", next_token="A"), page("b", next_token="B"), page("c", next_token="A"))
+    with pytest.raises(ConnectParticipantError) as info:
+        list(TranscriptCollection(conn))
+    assert str(info.value) == (
+        "GetTranscript returned a NextToken it had already returned in this read (after 2 pages): "
+        "the pages repeat, so the read stops"
+    )
+
+
+def test_repr_shows_the_query_limit_and_page_size(connection):
+    collection = connection.transcript.filter(direction="BACKWARD").limit(5).page_size(7)
+    assert repr(collection) == (
+        "TranscriptCollection(TranscriptQuery(direction='BACKWARD', sort=None, start_id=None, start_time=None, "
+        "most_recent=None, contact_id=None), limit=5, page_size=7)"
+    )
+    assert repr(connection.transcript).startswith("TranscriptCollectionManager(TranscriptQuery(direction=None")
+
+
+def test_attachments_of_items_read_are_bound_to_the_connection_that_read_them():
+    entry = {"AttachmentId": "att-1", "AttachmentName": "a.txt", "ContentType": "text/plain", "Status": "APPROVED"}
+    item = dict(page("i")["Transcript"][0], Type="ATTACHMENT", Attachments=[entry])
+    conn = ScriptedConnection({"Transcript": [item]})
+    [read] = TranscriptCollection(conn)
+    [attachment] = read.attachments
+    assert attachment.id == "att-1" and attachment.connection is conn

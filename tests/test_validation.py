@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timedelta, timezone, tzinfo
 
 import pytest
 
 from connectparticipant_ext import InvalidArgumentError, InvalidArgumentTypeError
-from connectparticipant_ext._validation import require_seconds
+from connectparticipant_ext._validation import require_aware_datetime, require_seconds
 
 
 @pytest.mark.parametrize(
@@ -27,3 +28,28 @@ def test_require_seconds_takes_up_to_the_longest_wait():
     for bad_type in (True, "5", None):
         with pytest.raises(InvalidArgumentTypeError):
             require_seconds("timeout", bad_type)
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that does not know its offset: Python counts such a datetime as naive."""
+
+    def utcoffset(self, dt):
+        return None
+
+
+def test_a_datetime_whose_tzinfo_has_no_offset_is_naive():
+    value = datetime(2024, 1, 1, tzinfo=_NoOffset())
+    with pytest.raises(InvalidArgumentError) as info:
+        require_aware_datetime("start_time", value)
+    assert str(info.value) == (
+        "start_time must be timezone-aware (e.g. datetime.now(timezone.utc)); got a naive datetime"
+    )
+
+
+def test_aware_datetimes_come_back_in_utc_whatever_the_local_time_zone(new_york_time):
+    tokyo = timezone(timedelta(hours=9))
+    for value in (datetime(2024, 1, 1, 9, tzinfo=tokyo), datetime(2024, 1, 1, tzinfo=timezone.utc)):
+        utc = require_aware_datetime("start_time", value)
+        assert utc.tzinfo is timezone.utc
+        assert (utc.year, utc.month, utc.day, utc.hour) == (2024, 1, 1, 0)
+        assert utc == value

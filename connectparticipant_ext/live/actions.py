@@ -13,6 +13,7 @@ from typing import Optional, Union
 import attrs
 from websockets.exceptions import InvalidStatus
 
+from .._wire import HEARTBEAT_FRAME, SUBSCRIBE_FRAME, SUBSCRIBE_TOPIC
 from ..models import TranscriptItem
 
 __all__ = [
@@ -33,8 +34,8 @@ __all__ = [
     "subscription_answer",
 ]
 
-SUBSCRIBE = json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}})
-HEARTBEAT = json.dumps({"topic": "aws/heartbeat"})
+SUBSCRIBE = SUBSCRIBE_FRAME
+HEARTBEAT = HEARTBEAT_FRAME
 
 
 class SocketLostError(Exception):
@@ -58,7 +59,7 @@ def subscription_answer(frame: Union[str, bytes]) -> Optional[bool]:
         ValueError: the frame is not JSON.
     """
     message = json.loads(frame)
-    if not isinstance(message, dict) or message.get("topic") != "aws/subscribe":
+    if not isinstance(message, dict) or message.get("topic") != SUBSCRIBE_TOPIC:
         return None
     content = message.get("content")
     return isinstance(content, dict) and content.get("status") == "success"

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from .._logging import SecretRedactingFilter
+from .._wire import CHAT_TOPIC, HEARTBEAT_TOPIC
 from ..exceptions import AccessDeniedError, ConnectionClosedError, ServiceUnreachableError, StreamError
 from ..models import TranscriptItem
 from .actions import (
@@ -263,10 +264,10 @@ class StreamCore:
         if not isinstance(message, dict):
             return
         topic = message.get("topic")
-        if topic == "aws/heartbeat":
+        if topic == HEARTBEAT_TOPIC:
             self._heartbeat_deadline = None
             self.proven = True
-        elif topic == "aws/chat":
+        elif topic == CHAT_TOPIC:
             content = message.get("content")
             try:
                 data = json.loads(content) if isinstance(content, str) else content

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 import attrs
 
+from .._wire import ATTACHMENT_ITEM_TYPE, MESSAGE_METADATA_ITEM_TYPE, SYSTEM_ROLE
 from ..events import ChatEvent
 from ..models import TranscriptItem
 from .actions import Deliver, GapPlan, ReadGap
@@ -181,7 +182,7 @@ class ItemFlow:
         return None
 
     def _already_seen(self, item: TranscriptItem) -> bool:
-        if item.type == "ATTACHMENT" and item.id in self._attachment_statuses:
+        if item.type == ATTACHMENT_ITEM_TYPE and item.id in self._attachment_statuses:
             # The same attachment item again: new only when its status changed (a scan verdict).
             return self._attachment_statuses[item.id] == _attachment_statuses(item)
         if item.id and item.id in self._seen:
@@ -190,7 +191,7 @@ class ItemFlow:
             return False  # a streamed reply's pieces and its completion share an id
         # Older than what was already handed over: a replay beyond the remembered ids.
         return bool(
-            item.type != "MESSAGEMETADATA"
+            item.type != MESSAGE_METADATA_ITEM_TYPE
             and self._last_time is not None
             and item.absolute_time is not None
             and item.absolute_time < self._last_time
@@ -207,12 +208,12 @@ class ItemFlow:
         if item.id:
             self._seen[item.id] = None
             _bounded(self._seen)
-            if item.type == "ATTACHMENT":
+            if item.type == ATTACHMENT_ITEM_TYPE:
                 self._attachment_statuses[item.id] = _attachment_statuses(item)
                 _bounded(self._attachment_statuses)
-            if item.type != "MESSAGEMETADATA" and item.event is not ChatEvent.TYPING:
+            if item.type != MESSAGE_METADATA_ITEM_TYPE and item.event is not ChatEvent.TYPING:
                 self.anchor = item.id  # typing and receipts may not be kept in the transcript
-        if item.absolute_time is not None and item.type != "MESSAGEMETADATA":
+        if item.absolute_time is not None and item.type != MESSAGE_METADATA_ITEM_TYPE:
             self._last_time = max(self._last_time, item.absolute_time) if self._last_time else item.absolute_time
         self._order += 1
         if item.id and (item.is_message or item.is_attachment):
@@ -220,7 +221,7 @@ class ItemFlow:
             _bounded(self._arrival)
             if (
                 self._settings.receipts
-                and item.participant_role != "SYSTEM"  # flow and Lex messages: no participant to tell
+                and item.participant_role != SYSTEM_ROLE  # flow and Lex messages: no participant to tell
                 and not self.own.is_own(item)
             ):
                 self.receipts.delivered(item.id, self._order, now)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import attrs
 
+from .._wire import MESSAGE_ITEM_TYPE, SYSTEM_ROLE
 from ..models import TranscriptItem
 
 if TYPE_CHECKING:
@@ -43,8 +44,8 @@ def piece_metadata(item: TranscriptItem) -> Optional[Mapping[str, Any]]:
     """The ``MessageMetadata`` of a streamed reply's piece or completion, else None."""
     metadata = item.raw.get("MessageMetadata")
     if (
-        item.type == "MESSAGE"
-        and item.participant_role == "SYSTEM"
+        item.type == MESSAGE_ITEM_TYPE
+        and item.participant_role == SYSTEM_ROLE
         and isinstance(metadata, Mapping)
         and isinstance(metadata.get("MessageCompleted"), bool)
     ):

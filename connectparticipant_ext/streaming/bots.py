@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .._time import parse_time
 from .._validation import require_int, require_seconds, require_str
+from .._wire import CUSTOM_BOT_ROLE
 from ..exceptions import InvalidArgumentTypeError, map_client_errors
 from .stores import DEFAULT_CHAT_LIFETIME, BotRecord, InMemoryTokenStore, TokenStore, utcnow
 
@@ -160,7 +161,7 @@ class BotParticipants:
             created = connect_client.create_participant(
                 InstanceId=instance_id,
                 ContactId=contact_id,
-                ParticipantDetails={"ParticipantRole": "CUSTOM_BOT", "DisplayName": self.display_name},
+                ParticipantDetails={"ParticipantRole": CUSTOM_BOT_ROLE, "DisplayName": self.display_name},
                 ClientToken=_join_token(instance_id, contact_id),
             )
         credentials = created["ParticipantCredentials"]

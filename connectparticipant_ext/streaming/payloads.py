@@ -14,15 +14,16 @@ import attrs
 
 from .. import _json
 from .._validation import require_choice, require_str
+from .._wire import AGENT_ROLE, CUSTOMER_ROLE
 from ..exceptions import InvalidArgumentError, InvalidArgumentTypeError, StreamingPayloadError
 from ..models import TranscriptItem
 
 __all__ = ["ATTRIBUTES", "AUDIENCES", "VISIBILITIES", "StreamedItem", "parse", "reply_token"]
 
-VISIBILITIES = ("AGENT", "ALL", "CUSTOMER")
+VISIBILITIES = (AGENT_ROLE, "ALL", CUSTOMER_ROLE)
 """The values of the ``MessageVisibility`` attribute, per the admin guide."""
 
-AUDIENCES = ("AGENT", "CUSTOMER")
+AUDIENCES = (AGENT_ROLE, CUSTOMER_ROLE)
 """The sides :func:`parse` can filter for (``audience=``)."""
 
 ATTRIBUTES = (
