@@ -229,8 +229,9 @@ class ChatStream(BaseStream):
             self._core.gap_page(plan, page)
 
     def _drain(self) -> None:
-        """Queue what the socket has already received, without waiting (what websockets' own
-        reader thread has taken off the wire; the core decides nothing on frames still unread)."""
+        """Queue what the socket has already received, without waiting: what websockets' own
+        reader thread has taken off the wire, so that a decision (a heartbeat unanswered, a
+        socket gone, the end) is made on everything that arrived before it."""
         socket = self._socket
         while socket is not None:
             try:
