@@ -18,7 +18,10 @@ from connectparticipant_ext import ChatService, Connection, StreamError, Transcr
 from connectparticipant_ext.testing import get_chat_backend
 from connectparticipant_ext.testing.server import LocalServer
 
-FAST = {"heartbeat_interval": 0.2, "heartbeat_timeout": 0.5, "backoff_base": 0.01, "backoff_max": 0.1}
+FAST = {"heartbeat_interval": 0.2, "heartbeat_timeout": 2.0, "backoff_base": 0.01, "backoff_max": 0.1}
+"""Quick heartbeats and retries. The heartbeat's timeout is what a healthy socket's answer must
+meet on a loaded machine (the backend answers from a thread of the test's own process): a
+shorter one makes a healthy socket look dead, and a test counting reconnects or states fails."""
 WAIT = 10.0
 
 
@@ -27,17 +30,27 @@ def messages(items: list[TranscriptItem]) -> list[str]:
 
 
 def take(stream: Any, wanted: int, *, timeout: float = WAIT, what: str = "message") -> list[TranscriptItem]:
-    """Items from ``stream`` until ``wanted`` messages have come (bounded by ``timeout``)."""
+    """Items from ``stream`` until ``wanted`` messages have come.
+
+    Fails when ``timeout`` seconds pass without a new message: a stream that stalls fails at
+    once, while a long run (thousands of messages on a loaded machine) is not cut short by a
+    total that depends on the machine's speed. Bounded: each message restarts the wait, and
+    ``wanted`` messages end it.
+    """
     items: list[TranscriptItem] = []
+    count = 0
     deadline = time.monotonic() + timeout
-    while len(messages(items)) < wanted:
+    while count < wanted:
         remaining = deadline - time.monotonic()
-        assert remaining > 0, f"only {len(messages(items))} of {wanted} {what}s arrived"
+        assert remaining > 0, f"only {count} of {wanted} {what}s arrived (none in the last {timeout} s)"
         item = stream.get(timeout=remaining)
         if item is None:
             assert not stream.ended, f"the stream ended early: {stream.end_reason}"
             continue
         items.append(item)
+        if item.is_message:
+            count += 1
+            deadline = time.monotonic() + timeout
     return items
 
 
@@ -377,12 +390,29 @@ def test_items_sent_before_the_socket_opens_are_not_lost(connection: Connection,
 
 def test_a_slow_consumer_loses_nothing_when_the_server_drops_it(mock_chat, connection, chat_contact):
     """More than the server queues for one reader arrives while the consumer is away: the
-    server drops the socket, and the reconnect pages what was missed from the transcript."""
+    server drops the socket, and the reconnect pages what was missed from the transcript.
+
+    The server's loop is held while the messages are published, so its queue for the socket
+    overflows whatever the machine's speed (a sender that keeps pace would push them all into
+    the kernel's socket buffers, which grow to megabytes, and drop nothing).
+    """
+    from connectparticipant_ext.testing import _loop
     from connectparticipant_ext.testing.websocket import OUTGOING_QUEUE_SIZE
 
-    count = 5 * OUTGOING_QUEUE_SIZE  # well beyond what the socket buffers on both sides hold too
+    count = 2 * OUTGOING_QUEUE_SIZE
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        held.set()
+        release.wait(WAIT)
+
     with connection.stream(**FAST) as stream:
-        mock_chat.bulk_add_messages(chat_contact["ContactId"], count, content="bulk {n}")
-        items = take(stream, count, timeout=60)
+        _loop.call_soon(hold)
+        try:
+            assert held.wait(WAIT), "the server's loop did not run"
+            mock_chat.bulk_add_messages(chat_contact["ContactId"], count, content="bulk {n}")
+        finally:
+            release.set()
+        items = take(stream, count)
         assert stream.reconnects >= 1
     assert messages(items) == [f"bulk {n}" for n in range(count)]
