@@ -39,7 +39,6 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
-from .._logging import SecretRedactingFilter
 from .._wire import CHAT_TOPIC, HEARTBEAT_TOPIC
 from ..exceptions import AccessDeniedError, ConnectionClosedError, ServiceUnreachableError, StreamError
 from ..models import TranscriptItem
@@ -59,7 +58,7 @@ from .actions import (
     Wait,
 )
 from .items import ItemFlow
-from .settings import StreamSettings, StreamState
+from .settings import STATE_CHANGES, StreamSettings, StreamState
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -68,16 +67,6 @@ __all__ = ["StreamCore"]
 
 logger = logging.getLogger(__name__)
 
-# websockets logs request lines at DEBUG; the URL's query string is a credential.
-wire_logger = logging.getLogger("connectparticipant_ext.live.wire")
-wire_logger.addFilter(SecretRedactingFilter())
-
-_STATES: Mapping[StreamState, frozenset[StreamState]] = {
-    StreamState.CONNECTING: frozenset({StreamState.OPEN, StreamState.RECONNECTING, StreamState.CLOSED}),
-    StreamState.OPEN: frozenset({StreamState.RECONNECTING, StreamState.CLOSED}),
-    StreamState.RECONNECTING: frozenset({StreamState.OPEN, StreamState.CLOSED}),
-    StreamState.CLOSED: frozenset(),
-}
 """The public state's allowed changes."""
 
 
@@ -355,7 +344,7 @@ class StreamCore:
     def _set_state(self, state: StreamState) -> None:
         if state is self.state or self.state is StreamState.CLOSED:
             return
-        assert state in _STATES[self.state], f"{self.state} -> {state}"
+        assert state in STATE_CHANGES[self.state], f"{self.state} -> {state}"
         self.state = state
         callback = self.settings.on_state_change
         if callback is not None:

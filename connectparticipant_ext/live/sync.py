@@ -40,8 +40,7 @@ from .actions import (
     Wait,
     subscription_answer,
 )
-from .base import BaseStream
-from .core import wire_logger
+from .base import BaseStream, wire_logger
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
