@@ -8,9 +8,11 @@ and values.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -28,8 +30,11 @@ METADATA = EVENT + "message.metadata"
 WAIT = 10.0
 """Seconds a test waits for something that comes at once on an idle machine (a bound, not a sleep)."""
 
-FAST = {"heartbeat_interval": 0.2, "heartbeat_timeout": 0.5, "backoff_base": 0.01, "backoff_max": 0.1}
-"""Live-stream options that make heartbeats and reconnects quick in tests."""
+FAST = {"heartbeat_interval": 0.2, "heartbeat_timeout": 2.0, "backoff_base": 0.01, "backoff_max": 0.1}
+"""Live-stream options that make heartbeats and retries quick in tests. The heartbeat's timeout is
+what a healthy socket's answer must meet on a loaded machine (the backend answers from a thread of
+the test's own process): a shorter one makes a healthy socket look dead, and a test counting
+reconnects or states fails."""
 
 INSTANCE_ID = "instance-1"
 CONTACT_FLOW_ID = "flow-1"
@@ -44,19 +49,51 @@ def start_chat(connect: Any, name: str = "Ann", **extra: Any) -> dict[str, Any]:
     return response
 
 
-def take(stream: Any, wanted: int, *, kind: str = "MESSAGE") -> list[TranscriptItem]:
-    """Items from ``stream`` until ``wanted`` items of ``kind`` have come (bounded by ``WAIT``)."""
+def take(
+    stream: Any, wanted: int, *, kind: str = "MESSAGE", timeout: float = WAIT, what: str = ""
+) -> list[TranscriptItem]:
+    """Items from ``stream`` until ``wanted`` items of ``kind`` have come.
+
+    Fails when ``timeout`` seconds pass without a new one: a stream that stalls fails at once,
+    while a long run (thousands of messages on a loaded machine) is not cut short by a total that
+    depends on the machine's speed. Bounded: each item of ``kind`` restarts the wait, and
+    ``wanted`` of them end it.
+    """
     items: list[TranscriptItem] = []
-    deadline = time.monotonic() + WAIT
-    while sum(1 for i in items if i.type == kind) < wanted:
+    count = 0
+    deadline = time.monotonic() + timeout
+    while count < wanted:
         remaining = deadline - time.monotonic()
-        assert remaining > 0, f"only {[i.type for i in items]} arrived"
+        assert remaining > 0, (
+            f"only {count} of {wanted} {what or kind.lower()}s arrived (none in the last {timeout} s):"
+            f" {[i.type for i in items][-20:]}"
+        )
         item = stream.get(timeout=remaining)
         if item is None:
-            assert not stream.ended
+            assert not stream.ended, f"the stream ended early: {stream.end_reason}"
             continue
         items.append(item)
+        if item.type == kind:
+            count += 1
+            deadline = time.monotonic() + timeout
     return items
+
+
+def drain_until_end(stream: Any, timeout: float = WAIT) -> list[TranscriptItem]:
+    """Every item ``stream`` gives until it ends (bounded by ``timeout``)."""
+    items: list[TranscriptItem] = []
+    deadline = time.monotonic() + timeout
+    while not stream.ended:
+        assert time.monotonic() < deadline, "the stream did not end"
+        item = stream.get(timeout=0.5)
+        if item is not None:
+            items.append(item)
+    return items
+
+
+def messages(items: list[TranscriptItem]) -> list[str]:
+    """The contents of the messages among ``items`` ("" for none), in order."""
+    return [i.content or "" for i in items if i.is_message]
 
 
 def contents(items: Any) -> list[str]:
@@ -174,3 +211,24 @@ def valid_interactive_response(text: str) -> bool:
     if not isinstance(data, dict):
         return False
     return "action" not in data or (isinstance(data["action"], str) and bool(data["action"]))
+
+
+def run(coroutine_function: Callable[[], Any]) -> Any:
+    """Run a coroutine on a fresh event loop in a thread of its own (another test's driver may
+    have a loop running in this one), bounded in time."""
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            results.append(asyncio.run(asyncio.wait_for(coroutine_function(), WAIT * 6)))
+        except BaseException as exc:  # handed to the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="test-asyncio", daemon=True)
+    thread.start()
+    thread.join(WAIT * 7)
+    assert not thread.is_alive(), "the event loop did not finish"
+    if errors:
+        raise errors[0]
+    return results[0]

@@ -32,7 +32,7 @@ from connectparticipant_ext.live.core import StreamCore
 from connectparticipant_ext.live.settings import StreamSettings
 from connectparticipant_ext.live.stitching import MAX_PARTIAL_BYTES, MAX_PARTIAL_REPLIES
 
-EVENT = "application/vnd.amazonaws.connect.event."
+from _helpers import EVENT
 
 
 class FakeConnection:

@@ -20,11 +20,13 @@ from typing import Any, Callable
 import pytest
 import test_stream
 from hostile_ws import CONFIRMED, HostileWebsocket
-from test_stream import FAST, WAIT, Side, drain_until_end, messages, take
+from test_stream import Side
 from websockets.sync.server import ServerConnection
 
 from connectparticipant_ext import AsyncChatStream, ChatStream, Connection, StreamState, TranscriptItem
 from connectparticipant_ext.testing import get_chat_backend
+
+from _helpers import FAST, WAIT, drain_until_end, messages, take
 
 
 class Synced:

@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 import test_live_parity
-from test_astream import run
 
 from connectparticipant_ext import Connection, InvalidArgumentError
 from connectparticipant_ext.sse import AsyncEventStream, EventStreams, async_sse_events, sse_events
 
-from _helpers import WAIT, Reader, parse_events
+from _helpers import WAIT, Reader, parse_events, run
 
 
 def contents(events: list[dict[str, Any]]) -> list[str]:

@@ -18,52 +18,7 @@ from connectparticipant_ext import ChatService, Connection, StreamError, Transcr
 from connectparticipant_ext.testing import get_chat_backend
 from connectparticipant_ext.testing.server import LocalServer
 
-FAST = {"heartbeat_interval": 0.2, "heartbeat_timeout": 2.0, "backoff_base": 0.01, "backoff_max": 0.1}
-"""Quick heartbeats and retries. The heartbeat's timeout is what a healthy socket's answer must
-meet on a loaded machine (the backend answers from a thread of the test's own process): a
-shorter one makes a healthy socket look dead, and a test counting reconnects or states fails."""
-WAIT = 10.0
-
-
-def messages(items: list[TranscriptItem]) -> list[str]:
-    return [i.content or "" for i in items if i.is_message]
-
-
-def take(stream: Any, wanted: int, *, timeout: float = WAIT, what: str = "message") -> list[TranscriptItem]:
-    """Items from ``stream`` until ``wanted`` messages have come.
-
-    Fails when ``timeout`` seconds pass without a new message: a stream that stalls fails at
-    once, while a long run (thousands of messages on a loaded machine) is not cut short by a
-    total that depends on the machine's speed. Bounded: each message restarts the wait, and
-    ``wanted`` messages end it.
-    """
-    items: list[TranscriptItem] = []
-    count = 0
-    deadline = time.monotonic() + timeout
-    while count < wanted:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"only {count} of {wanted} {what}s arrived (none in the last {timeout} s)"
-        item = stream.get(timeout=remaining)
-        if item is None:
-            assert not stream.ended, f"the stream ended early: {stream.end_reason}"
-            continue
-        items.append(item)
-        if item.is_message:
-            count += 1
-            deadline = time.monotonic() + timeout
-    return items
-
-
-def drain_until_end(stream: Any, timeout: float = WAIT) -> list[TranscriptItem]:
-    items: list[TranscriptItem] = []
-    deadline = time.monotonic() + timeout
-    while not stream.ended:
-        assert time.monotonic() < deadline, "the stream did not end"
-        item = stream.get(timeout=0.5)
-        if item is not None:
-            items.append(item)
-    return items
-
+from _helpers import FAST, WAIT, drain_until_end, messages, take
 
 # -- two participants, in-process and against the local server ---------------------------------
 

@@ -22,7 +22,6 @@ from hostile_ws import (
     oversize_frame,
     silent_after_subscribe,
 )
-from test_stream import FAST, WAIT, drain_until_end, messages, take
 
 from connectparticipant_ext import (
     ChatEvent,
@@ -36,7 +35,7 @@ from connectparticipant_ext import (
 from connectparticipant_ext.testing import get_chat_backend
 from connectparticipant_ext.testing.state import SERVICE_EVENT_CONTENT_TYPES
 
-EVENT = "application/vnd.amazonaws.connect.event."
+from _helpers import EVENT, FAST, WAIT, drain_until_end, messages, take
 
 
 def _chunk(chat: Any, reply_id: str, content: str, number: int) -> None:
