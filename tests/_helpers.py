@@ -9,12 +9,19 @@ and values.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import boto3
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, settings
 
@@ -232,3 +239,81 @@ def run(coroutine_function: Callable[[], Any]) -> Any:
     if errors:
         raise errors[0]
     return results[0]
+
+
+# -- the command line, run as a user runs it ----------------------------------------------------
+
+SCRIPT = Path(sys.executable).with_name("connectparticipant-ext")
+"""The console script pip installed beside this interpreter."""
+TIMEOUT = 60
+"""Seconds a CLI subprocess may take (a bound, not an expectation)."""
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a CLI subprocess: no CONNECT_/AWS_ settings of the caller, moto's test
+    credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONNECT_", "AWS_"))}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, cwd: Path | None = None) -> Any:
+    """``connectparticipant-ext ARGS`` in a subprocess, as a user runs it; its CompletedProcess."""
+    command = [str(SCRIPT), *args] if SCRIPT.exists() else [sys.executable, "-m", "connectparticipant_ext", *args]
+    return subprocess.run(
+        command, env=env or cli_env(), input=input, capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd
+    )
+
+
+@contextmanager
+def running_server(*extra: str) -> Iterator[str]:
+    """``connectparticipant-ext serve`` in a subprocess, as a user would run it; its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(port), *extra],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert f"127.0.0.1:{port}" in line, line
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+class Chat:
+    """A chat started on the local server ``endpoint_url``, and the CLI run with its participant token."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        self.endpoint_url = endpoint_url
+        self.connect = boto3.client(
+            "connect",
+            region_name="us-east-1",
+            endpoint_url=endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        self.contact = start_chat(
+            self.connect, SupportedMessagingContentTypes=["text/plain", "text/markdown", "application/json"]
+        )
+        self.participant_token: str = self.contact["ParticipantToken"]
+        self.env = cli_env(CONNECT_PARTICIPANT_TOKEN=self.participant_token)
+
+    def run(self, *args: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("env", self.env)
+        result = run_cli(*args, "--endpoint-url", self.endpoint_url, **kwargs)
+        assert self.participant_token not in result.stdout + result.stderr
+        return result
+
+    def transcript(self) -> list[dict[str, Any]]:
+        result = self.run("transcript", "--format", "jsonl")
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line) for line in result.stdout.splitlines()]

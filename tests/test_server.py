@@ -24,7 +24,6 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from test_cli import TIMEOUT, _env, run
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
@@ -34,7 +33,7 @@ from connectparticipant_ext.testing.echo import EchoAgents
 from connectparticipant_ext.testing.httpserver import WORKERS
 from connectparticipant_ext.testing.server import LocalServer
 
-from _helpers import start_chat
+from _helpers import TIMEOUT, cli_env, run_cli, start_chat
 
 WAIT = 30.0
 SUBSCRIBE = json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}})
@@ -62,7 +61,7 @@ class Serve:
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", "0", *args],
-            env=_env(),
+            env=cli_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -267,7 +266,7 @@ def test_the_public_url_must_be_an_http_url(aws_credentials: None):
     for bad in ("ftp://example.test", "chat.example.test", "https://"):
         with pytest.raises(ValueError):
             LocalServer(public_url=bad)
-    result = run("serve", "--port", "0", "--public-url", "chat.example.test")
+    result = run_cli("serve", "--port", "0", "--public-url", "chat.example.test")
     assert result.returncode == 2 and "--public-url" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -279,7 +278,7 @@ def test_a_taken_port_is_one_line_naming_the_port_option():
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        result = run("serve", "--port", str(port))
+        result = run_cli("serve", "--port", str(port))
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
