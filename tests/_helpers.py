@@ -25,7 +25,8 @@ import boto3
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, settings
 
-from connectparticipant_ext import InvalidArgumentError, InvalidArgumentTypeError, TranscriptItem, _json
+from connectparticipant_ext import ChatService, InvalidArgumentError, InvalidArgumentTypeError, TranscriptItem, _json
+from connectparticipant_ext.testing import get_chat_backend
 
 EVENT = "application/vnd.amazonaws.connect.event."
 """The prefix of every event's content type."""
@@ -239,6 +240,22 @@ def run(coroutine_function: Callable[[], Any]) -> Any:
     if errors:
         raise errors[0]
     return results[0]
+
+
+class Side:
+    """A chat with a customer and an agent, through one ChatService."""
+
+    def __init__(self, chat: ChatService, connect: Any) -> None:
+        self.connect = connect
+        self.contact = connect.start_chat_contact(
+            InstanceId="instance-1", ContactFlowId="flow-1", ParticipantDetails={"DisplayName": "Ann"}
+        )
+        self.customer = chat.Participant(self.contact["ParticipantToken"]).create_connection()
+        # Connect's create_participant adds only CUSTOM_BOT; an agent comes through routing.
+        token = get_chat_backend().add_participant(self.contact["ContactId"], "AGENT", "Bob")["ParticipantCredentials"][
+            "ParticipantToken"
+        ]
+        self.agent = chat.Participant(token).create_connection()
 
 
 # -- the command line, run as a user runs it ----------------------------------------------------

@@ -18,15 +18,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import pytest
-import test_stream
 from hostile_ws import CONFIRMED, HostileWebsocket
-from test_stream import Side
 from websockets.sync.server import ServerConnection
 
 from connectparticipant_ext import AsyncChatStream, ChatStream, Connection, StreamState, TranscriptItem
 from connectparticipant_ext.testing import get_chat_backend
 
-from _helpers import FAST, WAIT, drain_until_end, messages, take
+from _helpers import FAST, WAIT, Side, drain_until_end, messages, take
 
 
 class Synced:
@@ -62,22 +60,10 @@ class Synced:
         return getattr(self.stream, name)
 
 
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    running = asyncio.new_event_loop()
-    thread = threading.Thread(target=running.run_forever, name="test-event-loop", daemon=True)
-    thread.start()
-    yield running
-    running.call_soon_threadsafe(running.stop)
-    thread.join(WAIT)
-    running.close()
-
-
 Open = Callable[..., Any]
 
 EVENT_CHAT_ENDED = "application/vnd.amazonaws.connect.event.chat.ended"
 
-side = test_stream.side  # the fixture: a chat with a customer and an agent, in-process and over the local server
 
 
 @pytest.fixture(params=["threads", "asyncio"])

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import test_live_parity
 
 from connectparticipant_ext import Connection, InvalidArgumentError
 from connectparticipant_ext.sse import AsyncEventStream, EventStreams, async_sse_events, sse_events
@@ -26,7 +25,6 @@ def contents(events: list[dict[str, Any]]) -> list[str]:
     return [item["content"] for item in items if item["kind"] == "message"]
 
 
-loop = test_live_parity.loop  # the fixture: an event loop running in a thread of its own
 
 
 class AsyncReader:

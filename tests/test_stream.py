@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,46 +13,11 @@ import boto3
 import pytest
 from websockets.sync.client import connect as ws_connect
 
-from connectparticipant_ext import ChatService, Connection, StreamError, TranscriptItem
-from connectparticipant_ext.testing import get_chat_backend
-from connectparticipant_ext.testing.server import LocalServer
+from connectparticipant_ext import Connection, StreamError, TranscriptItem
 
-from _helpers import FAST, WAIT, drain_until_end, messages, take
+from _helpers import FAST, WAIT, Side, drain_until_end, messages, take
 
 # -- two participants, in-process and against the local server ---------------------------------
-
-
-class Side:
-    """A chat with a customer and an agent, through one ChatService."""
-
-    def __init__(self, chat: ChatService, connect: Any) -> None:
-        self.connect = connect
-        self.contact = connect.start_chat_contact(
-            InstanceId="instance-1", ContactFlowId="flow-1", ParticipantDetails={"DisplayName": "Ann"}
-        )
-        self.customer = chat.Participant(self.contact["ParticipantToken"]).create_connection()
-        # Connect's create_participant adds only CUSTOM_BOT; an agent comes through routing.
-        token = get_chat_backend().add_participant(self.contact["ContactId"], "AGENT", "Bob")["ParticipantCredentials"][
-            "ParticipantToken"
-        ]
-        self.agent = chat.Participant(token).create_connection()
-
-
-@pytest.fixture(params=["mock_aws", "server"])
-def side(request, aws_credentials) -> Iterator[Side]:
-    if request.param == "mock_aws":
-        from moto import mock_aws
-
-        with mock_aws():
-            yield Side(ChatService(region_name="us-east-1"), boto3.client("connect", region_name="us-east-1"))
-    else:
-        with LocalServer() as server:
-            url = server.endpoint_url
-            yield Side(
-                ChatService(region_name="us-east-1", endpoint_url=url),
-                boto3.client("connect", region_name="us-east-1", endpoint_url=url),
-            )
-            get_chat_backend().reset()
 
 
 def test_two_participants_converse_through_streams(side: Side):
