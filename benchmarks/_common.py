@@ -18,6 +18,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable, Optional
 
 # Fake credentials and a region before boto3 is imported anywhere: nothing may reach AWS.
@@ -30,6 +31,14 @@ os.environ.pop("AWS_PROFILE", None)
 
 REGION = "us-east-1"
 MB = 1024 * 1024
+
+if sys.version_info >= (3, 11):
+    parse_absolute_time: Callable[[str], datetime] = datetime.fromisoformat  # reads the service's "...Z"
+else:  # pragma: no cover - older Pythons need the "+00:00" spelling
+
+    def parse_absolute_time(value: str) -> datetime:
+        """What a boto3 user writes to get an aware datetime from ``AbsoluteTime``."""
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -157,6 +166,57 @@ def interleaved(
                 wall_sink.append((time.perf_counter() - wall_started) / inner)
             finally:
                 gc.enable()
+    return timing
+
+
+def interleaved_steps(
+    a: Callable[[], Iterator[Any]],
+    b: Callable[[], Iterator[Any]],
+    *,
+    rounds: int,
+    warmup: int = 1,
+    clock: Clock = time.perf_counter,
+) -> ABTiming:
+    """Time two jobs made of steps (a whole read, a page at a time) with their steps alternating.
+
+    ``a()`` and ``b()`` each start one run of their job as an iterator; each ``next()`` is one
+    step. The steps alternate (A B B A A B ...; odd rounds start with B), each timed on its own
+    with ``clock``, and a side's time for the round is the sum of its steps, so a burst of load
+    from other processes, which lasts milliseconds, falls on both sides alike instead of on one
+    whole run. The garbage collector is collected before and disabled during each round.
+    """
+    for _ in range(warmup):
+        for job in (a, b):
+            for _ in job():
+                pass
+    timing = ABTiming([], [])
+    for n in range(rounds):
+        runs = [a(), b()]
+        spent = [0.0, 0.0]
+        wall = [0.0, 0.0]
+        running = [True, True]
+        gc.collect()
+        gc.disable()
+        try:
+            turn = n % 2
+            while any(running):
+                for side in (turn, 1 - turn):
+                    if not running[side]:
+                        continue
+                    wall_started, started = time.perf_counter(), clock()
+                    try:
+                        next(runs[side])
+                    except StopIteration:
+                        running[side] = False
+                    spent[side] += clock() - started
+                    wall[side] += time.perf_counter() - wall_started
+                turn = 1 - turn
+        finally:
+            gc.enable()
+        timing.a.append(spent[0])
+        timing.b.append(spent[1])
+        timing.wall_a.append(wall[0])
+        timing.wall_b.append(wall[1])
     return timing
 
 

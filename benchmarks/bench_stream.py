@@ -152,7 +152,16 @@ def run(quick: bool = False) -> list[Result]:
     peak_large = _backlog_peak(large)
     for size, peak in ((small, peak_small), (large, peak_large)):
         results.append(
-            Result(f"stream backlog {size:,}, peak memory", peak / MB, None, None, None, "MB", "tracemalloc")
+            Result(
+                f"stream backlog {size:,}, peak memory",
+                peak / MB,
+                None,
+                None,
+                None,
+                "MB",
+                "tracemalloc",
+                extra={"items": size},
+            )
         )
     results.append(
         Result(

@@ -309,7 +309,13 @@ def _results(label: str, figures: dict[int, dict[str, float]], chats: int, messa
     results = []
     for workers, f in figures.items():
         results.append(
-            Result(f"streaming {label}: throughput, {workers} worker(s)", f["throughput"], unit="answers/s", note=note)
+            Result(
+                f"streaming {label}: throughput, {workers} worker(s)",
+                f["throughput"],
+                unit="answers/s",
+                note=note,
+                extra={"figure": "throughput", "series": f"{label} ({note})", "workers": workers},
+            )
         )
         if workers != WORKER_COUNTS[0]:
             results.append(

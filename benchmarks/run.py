@@ -3,7 +3,7 @@
     python -m benchmarks                 # everything, full sizes
     python -m benchmarks --quick         # fewer rounds, smaller sizes (a couple of minutes)
     python -m benchmarks transcript      # only some benchmarks
-    python -m benchmarks --json out.json # also write the figures as JSON
+    python -m benchmarks --json out.json # also write the figures as JSON, and SVG plots beside it
     python -m benchmarks live_pages --pages 100,300   # live_pages at other sizes
 
 The ``ok?`` column compares the ratio (or the value, when there is no baseline) with the
@@ -20,10 +20,12 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Optional
 
 from ._common import Result, fmt, log
 from .bench_live_pages import page_counts
+from .plots import write_plots
 
 BENCHMARKS = (
     "overhead",
@@ -71,7 +73,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "names", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)"
     )
     parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller sizes")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument(
+        "--json", metavar="PATH", help="also write the results as JSON, and their SVG plots in the same folder"
+    )
     parser.add_argument(
         "--pages",
         metavar="N[,N...]",
@@ -103,8 +107,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if r.note:
             print(f"  {r.name}: {r.note}")
     if args.json:
+        rows = [{**asdict(r), "ok": r.ok} for r in results]
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump([{**asdict(r), "ok": r.ok} for r in results], f, indent=2, default=str)
+            json.dump(rows, f, indent=2, default=str)
+        write_plots(rows, Path(args.json).resolve().parent, log=log)
     return 0
 
 

@@ -47,7 +47,7 @@ def is_loopback_url(url: str) -> bool:
     return is_loopback_host(urlsplit(url).hostname or "")
 
 
-def _connect_client(region: str, endpoint_url: Optional[str], local: bool) -> Any:
+def connect_client(region: str, endpoint_url: Optional[str], local: bool) -> Any:
     """A ``connect`` client; against a loopback endpoint it gets fake credentials if none are set.
 
     The Connect API is signed, so boto3 wants credentials even though the local backend
@@ -110,7 +110,7 @@ def run_demo(
             print(escape_controls(text), file=out, flush=True)
 
         say(f"Using {'the embedded local backend at ' if local else ''}{url} ({region})")
-        connect = _connect_client(region, url, local)
+        connect = connect_client(region, url, local)
         chat = ChatService(region_name=region, endpoint_url=url)
 
         contact = connect.start_chat_contact(

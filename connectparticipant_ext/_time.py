@@ -7,7 +7,14 @@ from datetime import datetime, timezone
 
 from botocore.utils import parse_timestamp
 
-_FROMISOFORMAT_READS_Z = sys.version_info >= (3, 11)
+if sys.version_info >= (3, 11):
+    read_iso_time = datetime.fromisoformat
+    """:meth:`datetime.fromisoformat`, which reads the service's ``...Z`` since Python 3.11."""
+else:  # pragma: no cover - Python 3.9 and 3.10
+
+    def read_iso_time(value: str) -> datetime:
+        """:meth:`datetime.fromisoformat`, given the service's ``...Z`` as ``+00:00``."""
+        return datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
 
 
 def parse_time(value: object) -> datetime | None:
@@ -21,11 +28,8 @@ def parse_time(value: object) -> datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if not isinstance(value, str) or not value:
         return None
-    # Every transcript item goes through here: Python 3.11's fromisoformat reads the
-    # service's "...Z" directly; older Pythons need the "+00:00" spelling.
-    text = value if _FROMISOFORMAT_READS_Z or not value.endswith("Z") else value[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = read_iso_time(value)
     except ValueError:
         try:
             parsed = parse_timestamp(value)

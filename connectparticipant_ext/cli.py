@@ -213,11 +213,11 @@ def cmd_demo(args: argparse.Namespace, secrets: _Secrets) -> int:
 
 def cmd_serve(args: argparse.Namespace, secrets: _Secrets) -> int:
     _require_moto()
-    from .testing.server import _check_host, serve
+    from .testing.server import check_host, serve
     from .testing.startchat import StartChatDefaults
 
     try:
-        _check_host(args.host, args.allow_remote)
+        check_host(args.host, args.allow_remote)
     except ValueError:
         raise CommandError(
             f"refusing to listen on {args.host!r}: pass --allow-remote to serve beyond this machine"
@@ -386,9 +386,9 @@ def cmd_start(args: argparse.Namespace, secrets: _Secrets) -> int:
         raise CommandError(f"--join {args.join!r} is not a contact id (letters, digits and . _ : -)")
     if args.token_file:
         _check_token_file(args.token_file)
-    from ._demo import _connect_client
+    from ._demo import connect_client
 
-    connect = _connect_client(args.region, args.endpoint_url, local=False)
+    connect = connect_client(args.region, args.endpoint_url, local=False)
     if args.join:
         created = connect.create_participant(
             InstanceId=args.instance_id,
@@ -573,9 +573,9 @@ def cmd_disconnect(args: argparse.Namespace, secrets: _Secrets) -> int:
 def _start_local_chat(args: argparse.Namespace, secrets: _Secrets) -> tuple[Connection, str]:
     """A new chat as a customer, through the Connect API at the endpoint; the connection and
     the participant's id."""
-    from ._demo import _connect_client
+    from ._demo import connect_client
 
-    connect = _connect_client(args.region, args.endpoint_url, local=False)
+    connect = connect_client(args.region, args.endpoint_url, local=False)
     contact = connect.start_chat_contact(
         InstanceId=args.instance_id,
         ContactFlowId=args.contact_flow_id,
@@ -958,13 +958,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and DEBUG logs (secrets masked)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="run a whole chat against the embedded local backend")
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        """A subcommand listed with ``summary``, whose --help starts with it as a sentence."""
+        return commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
+
+    demo = command("demo", "run a whole chat against the embedded local backend")
     _add_endpoint_options(demo)
     _add_chat_options(demo)
     demo.set_defaults(func=cmd_demo)
 
-    serve = commands.add_parser(
-        "serve", help="run the local chat backend (Connect + Participant Service + S3 + websockets + start-chat)"
+    serve = command(
+        "serve", "run the local chat backend (Connect + Participant Service + S3 + websockets + start-chat)"
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     serve.add_argument(
@@ -1009,9 +1013,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=cmd_serve)
 
-    start = commands.add_parser(
-        "start", help="start a chat (or --join one) on a server; hands over the participant token as asked"
-    )
+    start = command("start", "start a chat (or --join one) on a server; hands over the participant token as asked")
     _add_chat_options(start)
     start.add_argument("--display-name", default="Customer", help="the participant's name (default: Customer)")
     start.add_argument(
@@ -1025,7 +1027,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--token-file", metavar="FILE", help="write the participant token to FILE (mode 0600)")
     start.set_defaults(func=cmd_start)
 
-    transcript = commands.add_parser("transcript", help="export a chat's whole transcript, oldest first")
+    transcript = command("transcript", "export a chat's whole transcript, oldest first")
     transcript.add_argument(
         "--format",
         choices=FORMATS,
@@ -1038,7 +1040,7 @@ def build_parser() -> argparse.ArgumentParser:
     transcript.add_argument("--limit", type=_count, metavar="N", help="at most this many items (0 or more)")
     transcript.set_defaults(func=cmd_transcript)
 
-    send = commands.add_parser("send", help="send a message; prints its id")
+    send = command("send", "send a message; prints its id")
     send.add_argument("message", help="the text, or - to read it from stdin")
     send.add_argument(
         "--content-type",
@@ -1049,7 +1051,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--client-token", help="idempotency token: repeating the command with it sends once")
     send.set_defaults(func=cmd_send)
 
-    upload = commands.add_parser("upload", help="send a file as an attachment; prints id, name and status")
+    upload = command("upload", "send a file as an attachment; prints id, name and status")
     upload.add_argument("file", help="the file to send (a regular file)")
     upload.add_argument("--name", help="the attachment's name (default: the file's)")
     upload.add_argument("--content-type", help="the file's MIME type (default: guessed from the name)")
@@ -1057,7 +1059,7 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--wait", type=_seconds, metavar="SECONDS", help="wait until the attachment is approved")
     upload.set_defaults(func=cmd_upload)
 
-    download = commands.add_parser("download", help="download an attachment; prints the path written")
+    download = command("download", "download an attachment; prints the path written")
     download.add_argument("attachment_id", help="the attachment's id (from upload or the transcript)")
     download.add_argument("dest", nargs="?", default=".", help="a directory (default: here) or a file path")
     download.add_argument(
@@ -1065,12 +1067,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     download.set_defaults(func=cmd_download)
 
-    disconnect = commands.add_parser("disconnect", help="leave the chat")
+    disconnect = command("disconnect", "leave the chat")
     disconnect.set_defaults(func=cmd_disconnect)
 
-    chat = commands.add_parser(
+    chat = command(
         "chat",
-        help="a terminal chat: joins the chat of your token (or starts one on the endpoint), shows it live, "
+        "a terminal chat: joins the chat of your token (or starts one on the endpoint), shows it live, "
         "sends each line typed (/help, /quit)",
     )
     _add_chat_options(chat)
@@ -1086,10 +1088,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.set_defaults(func=cmd_chat)
 
-    for choice in commands._choices_actions:  # every subcommand's --help starts with what it does
-        sub_parser = commands.choices[choice.dest]
-        if sub_parser.description is None and choice.help:
-            sub_parser.description = choice.help[0].upper() + choice.help[1:] + "."
     for sub in (transcript, send, upload, download, disconnect):
         _add_endpoint_options(sub)
         _add_token_options(sub)

@@ -381,8 +381,7 @@ class Connection:
         name = _method_names.get(operation)
         if name is None:
             name = _method_names.setdefault(operation, xform_name(operation))
-        service = self._service
-        method = getattr(service._client or service._get_client(), name)
+        method = getattr(self._service.meta.client, name)
         for attempt in (1, 2):
             token, generation = self._usable_token()
             started = time.perf_counter()

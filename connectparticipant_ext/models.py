@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Optional, cast
 
 import attrs
 
 from . import _wire
 from ._redact import redact_url
-from ._time import format_time, parse_time
+from ._time import format_time, parse_time, read_iso_time
 from ._wire import ATTACHMENT_ITEM_TYPE, EVENT_ITEM_TYPE, EVENT_PREFIX, LEGACY_EVENT_ITEM_TYPES, MESSAGE_ITEM_TYPE
 from ._wire import CHAT_ENDED_CONTENT_TYPE as CHAT_ENDED
 from ._wire import INTERACTIVE as INTERACTIVE_CONTENT_TYPE
@@ -236,6 +236,9 @@ _ITEM_FIELDS = (
 )
 """The public fields of a :class:`TranscriptItem`, in ``repr`` order (the order they had as attrs fields)."""
 
+_UNSET: Any = object()
+"""What the ``attachments`` and ``message_metadata`` caches hold until their field is first read."""
+
 
 class TranscriptItem:
     """One item of a chat: a message, an event, an attachment or a receipt.
@@ -249,26 +252,50 @@ class TranscriptItem:
     equal, and hash alike, when their fields are equal (``raw`` and the connection are not
     compared); items pickle (an unpickled item's attachments are not bound to a connection).
 
-    It is built lazily, because a transcript read or a live stream makes one per item: the
-    object holds the service's dict (``raw``) and derives each field when it is read. The
-    timestamp is parsed, and the ``attachments`` and ``message_metadata`` objects are built,
-    on first access and then kept, so reading a field twice gives the same object.
+    A transcript read or a live stream makes one per item, and a reader reads its fields, so
+    both are kept cheap: the object holds the service's dict (``raw``, not copied) and the
+    fields a reader uses (``id``, ``type``, ``content_type``, ``content``, ``absolute_time``,
+    ``participant_id``, ``participant_role``, ``display_name``), each parsed once when the item
+    is made (the timestamp into an aware UTC datetime), so reading one is a plain attribute
+    read. The three contact ids are read from ``raw`` when asked for. The ``attachments`` and
+    ``message_metadata`` objects are built on first access and then kept, so reading a field
+    twice gives the same object.
     ``TranscriptItem`` is not an attrs class (it used to be): ``attrs.evolve``,
     ``attrs.asdict`` and ``attrs.fields`` do not apply. Use
     ``TranscriptItem.from_response({**item.raw, "Content": ...})`` for a changed copy, and
     ``item.raw`` for the item as a dict.
     """
 
-    # _raw and _connection are set when the item is made; the three caches stay empty (reading
-    # them raises AttributeError) until their field is first read, which keeps making an item
-    # down to two slot stores.
-    __slots__ = ("_raw", "_connection", "_time", "_attachments", "_metadata", "__weakref__")
+    # The fields are slots (a read is as cheap as an attribute read gets); _builder() below
+    # fills them. The two caches hold _UNSET until their field is first read.
+    __slots__ = {
+        "_raw": "The service's dict.",
+        "_connection": "The connection the item was read through (attachments are bound to it).",
+        "_attachments": "The attachments, built on first access.",
+        "_metadata": "The message metadata, built on first access.",
+        "id": "The item's id (``Id``).",
+        "type": "The service's item type as sent (``Type``): ``MESSAGE``, ``EVENT``, ``ATTACHMENT``, ...",
+        "content_type": "``ContentType``: ``text/plain``, ..., or an event's ``application/vnd.amazonaws.connect.event.*``.",
+        "content": "The message text or event content (``Content``), if any.",
+        "absolute_time": "When the item was sent, as an aware UTC datetime, or None.",
+        "participant_id": "``ParticipantId`` of the sender.",
+        "participant_role": "``ParticipantRole``: ``CUSTOMER``, ``AGENT``, ``SYSTEM``, ``CUSTOM_BOT``, ``SUPERVISOR``.",
+        "display_name": "``DisplayName`` of the sender.",
+        "__weakref__": "",
+    }
 
     _raw: dict[str, Any]
     _connection: Optional[Connection]
-    _time: Optional[datetime]
     _attachments: tuple[Attachment, ...]
     _metadata: Optional[MessageMetadata]
+    id: str
+    type: str
+    content_type: Optional[str]
+    content: Optional[str]
+    absolute_time: Optional[datetime]
+    participant_id: Optional[str]
+    participant_role: Optional[str]
+    display_name: Optional[str]
 
     def __init__(
         self,
@@ -309,17 +336,21 @@ class TranscriptItem:
         ):
             if value is not None:
                 data[key] = value
-        _set_raw(self, data)
-        _set_connection(self, None)
         if absolute_time is not None:
             data["AbsoluteTime"] = format_time(absolute_time)
-            _set_time(self, absolute_time)
         if attachments:
             attachments = tuple(attachments)
             data["Attachments"] = [_attachment_entry(a) for a in attachments]
-            _set_attachments(self, attachments)
         if message_metadata is not None:
             data["MessageMetadata"] = _metadata_entry(message_metadata)
+        built = _item(self.__class__, data, None)
+        for setter, getter in _ITEM_SLOTS:
+            setter(self, getter(built))
+        if absolute_time is not None:
+            _set_time(self, absolute_time)  # as given (microseconds kept, not re-read from the text)
+        if attachments:
+            _set_attachments(self, attachments)
+        if message_metadata is not None:
             _set_metadata(self, message_metadata)
 
     @classmethod
@@ -338,84 +369,41 @@ class TranscriptItem:
         cls, entries: Iterable[Mapping[str, Any]], *, connection: Connection | None = None
     ) -> list[TranscriptItem]:
         """Items from a GetTranscript page's ``Transcript`` list, in order (the transcript's hot loop)."""
-        new, set_raw, set_connection = _new_object, _set_raw, _set_connection
+        # The one place an item's fields are parsed. Each item is made as its class's builder
+        # (plain slot stores, see _builder), filled, then given its class. Written out in
+        # full, without a call per item or per field: this loop runs once per item of every
+        # page and every live message, and each call or property costs as much as a field.
+        builder = _builder(cls)
         items: list[TranscriptItem] = []
         append = items.append
-        for data in entries:  # _item() inlined: this loop runs once per item of every page
-            item = new(cls)
-            set_raw(item, data if type(data) is dict else dict(data))
-            set_connection(item, connection)
+        for data in entries:
+            raw = data if type(data) is dict else dict(data)
+            item: Any = _new_object(builder)
+            item._raw = raw
+            item._connection = connection
+            item._attachments = item._metadata = _UNSET
+            item.id = str(raw.get("Id") or "")
+            item.type = str(raw.get("Type") or "")
+            item.content_type = raw.get("ContentType")
+            item.content = raw.get("Content")
+            item.participant_id = raw.get("ParticipantId")
+            item.participant_role = raw.get("ParticipantRole")
+            item.display_name = raw.get("DisplayName")
+            when: Optional[datetime]
+            value: Any = raw.get("AbsoluteTime")
+            try:  # the service's "...Z", read in C; parse_time has the rest
+                when = read_iso_time(value)
+            except Exception:  # not a string, or not a time: parse_time decides (it never raises)
+                when = parse_time(value)
+            else:
+                if when.tzinfo is not _UTC:  # another offset, or none
+                    when = parse_time(value)
+            item.absolute_time = when
+            item.__class__ = cls
             append(item)
         return items
 
-    # -- the fields, derived from the service's dict on access ------------------------------------
-
-    @property
-    def id(self) -> str:
-        """The item's id (``Id``)."""
-        return str(self._raw.get("Id") or "")
-
-    @property
-    def type(self) -> str:
-        """The service's item type as sent (``Type``): ``MESSAGE``, ``EVENT``, ``ATTACHMENT``, ..."""
-        return str(self._raw.get("Type") or "")
-
-    @property
-    def content_type(self) -> Optional[str]:
-        """``ContentType``: ``text/plain``, ..., or an event's ``application/vnd.amazonaws.connect.event.*``."""
-        return self._raw.get("ContentType")
-
-    @property
-    def content(self) -> Optional[str]:
-        """The message text or event content (``Content``), if any."""
-        return self._raw.get("Content")
-
-    @property
-    def absolute_time(self) -> Optional[datetime]:
-        """When the item was sent, as an aware UTC datetime (parsed once), or None."""
-        try:
-            return self._time
-        except AttributeError:  # not parsed yet: the slot is empty until the first read
-            value = parse_time(self._raw.get("AbsoluteTime"))
-            _set_time(self, value)
-            return value
-
-    @property
-    def participant_id(self) -> Optional[str]:
-        """``ParticipantId`` of the sender."""
-        return self._raw.get("ParticipantId")
-
-    @property
-    def participant_role(self) -> Optional[str]:
-        """``ParticipantRole``: ``CUSTOMER``, ``AGENT``, ``SYSTEM``, ``CUSTOM_BOT``, ``SUPERVISOR``."""
-        return self._raw.get("ParticipantRole")
-
-    @property
-    def display_name(self) -> Optional[str]:
-        """``DisplayName`` of the sender."""
-        return self._raw.get("DisplayName")
-
-    @property
-    def attachments(self) -> tuple[Attachment, ...]:
-        """The item's attachments as :class:`~connectparticipant_ext.Attachment` objects (built once)."""
-        try:
-            return self._attachments
-        except AttributeError:
-            entries = self._raw.get("Attachments")
-            value = _attachments(entries, self._connection) if entries and isinstance(entries, list) else ()
-            _set_attachments(self, value)
-            return value
-
-    @property
-    def message_metadata(self) -> Optional[MessageMetadata]:
-        """Receipts and processing status (``MessageMetadata``), or None (built once)."""
-        try:
-            return self._metadata
-        except AttributeError:
-            data = self._raw.get("MessageMetadata")
-            value = MessageMetadata.from_response(data) if data and isinstance(data, Mapping) else None
-            _set_metadata(self, value)
-            return value
+    # -- the fields read or built on first access ------------------------------------------------
 
     @property
     def contact_id(self) -> Optional[str]:
@@ -431,6 +419,26 @@ class TranscriptItem:
     def related_contact_id(self) -> Optional[str]:
         """``RelatedContactId``, where it applies (persistent chats)."""
         return self._raw.get("RelatedContactId")
+
+    @property
+    def attachments(self) -> tuple[Attachment, ...]:
+        """The item's attachments as :class:`~connectparticipant_ext.Attachment` objects (built once)."""
+        value = self._attachments
+        if value is _UNSET:
+            entries = self._raw.get("Attachments")
+            value = _attachments(entries, self._connection) if entries and isinstance(entries, list) else ()
+            _set_attachments(self, value)
+        return value
+
+    @property
+    def message_metadata(self) -> Optional[MessageMetadata]:
+        """Receipts and processing status (``MessageMetadata``), or None (built once)."""
+        value = self._metadata
+        if value is _UNSET:
+            data = self._raw.get("MessageMetadata")
+            value = MessageMetadata.from_response(data) if data and isinstance(data, Mapping) else None
+            _set_metadata(self, value)
+        return value
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -552,23 +560,46 @@ def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
     return cast("Callable[[Any, Any], None]", cls.__dict__[name].__set__)
 
 
-_set_raw = _slot_setter(TranscriptItem, "_raw")
-_set_connection = _slot_setter(TranscriptItem, "_connection")
-_set_time = _slot_setter(TranscriptItem, "_time")
+_set_time = _slot_setter(TranscriptItem, "absolute_time")
 _set_attachments = _slot_setter(TranscriptItem, "_attachments")
 _set_metadata = _slot_setter(TranscriptItem, "_metadata")
+_ITEM_SLOTS = tuple(
+    (_slot_setter(TranscriptItem, name), cast("Callable[[Any], Any]", TranscriptItem.__dict__[name].__get__))
+    for name in TranscriptItem.__slots__
+    if name != "__weakref__"
+)
+"""The store and the read of each of TranscriptItem's slots (to copy one item's state into another)."""
 
 # The attrs fields of the two send results, in order; a test checks these match attrs.fields.
 _SENT_MESSAGE_SLOTS = tuple(_slot_setter(SentMessage, n) for n in ("id", "absolute_time", "message_metadata", "raw"))
 _SENT_EVENT_SLOTS = tuple(_slot_setter(SentEvent, n) for n in ("id", "absolute_time", "raw"))
 
 
+_builders: dict[type, type] = {}
+
+
+def _builder(cls: type[TranscriptItem]) -> type:
+    """The builder class of ``cls``: the same slots, with plain attribute stores (made once).
+
+    An item's own ``__setattr__`` refuses every store, and storing through a slot's
+    descriptor from Python costs a call per field. So :meth:`TranscriptItem.from_page` makes
+    each item as an instance of this subclass (``object.__setattr__``, which adds no slot),
+    fills it with ordinary attribute stores, then gives it its class (``item.__class__ =
+    cls``, allowed because the layouts are the same) before anyone else sees it.
+    """
+    builder = _builders.get(cls)
+    if builder is None:
+        namespace = {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__}
+        builder = _builders.setdefault(cls, type(f"_{cls.__name__}Builder", (cls,), namespace))
+    return builder
+
+
+_UTC = timezone.utc
+
+
 def _item(cls: type[TranscriptItem], data: dict[str, Any], connection: Connection | None) -> TranscriptItem:
-    """A lazily built item: a handful of slot stores, no parsing (the hot path of every read)."""
-    item = _new_object(cls)
-    _set_raw(item, data)
-    _set_connection(item, connection)
-    return item
+    """One item of class ``cls`` made from the service's dict."""
+    return cls.from_page((data,), connection=connection)[0]
 
 
 def _unpickle_item(

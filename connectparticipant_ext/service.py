@@ -78,8 +78,12 @@ class ServiceMeta:
 
     @property
     def client(self) -> BaseClient:
-        """The boto3 ``connectparticipant`` client underneath (built on first use)."""
-        return self._service._get_client()
+        """The boto3 ``connectparticipant`` client underneath (built on first use).
+
+        Every call of the library reads it, so once the client is built it is one lookup.
+        """
+        service = self._service
+        return service._client or service._get_client()
 
 
 class ChatService:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, Optional
 
 import attrs
@@ -79,11 +80,12 @@ def _transcript_of(response: Any) -> list[dict[str, Any]]:
     items = response.get("Transcript") or []
     if not isinstance(items, list):
         raise MalformedResponseError("GetTranscript", f"Transcript is a {type(items).__name__}, not a list")
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise MalformedResponseError(
-                "GetTranscript", f"Transcript[{index}] is a {type(item).__name__}, not an object"
-            )
+    if not all(map(isinstance, items, repeat(dict))):  # checked in C: this runs for every page
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise MalformedResponseError(
+                    "GetTranscript", f"Transcript[{index}] is a {type(item).__name__}, not an object"
+                )
     return items
 
 
@@ -187,8 +189,8 @@ class TranscriptCollection:
     # -- reading -------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[TranscriptItem]:
-        for page in self.pages():
-            yield from page
+        # Flattened in C (no generator frame resumed per item), as lazily as pages() itself.
+        return chain.from_iterable(self.pages())
 
     def pages(self) -> Iterator[list[TranscriptItem]]:
         """Yield one list of items per GetTranscript call, following NextToken lazily.

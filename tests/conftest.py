@@ -4,19 +4,24 @@ package's pytest plugin, ``connectparticipant_ext.testing.plugin``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import boto3
 import pytest
 from botocore.retries import standard
 from hypothesis import settings
+
+from _helpers import WAIT, Side
 
 # CI runs the property tests on a fixed sequence of examples (a red CI run is reproducible);
 # local runs explore new examples each time, which is how the year-999 timestamp bug was found.
@@ -116,3 +121,37 @@ def built_docs(tmp_path_factory: pytest.TempPathFactory) -> BuiltDocs:
     command = [sys.executable, builder, "-q", "-b", "html", "-d", str(root / "doctrees"), str(DOCS), str(root / "html")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     return BuiltDocs(root / "html", result.returncode, result.stdout + result.stderr)
+
+
+@pytest.fixture(params=["mock_aws", "server"])
+def side(request: pytest.FixtureRequest, aws_credentials: None) -> Iterator[Side]:
+    """A chat with a customer and an agent, in-process (``mock_aws``) and over the local server."""
+    from connectparticipant_ext import ChatService
+    from connectparticipant_ext.testing import get_chat_backend
+    from connectparticipant_ext.testing.server import LocalServer
+
+    if request.param == "mock_aws":
+        from moto import mock_aws
+
+        with mock_aws():
+            yield Side(ChatService(region_name="us-east-1"), boto3.client("connect", region_name="us-east-1"))
+    else:
+        with LocalServer() as server:
+            url = server.endpoint_url
+            yield Side(
+                ChatService(region_name="us-east-1", endpoint_url=url),
+                boto3.client("connect", region_name="us-east-1", endpoint_url=url),
+            )
+            get_chat_backend().reset()
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop running in a thread of its own, for the asyncio stream beside the threaded one."""
+    running = asyncio.new_event_loop()
+    thread = threading.Thread(target=running.run_forever, name="test-event-loop", daemon=True)
+    thread.start()
+    yield running
+    running.call_soon_threadsafe(running.stop)
+    thread.join(WAIT)
+    running.close()

@@ -18,7 +18,6 @@ from typing import Any, Callable, TypeVar
 
 import boto3
 import pytest
-from test_stream import FAST, WAIT
 from websockets.protocol import State
 
 from connectparticipant_ext import (
@@ -30,28 +29,9 @@ from connectparticipant_ext import (
 )
 from connectparticipant_ext.live.aio import EXECUTOR_WORKERS
 
+from _helpers import FAST, WAIT, run
+
 T = TypeVar("T")
-
-
-def run(coroutine_function: Callable[[], Any]) -> Any:
-    """Run a coroutine on a fresh event loop in a thread of its own (another test's driver may
-    have a loop running in this one), bounded in time."""
-    results: list[Any] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            results.append(asyncio.run(asyncio.wait_for(coroutine_function(), WAIT * 6)))
-        except BaseException as exc:  # handed to the test's thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, name="test-asyncio", daemon=True)
-    thread.start()
-    thread.join(WAIT * 7)
-    assert not thread.is_alive(), "the event loop did not finish"
-    if errors:
-        raise errors[0]
-    return results[0]
 
 
 async def first_message(stream: AsyncChatStream) -> str:

@@ -32,8 +32,9 @@ from connectparticipant_ext.authentication import (
     authentication_status,
 )
 
+from _helpers import EVENT, start_chat
+
 REDIRECT = "https://shop.example.com/signed-in"
-EVENT = "application/vnd.amazonaws.connect.event."
 
 
 def test_status_content_types_are_the_services():
@@ -217,9 +218,7 @@ def test_url_is_refused_without_an_initiated_session(connection, mock_chat, chat
     with pytest.raises(ValidationError):
         connection.cancel_authentication("6f1b8a52-8e7b-4a36-9a47-3f1c2d4e5a6b")
     # another chat's session is not this participant's
-    other = connect_client.start_chat_contact(
-        InstanceId="instance", ContactFlowId="flow", ParticipantDetails={"DisplayName": "Bo"}
-    )
+    other = start_chat(connect_client, "Bo")
     foreign = mock_chat.initiate_authentication(other["ContactId"])
     with pytest.raises(ValidationError):
         connection.get_authentication_url(foreign, REDIRECT)
@@ -320,9 +319,7 @@ def test_authentication_over_the_local_server(local_server):
     from connectparticipant_ext.testing import get_chat_backend
 
     connect = boto3.client("connect", region_name="us-east-1", endpoint_url=local_server.endpoint_url)
-    contact = connect.start_chat_contact(
-        InstanceId="instance", ContactFlowId="flow", ParticipantDetails={"DisplayName": "Ann"}
-    )
+    contact = start_chat(connect)
     chat = ChatService(region_name="us-east-1", endpoint_url=local_server.endpoint_url)
     backend = get_chat_backend()
     with chat.Participant(contact["ParticipantToken"]).create_connection() as conn, conn.stream() as stream:

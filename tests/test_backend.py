@@ -22,7 +22,7 @@ import connectparticipant_ext.testing as testing
 from connectparticipant_ext.testing import get_chat_backend
 from connectparticipant_ext.testing.server import LocalServer
 
-EVENT = "application/vnd.amazonaws.connect.event."
+from _helpers import EVENT, start_chat
 
 
 @dataclass
@@ -785,7 +785,7 @@ def test_account_and_region_isolation(aws_credentials, monkeypatch):
 def test_reset_between_mocks(aws_credentials):
     with mock_aws():
         connect = boto3.client("connect", region_name="us-east-1")
-        contact = connect.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "A"})
+        contact = start_chat(connect, "A")
     with mock_aws():
         assert get_chat_backend().chats == {}
         participant = boto3.client(

@@ -7,63 +7,16 @@ import csv
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-SCRIPT = Path(sys.executable).with_name("connectparticipant-ext")
-TIMEOUT = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONNECT_", "AWS_"))}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
-    env.update(extra)
-    return env
-
-
-def run(*args: str, env: dict[str, str] | None = None, input: str | None = None, cwd: Path | None = None) -> Any:
-    command = [str(SCRIPT), *args] if SCRIPT.exists() else [sys.executable, "-m", "connectparticipant_ext", *args]
-    return subprocess.run(
-        command, env=env or _env(), input=input, capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd
-    )
-
-
-@contextmanager
-def running_server(*extra: str) -> Iterator[str]:
-    """``connectparticipant-ext serve`` in a subprocess, as a user would run it; its URL."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(port), *extra],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert f"127.0.0.1:{port}" in line, line
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+from _helpers import TIMEOUT, Chat, cli_env, free_port, run_cli, running_server
 
 
 @pytest.fixture(scope="module")
@@ -72,44 +25,13 @@ def server() -> Iterator[str]:
         yield url
 
 
-class Chat:
-    def __init__(self, endpoint_url: str) -> None:
-        self.endpoint_url = endpoint_url
-        self.connect = boto3.client(
-            "connect",
-            region_name="us-east-1",
-            endpoint_url=endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        self.contact = self.connect.start_chat_contact(
-            InstanceId="instance-1",
-            ContactFlowId="flow-1",
-            ParticipantDetails={"DisplayName": "Ann"},
-            SupportedMessagingContentTypes=["text/plain", "text/markdown", "application/json"],
-        )
-        self.participant_token: str = self.contact["ParticipantToken"]
-        self.env = _env(CONNECT_PARTICIPANT_TOKEN=self.participant_token)
-
-    def run(self, *args: str, **kwargs: Any) -> Any:
-        kwargs.setdefault("env", self.env)
-        result = run(*args, "--endpoint-url", self.endpoint_url, **kwargs)
-        assert self.participant_token not in result.stdout + result.stderr
-        return result
-
-    def transcript(self) -> list[dict[str, Any]]:
-        result = self.run("transcript", "--format", "jsonl")
-        assert result.returncode == 0, result.stderr
-        return [json.loads(line) for line in result.stdout.splitlines()]
-
-
 @pytest.fixture
 def chat(server: str) -> Chat:
     return Chat(server)
 
 
 def test_demo_runs_a_whole_chat_on_the_embedded_backend():
-    result = run("demo")
+    result = run_cli("demo")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "embedded local backend" in out
@@ -120,7 +42,7 @@ def test_demo_runs_a_whole_chat_on_the_embedded_backend():
 
 
 def test_demo_against_the_server_given(server: str):
-    result = run("demo", "--endpoint-url", server)
+    result = run_cli("demo", "--endpoint-url", server)
     assert result.returncode == 0, result.stderr
     assert f"Using {server}" in result.stdout
 
@@ -232,16 +154,16 @@ def test_debug_shows_a_traceback_without_secrets(chat: Chat, where: str):
 
 
 def test_demo_against_a_local_server_needs_no_credentials(server: str, tmp_path: Path):
-    env = _env(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"))
+    env = cli_env(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"))
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         env.pop(name)
-    result = run("demo", "--endpoint-url", server, env=env)
+    result = run_cli("demo", "--endpoint-url", server, env=env)
     assert result.returncode == 0, result.stderr
 
 
 def test_output_cut_short_by_the_reader_is_not_an_error():
     command = [sys.executable, "-m", "connectparticipant_ext", "demo"]
-    process = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None and process.stderr is not None
     first = process.stdout.readline()
     process.stdout.close()  # like `| head -1`
@@ -255,7 +177,7 @@ def test_without_moto_demo_and_serve_say_what_to_install():
     code = "import sys; sys.modules['moto'] = None; from connectparticipant_ext.cli import main; sys.exit(main(sys.argv[1:]))"
     for command in (["demo"], ["serve", "--port", "0"]):
         result = subprocess.run(
-            [sys.executable, "-c", code, *command], env=_env(), capture_output=True, text=True, timeout=TIMEOUT
+            [sys.executable, "-c", code, *command], env=cli_env(), capture_output=True, text=True, timeout=TIMEOUT
         )
         assert result.returncode == 2
         assert result.stderr.strip() == (
@@ -272,7 +194,7 @@ def test_connection_token_from_a_named_variable(chat: Chat):
         .Participant(chat.participant_token)
         .create_connection(websocket=False)
     )
-    env = _env(MY_CONNECTION=conn.token)
+    env = cli_env(MY_CONNECTION=conn.token)
     result = chat.run("send", "restored", "--connection-token-env", "MY_CONNECTION", env=env)
     assert result.returncode == 0, result.stderr
     assert conn.token not in result.stdout + result.stderr
@@ -280,21 +202,21 @@ def test_connection_token_from_a_named_variable(chat: Chat):
 
 
 def test_missing_tokens_are_a_one_line_usage_error(server: str):
-    result = run("send", "hi", "--endpoint-url", server, input="")
+    result = run_cli("send", "hi", "--endpoint-url", server, input="")
     assert result.returncode == 2
     assert "CONNECT_PARTICIPANT_TOKEN" in result.stderr and "Traceback" not in result.stderr
-    named = run("send", "hi", "--endpoint-url", server, "--participant-token-env", "NOPE", input="")
+    named = run_cli("send", "hi", "--endpoint-url", server, "--participant-token-env", "NOPE", input="")
     assert named.returncode == 2 and "NOPE is not set" in named.stderr
 
 
 def test_a_token_on_the_command_line_works_with_a_warning(chat: Chat):
-    result = chat.run("send", "argv", "--participant-token", chat.participant_token, env=_env())
+    result = chat.run("send", "argv", "--participant-token", chat.participant_token, env=cli_env())
     assert result.returncode == 0
     assert "warning" in result.stderr and "visible to other users" in result.stderr
 
 
 def test_chat_starts_a_chat_on_the_local_server_and_sends_each_line(server: str):
-    result = run("chat", "--endpoint-url", server, "--display-name", "Zoe", input="first line\nsecond line\n/quit\n")
+    result = run_cli("chat", "--endpoint-url", server, "--display-name", "Zoe", input="first line\nsecond line\n/quit\n")
     assert result.returncode == 0, result.stderr
     assert "Zoe: first line" in result.stdout and "Zoe: second line" in result.stdout
     assert "started a new chat contact" in result.stderr and "'Zoe'" in result.stderr
@@ -345,17 +267,17 @@ def test_chat_shows_the_other_side_and_ends_with_the_chat(chat: Chat):
     assert chat.participant_token not in out + err
 
 
-# -- issue 15, points 17 and 22 (the rest, in-process, is in test_cli_reliability.py) -------------------
+# -- bad arguments, help, and what --debug logs (more, in-process, in test_cli_reliability.py) ----------
 
 
 @pytest.mark.parametrize("port", ["99999", "-1", "http"])
-def test_15_17_serve_refuses_a_bad_port(port):
-    result = run("serve", "--port", port)
+def test_serve_refuses_a_bad_port(port):
+    result = run_cli("serve", "--port", port)
     assert result.returncode == 2
     assert "--port" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_15_17_allow_remote_warns_that_the_server_is_open(monkeypatch, capsys):
+def test_allow_remote_warns_that_the_server_is_open(monkeypatch, capsys):
     pytest.importorskip("moto")
     from connectparticipant_ext import cli
     from connectparticipant_ext.testing import server as server_module
@@ -367,7 +289,7 @@ def test_15_17_allow_remote_warns_that_the_server_is_open(monkeypatch, capsys):
     assert "open to the network" in capsys.readouterr().err
 
 
-def test_15_22_every_subcommand_and_option_has_help():
+def test_every_subcommand_and_option_has_help():
     from connectparticipant_ext.cli import build_parser
 
     parser = build_parser()
@@ -383,22 +305,22 @@ def test_15_22_every_subcommand_and_option_has_help():
     assert f"default: {DEFAULT_PORT}" in serve_help
 
 
-def test_15_22_progress_labels_binary_units():
+def test_progress_labels_binary_units():
     from connectparticipant_ext._progress import _human
 
     assert _human(5 * 1024 * 1024) == "5.0 MiB" and _human(2048) == "2.0 KiB"
 
 
-def test_15_10_serve_debug_logs_no_signing_material(tmp_path: Path):
+def test_serve_debug_logs_no_signing_material(tmp_path: Path):
     """``serve --debug``: botocore.auth's canonical request and signature lines are masked."""
     from connectparticipant_ext import ChatService
 
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with open(log, "w") as err:
         process = subprocess.Popen(
             [sys.executable, "-m", "connectparticipant_ext", "--debug", "serve", "--port", str(port)],
-            env=_env(),
+            env=cli_env(),
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
-from test_cli import TIMEOUT, Chat, running_server
 
 from connectparticipant_ext import ChatEvent, ChatService, TranscriptItem
+
+from _helpers import TIMEOUT, Chat, running_server
 
 WAIT = 20.0
 

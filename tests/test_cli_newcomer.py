@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_cli import SCRIPT, TIMEOUT, Chat, _env, _free_port, run, running_server
+
+from _helpers import SCRIPT, TIMEOUT, Chat, cli_env, free_port, run_cli, running_server
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -28,7 +29,7 @@ def chat(server: str) -> Chat:
 
 
 def _no_credentials(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = _env(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"), **extra)
+    env = cli_env(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"), **extra)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         env.pop(name)
     return env
@@ -58,29 +59,29 @@ def test_every_command_takes_the_endpoint_from_the_environment(
     server: str, tmp_path: Path, variables: dict[str, str]
 ) -> None:
     env = _no_credentials(tmp_path, **{k: v.format(url=server) for k, v in variables.items()})
-    started = run("start", "--print-token", env=env)  # the connect client: dummy credentials on loopback
+    started = run_cli("start", "--print-token", env=env)  # the connect client: dummy credentials on loopback
     assert started.returncode == 0, started.stderr
     env.update(_exports(started.stdout))
-    assert run("send", "hello from the environment", env=env).returncode == 0
-    shown = run("transcript", env=env)
+    assert run_cli("send", "hello from the environment", env=env).returncode == 0
+    shown = run_cli("transcript", env=env)
     assert shown.returncode == 0 and "hello from the environment" in shown.stdout
-    chatted = run("chat", "--no-history", env=env, input="and from chat\n/quit\n")
+    chatted = run_cli("chat", "--no-history", env=env, input="and from chat\n/quit\n")
     assert chatted.returncode == 0, chatted.stderr
     assert f"joined chat contact {env['CONNECT_CONTACT_ID']}" in chatted.stderr
 
 
 def test_the_flag_wins_over_the_environment(server: str) -> None:
-    env = _env(CONNECT_ENDPOINT_URL=f"http://127.0.0.1:{_free_port()}")
-    result = run("start", "--endpoint-url", server, "--print-token", env=env)
+    env = cli_env(CONNECT_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
+    result = run_cli("start", "--endpoint-url", server, "--print-token", env=env)
     assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("where", ["--endpoint-url", "CONNECT_ENDPOINT_URL", "AWS_ENDPOINT_URL"])
 def test_an_endpoint_without_a_scheme_gets_a_hint(where: str) -> None:
     if where == "--endpoint-url":
-        result = run("send", "hi", "--endpoint-url", "127.0.0.1:5000")
+        result = run_cli("send", "hi", "--endpoint-url", "127.0.0.1:5000")
     else:
-        result = run("send", "hi", env=_env(**{where: "127.0.0.1:5000"}))
+        result = run_cli("send", "hi", env=cli_env(**{where: "127.0.0.1:5000"}))
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"connectparticipant-ext: error: {where} '127.0.0.1:5000' has no scheme: did you mean http://127.0.0.1:5000 ?"
@@ -89,8 +90,8 @@ def test_an_endpoint_without_a_scheme_gets_a_hint(where: str) -> None:
 
 @pytest.mark.parametrize("command", [("send", "hi"), ("start", "--print-token")])
 def test_an_unreachable_endpoint_is_named_with_the_flag_to_change_it(command: tuple[str, ...]) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
-    result = run(*command, "--endpoint-url", url, env=_env(CONNECT_PARTICIPANT_TOKEN="CPT.x.y"))
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = run_cli(*command, "--endpoint-url", url, env=cli_env(CONNECT_PARTICIPANT_TOKEN="CPT.x.y"))
     assert result.returncode == 1
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
@@ -124,7 +125,7 @@ def test_after_the_chat_ends_both_tokens_are_refused_as_the_hints_say(chat: Chat
     chat.connect.stop_contact(InstanceId="instance-1", ContactId=chat.contact["ContactId"])
     by_participant = chat.run("send", "late")
     assert by_participant.returncode == 1 and "its chat has ended" in by_participant.stderr
-    by_connection = chat.run("send", "late", env=_env(CONNECT_CONNECTION_TOKEN=conn.token))
+    by_connection = chat.run("send", "late", env=cli_env(CONNECT_CONNECTION_TOKEN=conn.token))
     assert by_connection.returncode == 1
     assert "AccessDeniedException from SendMessage" in by_connection.stderr
     assert "the chat has ended or the participant has left it" in by_connection.stderr
@@ -138,7 +139,7 @@ def test_a_bot_downloading_an_attachment_is_told_bots_cannot(chat: Chat, tmp_pat
     attachment_id = uploaded.stdout.split("\t")[0]
     bot = chat.run("start", "--join", chat.contact["ContactId"], "--instance-id", "instance-1", "--print-token")
     assert bot.returncode == 0, bot.stderr
-    refused = chat.run("download", attachment_id, str(tmp_path / "out.txt"), env=_env(**_exports(bot.stdout)))
+    refused = chat.run("download", attachment_id, str(tmp_path / "out.txt"), env=cli_env(**_exports(bot.stdout)))
     assert refused.returncode == 1
     assert "AccessDeniedException from GetAttachment" in refused.stderr
     assert "CUSTOM_BOT participant (start --join) cannot download attachments" in refused.stderr
@@ -209,8 +210,8 @@ def test_chat_shows_what_was_said_before_you_joined_unless_told_not_to(chat: Cha
             "--print-token",
         ).stdout
     )
-    assert chat.run("send", "said before you joined", env=_env(**bot)).returncode == 0
-    joined = chat.run("chat", env=_env(**bot), input="/quit\n")
+    assert chat.run("send", "said before you joined", env=cli_env(**bot)).returncode == 0
+    joined = chat.run("chat", env=cli_env(**bot), input="/quit\n")
     assert joined.returncode == 0, joined.stderr
     assert f"joined chat contact {chat.contact['ContactId']}" in joined.stderr
     assert "Bo: said before you joined" in joined.stdout
@@ -221,7 +222,7 @@ def test_chat_shows_what_was_said_before_you_joined_unless_told_not_to(chat: Cha
 
 
 def test_chat_help_says_what_chat_does_without_a_token() -> None:
-    shown = " ".join(run("chat", "--help").stdout.split())
+    shown = " ".join(run_cli("chat", "--help").stdout.split())
     assert "joins the chat of your token (or starts one on the endpoint)" in shown
     assert "with no token and an endpoint set, chat starts a new chat there as --display-name" in shown
 
@@ -253,7 +254,7 @@ def _join_recipe(endpoint: str, contact_id: str) -> str:
 def test_the_readme_join_recipe_stops_when_start_fails(server: str) -> None:
     script = _join_recipe(server, "no-such-contact")
     result = subprocess.run(
-        ["bash", "-c", script], env=_env(), input="/quit\n", capture_output=True, text=True, timeout=TIMEOUT
+        ["bash", "-c", script], env=cli_env(), input="/quit\n", capture_output=True, text=True, timeout=TIMEOUT
     )
     assert result.returncode != 0
     assert "started a new chat" not in result.stderr and "joined chat" not in result.stderr
@@ -262,10 +263,10 @@ def test_the_readme_join_recipe_stops_when_start_fails(server: str) -> None:
 
 @pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
 def test_the_readme_join_recipe_joins_the_chat(server: str) -> None:
-    customer = _exports(run("start", "--endpoint-url", server, "--display-name", "Ann", "--print-token").stdout)
+    customer = _exports(run_cli("start", "--endpoint-url", server, "--display-name", "Ann", "--print-token").stdout)
     script = _join_recipe(server, customer["CONNECT_CONTACT_ID"])
     result = subprocess.run(
-        ["bash", "-c", script], env=_env(), input="hello Ann\n/quit\n", capture_output=True, text=True, timeout=TIMEOUT
+        ["bash", "-c", script], env=cli_env(), input="hello Ann\n/quit\n", capture_output=True, text=True, timeout=TIMEOUT
     )
     assert result.returncode == 0, result.stderr
     assert f"joined chat contact {customer['CONNECT_CONTACT_ID']}" in result.stderr

@@ -1,4 +1,5 @@
-"""The command line in-process against mock_aws (issue 15, points 2, 16, 17 and 22).
+"""The command line in-process against mock_aws: exports that keep the old file, usage errors that name
+flags, strict stdin, the download bar.
 
 In a module of its own: test_cli.py's ``chat`` fixture (a local server) hides the plugin's."""
 
@@ -19,7 +20,7 @@ def in_process(participant: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return main
 
 
-def test_15_2_a_refused_export_leaves_the_old_file_untouched(in_process, tmp_path, capsys, monkeypatch):
+def test_a_refused_export_leaves_the_old_file_untouched(in_process, tmp_path, capsys, monkeypatch):
     from connectparticipant_ext import ThrottlingError
     from connectparticipant_ext.transcript import TranscriptCollection
 
@@ -45,13 +46,13 @@ def test_15_2_a_refused_export_leaves_the_old_file_untouched(in_process, tmp_pat
     assert [p.name for p in tmp_path.iterdir()] == ["export.jsonl"]
 
 
-def test_15_17_an_invalid_since_is_a_usage_error(in_process, capsys):
+def test_an_invalid_since_is_a_usage_error(in_process, capsys):
     assert in_process(["transcript", "--since", "yesterday"]) == 2
     err = capsys.readouterr().err
     assert "--since" in err and "yesterday" in err and "ISO 8601" in err
 
 
-def test_15_17_messages_name_flags_not_python_arguments(in_process, capsys, tmp_path):
+def test_messages_name_flags_not_python_arguments(in_process, capsys, tmp_path):
     assert in_process(["serve", "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "--allow-remote" in err and "allow_remote" not in err
@@ -65,7 +66,7 @@ def test_15_17_messages_name_flags_not_python_arguments(in_process, capsys, tmp_
     assert "is a directory" in capsys.readouterr().err
 
 
-def test_15_17_access_denied_on_connect_hints_at_the_token(in_process, capsys, participant, monkeypatch):
+def test_access_denied_on_connect_hints_at_the_token(in_process, capsys, participant, monkeypatch):
     monkeypatch.setenv("CONNECT_PARTICIPANT_TOKEN", "not-a-real-token")
     assert in_process(["send", "hello"]) == 1
     err = capsys.readouterr().err
@@ -73,7 +74,7 @@ def test_15_17_access_denied_on_connect_hints_at_the_token(in_process, capsys, p
     assert "participant token is wrong or not from this endpoint" in err
 
 
-def test_15_16_send_dash_decodes_stdin_strictly(in_process, capsys, monkeypatch):
+def test_send_dash_decodes_stdin_strictly(in_process, capsys, monkeypatch):
     class Stdin(io.TextIOWrapper):
         pass
 
@@ -86,7 +87,7 @@ def test_15_16_send_dash_decodes_stdin_strictly(in_process, capsys, monkeypatch)
     assert in_process(["send", "-"]) == 0
 
 
-def test_15_22_the_download_bar_shows_the_file_name(in_process, participant, tmp_path, capsys, monkeypatch):
+def test_the_download_bar_shows_the_file_name(in_process, participant, tmp_path, capsys, monkeypatch):
     from connectparticipant_ext import cli
 
     attachment = participant.create_connection().upload_attachment(b"abc", name="invoice.txt")

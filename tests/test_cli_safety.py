@@ -20,7 +20,8 @@ from typing import Any
 
 import boto3
 import pytest
-from test_cli import TIMEOUT, Chat, _env, run, running_server
+
+from _helpers import TIMEOUT, Chat, cli_env, run_cli, running_server, start_chat
 
 OSC_AND_CLEAR = "\x1b]0;pwned\x07\x1b[2J\x1b[H"
 
@@ -83,7 +84,7 @@ def test_print_token_output_evaluates_to_exactly_the_values(server: str, tmp_pat
         f'out="$({shlex.quote(sys.executable)} -m connectparticipant_ext start --endpoint-url {server} --print-token)"'
         ' && eval "$out" && printf "%s\\n" "$CONNECT_CONTACT_ID" "$CONNECT_PARTICIPANT_ID" "$CONNECT_PARTICIPANT_TOKEN"'
     )
-    result = subprocess.run(["bash", "-c", script], env=_env(), capture_output=True, text=True, timeout=TIMEOUT)
+    result = subprocess.run(["bash", "-c", script], env=cli_env(), capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     contact_id, participant_id, token = result.stdout.splitlines()
     assert token.startswith("CPT.") and contact_id and participant_id
@@ -107,7 +108,7 @@ def test_print_token_refuses_an_answer_that_would_run_commands(hostile: Any, tmp
     )
     result = subprocess.run(
         ["bash", "-c", f'out="$({command})"; status=$?; eval "$out"; exit $status'],
-        env=_env(),
+        env=cli_env(),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -121,7 +122,7 @@ def test_print_token_refuses_an_answer_that_would_run_commands(hostile: Any, tmp
 
 
 def test_start_join_refuses_a_contact_id_that_is_not_one(server: str) -> None:
-    result = run("start", "--endpoint-url", server, "--join", "c1$(touch X)", "--print-token")
+    result = run_cli("start", "--endpoint-url", server, "--join", "c1$(touch X)", "--print-token")
     assert result.returncode == 2
     assert result.stdout == "" and "--join" in result.stderr and "not a contact id" in result.stderr
 
@@ -136,7 +137,7 @@ def test_token_file_replaces_an_existing_world_readable_file_with_a_new_owner_on
     target.write_text("old")
     os.chmod(target, 0o644)
     before = os.stat(target).st_ino
-    result = run("start", "--endpoint-url", server, "--token-file", str(target))
+    result = run_cli("start", "--endpoint-url", server, "--token-file", str(target))
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
     assert os.stat(target).st_ino != before  # a new file, renamed into place
@@ -150,7 +151,7 @@ def test_token_file_refuses_a_symbolic_link(server: str, tmp_path: Path) -> None
     victim.write_text("precious\n")
     link = tmp_path / "token"
     link.symlink_to(victim)
-    result = run("start", "--endpoint-url", server, "--token-file", str(link), "--print-token")
+    result = run_cli("start", "--endpoint-url", server, "--token-file", str(link), "--print-token")
     assert result.returncode == 2
     assert result.stdout == ""  # refused before anything was started or printed
     assert "symbolic link" in result.stderr
@@ -162,7 +163,7 @@ def test_token_file_refuses_a_file_someone_else_owns(server: str, tmp_path: Path
     target = tmp_path / "token"
     target.write_text("theirs\n")
     os.chown(target, 65534, 65534)
-    result = run("start", "--endpoint-url", server, "--token-file", str(target))
+    result = run_cli("start", "--endpoint-url", server, "--token-file", str(target))
     assert result.returncode == 2
     assert "belongs to another user" in result.stderr
     assert target.read_text() == "theirs\n" and os.stat(target).st_uid == 65534
@@ -177,20 +178,18 @@ def test_csv_cells_that_start_like_a_formula_are_neutralised(server: str, tmp_pa
     connect = boto3.client(
         "connect", region_name="us-east-1", endpoint_url=server, aws_access_key_id="t", aws_secret_access_key="t"
     )
-    contact = connect.start_chat_contact(
-        InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "=HYPERLINK(1)"}
-    )
-    env = _env(CONNECT_PARTICIPANT_TOKEN=contact["ParticipantToken"])
+    contact = start_chat(connect, "=HYPERLINK(1)")
+    env = cli_env(CONNECT_PARTICIPANT_TOKEN=contact["ParticipantToken"])
     for text in FORMULAS:
-        assert run("send", "-", "--endpoint-url", server, env=env, input=text).returncode == 0
+        assert run_cli("send", "-", "--endpoint-url", server, env=env, input=text).returncode == 0
     target = tmp_path / "chat.csv"
-    assert run("transcript", "--format", "csv", "-o", str(target), "--endpoint-url", server, env=env).returncode == 0
+    assert run_cli("transcript", "--format", "csv", "-o", str(target), "--endpoint-url", server, env=env).returncode == 0
     with open(target, newline="", encoding="utf-8") as exported:
         rows = list(csv.DictReader(exported))
     messages = [r for r in rows if r["type"] == "MESSAGE"]
     assert [r["content"] for r in messages] == ["'" + text for text in FORMULAS]
     assert {r["display_name"] for r in rows} == {"'=HYPERLINK(1)"}
-    kept = run("transcript", "--format", "jsonl", "--endpoint-url", server, env=env)  # jsonl keeps content exactly
+    kept = run_cli("transcript", "--format", "jsonl", "--endpoint-url", server, env=env)  # jsonl keeps content exactly
     assert [json.loads(line).get("Content") for line in kept.stdout.splitlines()][-len(FORMULAS) :] == FORMULAS
 
 
@@ -242,9 +241,9 @@ def test_csv_and_jsonl_on_a_terminal_show_control_characters_as_text(chat: Chat)
 @pytest.mark.parametrize("debug", [False, True])
 def test_a_service_error_message_cannot_drive_the_terminal(hostile: Any, debug: bool) -> None:
     hostile.answer = (403, {"__type": "AccessDeniedException", "message": f"no{OSC_AND_CLEAR}\u202eevil"})
-    env = _env(CONNECT_PARTICIPANT_TOKEN="CPT.abc")
+    env = cli_env(CONNECT_PARTICIPANT_TOKEN="CPT.abc")
     for args in (("send", "hi"), ("start", "--print-token")):
-        result = run(*(("--debug",) if debug else ()), *args, "--endpoint-url", hostile.url, env=env)
+        result = run_cli(*(("--debug",) if debug else ()), *args, "--endpoint-url", hostile.url, env=env)
         assert result.returncode == 1
         assert "\x1b" not in result.stderr and "\x07" not in result.stderr and "\u202e" not in result.stderr
         last = result.stderr.splitlines()[-1]

@@ -12,16 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import TIMEOUT, _env, _free_port, run
+
+from _helpers import TIMEOUT, cli_env, free_port, run_cli
 
 
 @pytest.fixture(scope="module")
 def echo_server() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", str(port)]
         + ["--agent", "echo", "--agent-delay", "0.2"],
-        env=_env(),
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -47,14 +48,14 @@ def exports(stdout: str) -> dict[str, str]:
 
 
 def test_start_refuses_to_run_without_being_told_where_the_token_goes(echo_server: str) -> None:
-    result = run("start", "--endpoint-url", echo_server)
+    result = run_cli("start", "--endpoint-url", echo_server)
     assert result.returncode == 2
     assert "--print-token" in result.stderr and "--token-file" in result.stderr
     assert result.stdout == ""
 
 
 def test_start_prints_export_lines_only_when_asked(echo_server: str) -> None:
-    result = run("start", "--endpoint-url", echo_server, "--display-name", "Ann", "--print-token")
+    result = run_cli("start", "--endpoint-url", echo_server, "--display-name", "Ann", "--print-token")
     assert result.returncode == 0, result.stderr
     values = exports(result.stdout)
     assert set(values) == {"CONNECT_CONTACT_ID", "CONNECT_PARTICIPANT_ID", "CONNECT_PARTICIPANT_TOKEN"}
@@ -65,7 +66,7 @@ def test_start_prints_export_lines_only_when_asked(echo_server: str) -> None:
 
 def test_start_writes_the_token_to_an_owner_only_file(echo_server: str, tmp_path: Path) -> None:
     target = tmp_path / "token"
-    result = run("start", "--endpoint-url", echo_server, "--token-file", str(target))
+    result = run_cli("start", "--endpoint-url", echo_server, "--token-file", str(target))
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     token = target.read_text().strip()
@@ -74,11 +75,11 @@ def test_start_writes_the_token_to_an_owner_only_file(echo_server: str, tmp_path
 
 
 def _chat(server: str, token: str, lines: str) -> Any:
-    return run("chat", "--endpoint-url", server, env=_env(CONNECT_PARTICIPANT_TOKEN=token), input=lines)
+    return run_cli("chat", "--endpoint-url", server, env=cli_env(CONNECT_PARTICIPANT_TOKEN=token), input=lines)
 
 
 def test_start_then_chat_with_the_echo_agent(echo_server: str) -> None:
-    started = run("start", "--endpoint-url", echo_server, "--print-token")
+    started = run_cli("start", "--endpoint-url", echo_server, "--print-token")
     token = exports(started.stdout)["CONNECT_PARTICIPANT_TOKEN"]
     result = _chat(echo_server, token, "/help\nhello agent\n/quit\n")
     assert result.returncode == 0, result.stderr
@@ -88,7 +89,7 @@ def test_start_then_chat_with_the_echo_agent(echo_server: str) -> None:
 
 
 def test_chat_does_not_send_commands_or_empty_lines(echo_server: str) -> None:
-    started = run("start", "--endpoint-url", echo_server, "--print-token")
+    started = run_cli("start", "--endpoint-url", echo_server, "--print-token")
     values = exports(started.stdout)
     result = _chat(echo_server, values["CONNECT_PARTICIPANT_TOKEN"], "/nope\n\n//slash\n/quit\n")
     assert result.returncode == 0, result.stderr
@@ -98,8 +99,8 @@ def test_chat_does_not_send_commands_or_empty_lines(echo_server: str) -> None:
 
 
 def test_a_bot_joins_with_start_join_and_talks_to_the_customer(echo_server: str) -> None:
-    customer = exports(run("start", "--endpoint-url", echo_server, "--print-token").stdout)
-    agent = run(
+    customer = exports(run_cli("start", "--endpoint-url", echo_server, "--print-token").stdout)
+    agent = run_cli(
         "start",
         "--endpoint-url",
         echo_server,
@@ -112,33 +113,33 @@ def test_a_bot_joins_with_start_join_and_talks_to_the_customer(echo_server: str)
     assert agent.returncode == 0, agent.stderr
     assert "as CUSTOM_BOT 'Zed'" in agent.stderr
     agent_token = exports(agent.stdout)["CONNECT_PARTICIPANT_TOKEN"]
-    said = run("send", "hello from Zed", "--endpoint-url", echo_server, env=_env(CONNECT_PARTICIPANT_TOKEN=agent_token))
+    said = run_cli("send", "hello from Zed", "--endpoint-url", echo_server, env=cli_env(CONNECT_PARTICIPANT_TOKEN=agent_token))
     assert said.returncode == 0, said.stderr
-    shown = run(
+    shown = run_cli(
         "transcript",
         "--endpoint-url",
         echo_server,
-        env=_env(CONNECT_PARTICIPANT_TOKEN=customer["CONNECT_PARTICIPANT_TOKEN"]),
+        env=cli_env(CONNECT_PARTICIPANT_TOKEN=customer["CONNECT_PARTICIPANT_TOKEN"]),
     )
     assert "hello from Zed" in shown.stdout
 
 
 def test_serve_agent_echo_answers_every_new_chat(echo_server: str) -> None:
-    started = exports(run("start", "--endpoint-url", echo_server, "--print-token").stdout)
+    started = exports(run_cli("start", "--endpoint-url", echo_server, "--print-token").stdout)
     token = started["CONNECT_PARTICIPANT_TOKEN"]
-    env = _env(CONNECT_PARTICIPANT_TOKEN=token)
-    assert run("send", "ping", "--endpoint-url", echo_server, env=env).returncode == 0
+    env = cli_env(CONNECT_PARTICIPANT_TOKEN=token)
+    assert run_cli("send", "ping", "--endpoint-url", echo_server, env=env).returncode == 0
     import time
 
     deadline = time.monotonic() + 15
     text = ""
     while time.monotonic() < deadline and "Echo: ping" not in text:
-        text = run("transcript", "--endpoint-url", echo_server, env=env).stdout
+        text = run_cli("transcript", "--endpoint-url", echo_server, env=env).stdout
     assert "Echo agent" in text and "Echo: ping" in text
 
 
 def test_serve_help_names_the_agent_switch() -> None:
-    result = run("serve", "--help")
+    result = run_cli("serve", "--help")
     assert "--agent {echo}" in result.stdout
     assert (
         subprocess.run(

@@ -16,11 +16,11 @@ pytest.importorskip("django")
 
 import test_django_example as example  # noqa: E402
 from django.test import AsyncClient, override_settings  # noqa: E402
-from test_django_sse import parse_events  # noqa: E402
 
 from connectparticipant_ext.sse import event_streams  # noqa: E402
 
-WAIT = 10.0
+from _helpers import WAIT, parse_events  # noqa: E402
+
 django_example = example.django_example  # the fixtures: Django set up with the example's settings
 backend = example.backend
 browser = example.browser

@@ -1,79 +1,21 @@
-"""The web helpers: connectparticipant_ext.sse (a chat as server-sent events),
-connectparticipant_ext.sessions (a connection kept in a session) and connectparticipant_ext.django,
-and the echo agent behind ``serve --agent echo``; against the moto backend."""
+"""The web helpers: connectparticipant_ext.sse (a chat as server-sent events) and
+connectparticipant_ext.django, and the echo agent behind ``serve --agent echo``; against the moto
+backend. The session helpers have their own file, test_sessions.py."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from connectparticipant_ext import ChatService, Connection, InvalidArgumentError, TranscriptItem
-from connectparticipant_ext.sessions import (
-    DEFAULT_SESSION_KEY,
-    forget_connection,
-    restore_connection,
-    store_connection,
-    update_connection,
-)
 from connectparticipant_ext.sse import format_event, is_resumable, item_payload, last_event_id, sse_events
 from connectparticipant_ext.testing.echo import EchoAgents, echo_reply
 
-WAIT = 10.0
-EVENT = "application/vnd.amazonaws.connect.event."
-
-
-def parse_events(chunks: list[bytes]) -> list[dict[str, Any]]:
-    """The events of an SSE byte stream, as {"id", "event", "data"} dicts (comments dropped)."""
-    events = []
-    for block in b"".join(chunks).decode().split("\n\n"):
-        fields: dict[str, Any] = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(": ")
-            fields[name] = fields[name] + "\n" + value if name == "data" and name in fields else value
-        if "data" in fields:
-            events.append(fields)
-    return events
-
-
-class Reader:
-    """Reads an event stream in a thread, like a server writing it to a browser."""
-
-    def __init__(self, events: Any) -> None:
-        self.events = events
-        self.chunks: list[bytes] = []
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        for chunk in self.events:
-            with self.lock:
-                self.chunks.append(chunk)
-
-    def parsed(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return parse_events(list(self.chunks))
-
-    def wait_for(self, predicate: Any, timeout: float = WAIT) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            events = self.parsed()
-            if predicate(events):
-                return events
-            time.sleep(0.02)
-        raise AssertionError(f"not seen within {timeout} s: {self.parsed()}")
-
-    def close(self) -> None:
-        self.events.close()
-        self.thread.join(timeout=WAIT)
-        assert not self.thread.is_alive()
+from _helpers import EVENT, WAIT, Reader, parse_events, start_chat
 
 
 def contents(events: list[dict[str, Any]]) -> list[str]:
@@ -291,53 +233,6 @@ def test_the_async_iterator_yields_the_same_events(connection: Connection, agent
     assert "async hello" in contents(parse_events(chunks))
 
 
-# -- sessions -------------------------------------------------------------------------------------------
-
-
-def test_store_and_restore_a_connection(chat: ChatService, connection: Connection) -> None:
-    session: dict[str, Any] = {}
-    store_connection(session, connection)
-    assert json.loads(json.dumps(session)) == session  # JSON-serialisable, as Django's sessions need
-    restored = restore_connection(session, chat)
-    assert restored is not None
-    assert restored.token == connection.token
-    assert restored.expires_at == connection.expires_at
-    assert restored.participant is not None
-    assert restored.participant.token == connection.participant.token  # type: ignore[union-attr]
-    assert restored.send_message("via the session").id
-
-
-def test_restore_without_a_stored_connection_is_none(chat: ChatService) -> None:
-    assert restore_connection({}, chat) is None
-
-
-def test_restore_refuses_something_else(chat: ChatService) -> None:
-    with pytest.raises(InvalidArgumentError, match="stored connection"):
-        restore_connection({DEFAULT_SESSION_KEY: "a string"}, chat)
-
-
-def test_store_without_the_participant_token(chat: ChatService, connection: Connection) -> None:
-    session: dict[str, Any] = {}
-    store_connection(session, connection, participant_token=False)
-    assert session[DEFAULT_SESSION_KEY]["participant_token"] is None
-    restored = restore_connection(session, chat)
-    assert restored is not None and restored.participant is None
-
-
-def test_a_renewed_connection_is_written_back(chat: ChatService, connection: Connection) -> None:
-    session: dict[str, Any] = {}
-    store_connection(session, connection)
-    session[DEFAULT_SESSION_KEY]["expires_at"] = (datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat()
-    restored = restore_connection(session, chat)
-    assert restored is not None
-    assert update_connection(session, restored) is False  # nothing renewed yet
-    restored.send_message("renews first")
-    assert update_connection(session, restored) is True
-    assert session[DEFAULT_SESSION_KEY]["connection_token"] == restored.token != connection.token
-    forget_connection(session)
-    assert session == {}
-
-
 # -- the echo agent --------------------------------------------------------------------------------------
 
 
@@ -352,9 +247,7 @@ def test_every_new_chat_gets_an_agent_that_types_reads_then_answers(
     mock_chat: Any, connect_client: Any, chat: ChatService
 ) -> None:
     with EchoAgents(delay=0.05, poll_interval=0.01) as agents:
-        contact = connect_client.start_chat_contact(
-            InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "Ann"}
-        )
+        contact = start_chat(connect_client)
         conn = chat.Participant(contact["ParticipantToken"]).create_connection()
         with conn.stream(history=True) as stream:
             sent = conn.send_message("ping")

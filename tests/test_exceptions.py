@@ -11,6 +11,8 @@ import connectparticipant_ext
 from connectparticipant_ext import exceptions
 from connectparticipant_ext.exceptions import ServiceError, error_class_for, map_client_errors
 
+from _helpers import client_error
+
 SERVICE_CODES = {
     "AccessDeniedException": exceptions.AccessDeniedError,
     "ConflictException": exceptions.ConflictError,
@@ -22,17 +24,11 @@ SERVICE_CODES = {
 }
 
 
-def client_error(code: str, message: str = "nope") -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "SendMessage"
-    )
-
-
 @pytest.mark.parametrize(("code", "cls"), SERVICE_CODES.items())
 def test_each_code_maps_to_its_class(code, cls):
     with pytest.raises(cls) as info:
         with map_client_errors():
-            raise client_error(code)
+            raise client_error(code, "nope")
     error = info.value
     assert isinstance(error, ClientError) and isinstance(error, connectparticipant_ext.ConnectParticipantError)
     assert error.code == code

@@ -21,9 +21,7 @@ from connectparticipant_ext import (
 )
 from connectparticipant_ext.exceptions import ServiceError, map_client_errors, service_error_from
 
-
-def client_error(code: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "m"}}, "SendMessage")
+from _helpers import client_error
 
 
 def test_map_client_errors_leaves_other_exceptions_alone():

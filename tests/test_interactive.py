@@ -38,6 +38,8 @@ from connectparticipant_ext.interactive import (
     parse_template,
 )
 
+from _helpers import start_chat
+
 RESPONSE = INTERACTIVE_RESPONSE_CONTENT_TYPE
 
 LIST_PICKER = {
@@ -445,12 +447,7 @@ SUPPORTED = ["text/plain", RESPONSE]
 
 
 def _customer(chat: ChatService, connect_client):
-    contact = connect_client.start_chat_contact(
-        InstanceId="instance",
-        ContactFlowId="flow",
-        ParticipantDetails={"DisplayName": "Ann"},
-        SupportedMessagingContentTypes=SUPPORTED,
-    )
+    contact = start_chat(connect_client, SupportedMessagingContentTypes=SUPPORTED)
     return contact["ContactId"], chat.Participant(contact["ParticipantToken"]).create_connection()
 
 

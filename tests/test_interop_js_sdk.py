@@ -20,13 +20,14 @@ from typing import Any
 from connectparticipant_ext.testing import get_chat_backend
 from connectparticipant_ext.testing.server import LocalServer
 
+from _helpers import EVENT
+
 INTEROP = Path(__file__).parent / "interop"
 SDK_JS = INTEROP / "sdk.js"
 NODE_TIMEOUT = 60.0  # sdk.js bounds itself at 30 s
 JS_MESSAGE = "hello from the JS SDK"
 ATTACHMENT_NAME = "notes.txt"
 ATTACHMENT_BYTES = len(b"notes from the JS SDK\nsecond line\n")
-EVENT = "application/vnd.amazonaws.connect.event."
 
 EXPECTED_STEPS = [
     "start-chat-contact",

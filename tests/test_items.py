@@ -253,6 +253,36 @@ def test_the_kind_properties_still_work():
     assert TranscriptItem.from_response(FULL).is_message
 
 
+def test_timestamps_in_other_spellings_are_read_as_utc():
+    def when(text: Any) -> Any:
+        return TranscriptItem.from_response({"Id": "x", "Type": "MESSAGE", "AbsoluteTime": text}).absolute_time
+
+    utc = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    assert when("2024-01-01T02:00:00.000+02:00") == utc and when("2024-01-01T02:00:00+02:00").tzinfo is timezone.utc
+    assert when("2024-01-01T00:00:00") == utc  # no offset: the service's times are UTC
+    assert when(utc) is utc
+    assert when(None) is None and when("") is None and when(12) is None and when("not a time") is None
+
+
+def test_subclasses_are_made_as_themselves_and_stay_frozen():
+    class Tagged(TranscriptItem):
+        __slots__ = ("tag",)
+
+    class Plain(TranscriptItem):  # with a __dict__
+        pass
+
+    for cls in (Tagged, Plain):
+        item = cls.from_response(FULL)
+        [paged] = cls.from_page([FULL])
+        assert type(item) is cls and type(paged) is cls and item == paged
+        assert (item.id, item.content, item.display_name) == ("item-1", "hello", "Ann")
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            item.content = "changed"  # type: ignore[misc]
+        assert copy.deepcopy(paged) == paged
+    assert type(Plain(id="k", type="EVENT")) is Plain
+    assert TranscriptItem.from_response(FULL) != Plain.from_response(FULL)  # the class is part of the value
+
+
 def test_event_data_of_a_deeply_nested_content_is_none_not_an_error():
     typing = TranscriptItem.from_response(
         {

@@ -23,6 +23,7 @@ from connectparticipant_ext import (
 from connectparticipant_ext.live.actions import (
     HEARTBEAT,
     Deliver,
+    Drain,
     DropSocket,
     Ended,
     FetchLatest,
@@ -38,7 +39,7 @@ from connectparticipant_ext.live.core import StreamCore
 from connectparticipant_ext.live.settings import StreamSettings
 from connectparticipant_ext.live.stitching import MAX_PARTIAL_BYTES, MAX_PARTIAL_REPLIES
 
-EVENT = "application/vnd.amazonaws.connect.event."
+from _helpers import EVENT
 
 
 class FakeConnection:
@@ -196,6 +197,8 @@ def test_an_unanswered_heartbeat_drops_the_socket_and_an_unproven_one_backs_off(
     action = driver.step()
     assert isinstance(action, Wait) and action.read and action.until == driver.now + 5.0
     driver.now += 5.0
+    assert driver.step() == Drain()
+    driver.core.drained()  # nothing had come
     assert driver.step() == DropSocket("heartbeat unanswered")
     driver.core.socket_lost("heartbeat unanswered", driver.now)
     assert driver.core.failures == 1
@@ -251,19 +254,111 @@ def test_with_a_window_of_0_the_delivered_receipt_goes_before_the_item():
     assert driver.connection.receipts == [("delivered", "m")]
 
 
+def test_a_heartbeat_answer_received_and_not_read_yet_keeps_the_socket():
+    """A slow consumer, or a busy event loop, leaves the answer unread past the deadline: the
+    core has the driver drain the socket before it calls the heartbeat unanswered."""
+    driver = Driver(history=True)
+    driver.open()
+    driver.items([[]])
+    driver.now += 5.0
+    assert driver.step() == Drain()
+    driver.core.frame_received(chat_frame(raw("m", 1)))  # what the drain found: an item,
+    driver.core.frame_received(HEARTBEAT_ANSWER)  # then the answer
+    driver.core.drained()
+    assert [i.id for i in driver.items()] == ["m"]
+    assert driver.step() == Wait(driver.now + 5.0, read=True)  # the next heartbeat is due
+    assert driver.core.state is StreamState.OPEN and driver.core.reconnects == 0
+
+
+def test_items_a_drain_hands_over_come_before_another_drain():
+    """A drain that brings items (and no answer) delivers them, then drains again before the
+    socket goes: the answer may have come while they were handed over."""
+    driver = Driver(history=True)
+    driver.open()
+    driver.items([[]])
+    driver.now += 5.0
+    assert driver.step() == Drain()
+    driver.core.frame_received(chat_frame(raw("m", 1)))
+    driver.core.drained()
+    assert isinstance(driver.step(), Deliver)
+    assert driver.step() == Drain()
+    driver.core.drained()
+    assert driver.step() == DropSocket("heartbeat unanswered")
+
+
 def test_a_disconnected_connection_ends_the_stream_when_its_socket_goes():
     driver = Driver(history=True)
     driver.open()
-    driver.items()
+    driver.items([[]])
     driver.connection.closed = True
     driver.core.socket_lost("dropped", driver.now)
+    assert driver.items() == []
     assert driver.core.ended and "connection was closed" in (driver.core.end_reason or "")
+    assert driver.core.state is StreamState.CLOSED
 
 
-def test_close_ends_everything_at_once():
+def test_what_came_before_a_socket_goes_after_disconnect_is_handed_over_chat_ended_last():
+    """After ``disconnect()`` a stream cannot reconnect; the server closes the socket right
+    after ``chat.ended``. Every item received (the survey, the end) still comes, then the end."""
     driver = Driver(history=True)
     driver.open()
-    assert driver.core.close() and not driver.core.close()
+    driver.items([[]])
+    driver.connection.closed = True
+    driver.core.frame_received(chat_frame(raw("survey", 1, role="SYSTEM")))
+    driver.core.frame_received(chat_frame(raw("end", 2, type="EVENT", ContentType=EVENT + "chat.ended")))
+    driver.core.socket_lost("ConnectionClosedOK", driver.now)
+    assert not driver.core.ended  # not until what was received is handed over
+    assert [i.id for i in driver.items()] == ["survey", "end"]
+    assert driver.core.end_reason == "the chat ended" and isinstance(driver.step(), Ended)
+
+
+def test_what_came_before_a_refused_transcript_read_is_handed_over():
+    """The chat ends while a reconnect fills its gap: the transcript refuses the participant.
+    What was read of the gap comes, then what the socket got, drained first (chat.ended)."""
+    driver = Driver(history=True)
+    driver.open()
+    driver.items([[]])
+    driver.core.frame_received(HEARTBEAT_ANSWER)
+    driver.core.socket_lost("dropped", driver.now)
+    assert isinstance(driver.step(), OpenSocket)
+    driver.core.socket_opened(driver.now)
+    assert driver.step() == SendFrame(HEARTBEAT)
+    action = driver.step()
+    assert isinstance(action, ReadGap)
+    driver.core.gap_page(action.plan, [item("a", 1)])
+    driver.core.frame_received(chat_frame(raw("b", 2)))
+    assert driver.step() == Deliver(item("a", 1))
+    action = driver.step()
+    assert isinstance(action, ReadGap)  # the gap's next page: refused, the chat has ended
+    driver.core.gap_read_failed(action.plan, AccessDeniedError({"Error": {"Code": "AccessDeniedException"}}, "X"))
+    assert driver.step() == Deliver(item("b", 2))  # what was received comes first
+    assert driver.step() == Drain()  # then the socket, still open, is drained
+    driver.core.frame_received(chat_frame(raw("end", 3, type="EVENT", ContentType=EVENT + "chat.ended")))
+    driver.core.drained()
+    assert [i.id for i in driver.items()] == ["end"]
+    assert driver.core.end_reason == "the chat ended" and isinstance(driver.step(), Ended)
+
+
+def test_a_refused_open_ends_the_stream_after_what_was_received():
+    driver = Driver(history=True)
+    driver.open()
+    driver.items([[]])
+    driver.core.frame_received(HEARTBEAT_ANSWER)
+    driver.core.socket_lost("dropped", driver.now)
+    assert isinstance(driver.step(), OpenSocket)
+    driver.core.open_failed(AccessDeniedError({"Error": {"Code": "AccessDeniedException"}}, "X"), driver.now)
+    assert isinstance(driver.step(), Ended)  # no socket to drain
+    assert driver.core.end_reason == "the service refused the participant (the chat has ended)"
+
+
+def test_close_while_ending_ends_at_once():
+    driver = Driver(history=True)
+    driver.open()
+    driver.items([[]])
+    driver.connection.closed = True
+    driver.core.frame_received(chat_frame(raw("m", 1)))
+    driver.core.socket_lost("dropped", driver.now)
+    driver.core.close()
     assert isinstance(driver.step(), Ended) and driver.core.end_reason == "closed"
 
 

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import pytest
-import test_stream
-from test_stream import FAST, WAIT, Side, drain_until_end, messages, take
+from hostile_ws import CONFIRMED, HostileWebsocket
+from websockets.sync.server import ServerConnection
 
-from connectparticipant_ext import AsyncChatStream, ChatStream, Connection, TranscriptItem
+from connectparticipant_ext import AsyncChatStream, ChatStream, Connection, StreamState, TranscriptItem
 from connectparticipant_ext.testing import get_chat_backend
+
+from _helpers import FAST, WAIT, Side, drain_until_end, messages, take
 
 
 class Synced:
@@ -56,20 +60,10 @@ class Synced:
         return getattr(self.stream, name)
 
 
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    running = asyncio.new_event_loop()
-    thread = threading.Thread(target=running.run_forever, name="test-event-loop", daemon=True)
-    thread.start()
-    yield running
-    running.call_soon_threadsafe(running.stop)
-    thread.join(WAIT)
-    running.close()
-
-
 Open = Callable[..., Any]
 
-side = test_stream.side  # the fixture: a chat with a customer and an agent, in-process and over the local server
+EVENT_CHAT_ENDED = "application/vnd.amazonaws.connect.event.chat.ended"
+
 
 
 @pytest.fixture(params=["threads", "asyncio"])
@@ -155,7 +149,9 @@ def receipts_sent(side: Side) -> Iterator[list[tuple[str, str]]]:
 
 
 def test_receipts_are_batched(side: Side, open_stream: Open, receipts_sent: list[tuple[str, str]]) -> None:
-    with open_stream(side.customer, receipts=True, receipt_throttle=0.3, **FAST) as stream:
+    # A window longer than the test's steps take on a loaded machine: the count below is then
+    # the batching's, not the machine's speed (what is pending is sent on close anyway).
+    with open_stream(side.customer, receipts=True, receipt_throttle=2.0, **FAST) as stream:
         ids = [side.agent.send_message(f"m{n}").id for n in range(20)]
         items = take(stream, 20)
         own = side.customer.send_message("mine")
@@ -188,3 +184,126 @@ def test_the_chats_end_ends_both(side: Side, open_stream: Open) -> None:
         rest = drain_until_end(stream)
     assert rest[-1].is_chat_ended and stream.end_reason == "the chat ended"
     side.agent.disconnect()
+
+
+def test_a_survey_after_the_customer_leaves_reaches_the_stream_before_it_ends(side: Side, open_stream: Open) -> None:
+    """After ``disconnect()`` the stream cannot reconnect: what its socket got before the server
+    closed it (the survey, then the chat's end, then the close) is all handed over."""
+    contact_id = side.contact["ContactId"]
+    backend = get_chat_backend()
+    backend.set_disconnect_flow(contact_id)
+    with open_stream(side.customer, **FAST) as stream:
+        side.customer.disconnect()
+        backend.send_flow_message(contact_id, "How did we do?")
+        assert messages(take(stream, 1)) == ["How did we do?"]
+        side.connect.stop_contact(InstanceId="instance-1", ContactId=contact_id)
+        rest = drain_until_end(stream)
+    assert rest and rest[-1].is_chat_ended, [i.content_type for i in rest]
+    assert stream.end_reason == "the chat ended"
+
+
+# -- what was received is never lost to a decision (a scripted websocket server) ---------------
+
+HEARTBEAT_FRAME = json.dumps({"topic": "aws/heartbeat"})
+
+
+def _subscribed(ws: ServerConnection) -> None:
+    while json.loads(ws.recv(timeout=WAIT)).get("topic") != "aws/subscribe":
+        pass
+    ws.send(CONFIRMED)
+
+
+def _chat_frame(item_id: str, *, type: str = "MESSAGE", content_type: str = "text/plain") -> str:
+    """An item from now on (the stream drops items older than the newest it read)."""
+    moment = datetime.now(timezone.utc) + timedelta(seconds=1)
+    item = {
+        "Id": item_id,
+        "Type": type,
+        "ContentType": content_type,
+        "Content": item_id,
+        "AbsoluteTime": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "ParticipantRole": "SYSTEM",
+    }
+    return json.dumps({"topic": "aws/chat", "contentType": "application/json", "content": json.dumps(item)})
+
+
+def test_a_heartbeat_answer_unread_behind_a_slow_consumer_keeps_the_socket(
+    connection: Connection, open_stream: Open
+) -> None:
+    """The server answers the second heartbeat while the consumer is away; by the time the
+    consumer is back, the deadline has passed. The answer was received: the socket stays."""
+    timeout = 1.0
+    heard: queue.Queue[float] = queue.Queue()
+    release, answered = threading.Event(), threading.Event()
+
+    def answers_the_second_heartbeat_on_cue(ws: ServerConnection) -> None:
+        _subscribed(ws)
+        count = 0
+        while True:
+            if json.loads(ws.recv(timeout=WAIT * 3)).get("topic") != "aws/heartbeat":
+                continue
+            count += 1
+            if count == 2:
+                heard.put(time.monotonic())
+                release.wait(WAIT)
+                ws.send(HEARTBEAT_FRAME)
+                answered.set()
+            else:
+                ws.send(HEARTBEAT_FRAME)
+
+    with HostileWebsocket(answers_the_second_heartbeat_on_cue) as server:
+        connection._websocket = server.websocket()  # noqa: SLF001 - the stream's socket goes to the script
+        try:
+            with open_stream(connection, heartbeat_interval=0.2, heartbeat_timeout=timeout) as stream:
+                deadline = time.monotonic() + WAIT
+                while heard.empty():  # the consumer reads until the second heartbeat went out
+                    assert time.monotonic() < deadline, "no second heartbeat"
+                    assert stream.get(timeout=0.05) is None
+                heard_at = heard.get()
+                release.set()  # the consumer is away now: the answer arrives unread
+                assert answered.wait(WAIT)
+                past = max(heard_at, time.monotonic()) + timeout  # the heartbeat's deadline has passed
+                while time.monotonic() < past:
+                    time.sleep(past - time.monotonic())
+                assert stream.get(timeout=0.3) is None
+                assert stream.state is StreamState.OPEN and stream.reconnects == 0
+                assert server.connections == 1
+        finally:
+            release.set()
+
+
+@pytest.mark.parametrize("disconnected", [False, True], ids=["connected", "disconnected"])
+def test_the_chats_end_comes_though_the_socket_closes_right_after_it(
+    connection: Connection, open_stream: Open, disconnected: bool
+) -> None:
+    """The server sends a message and the chat's end and closes the socket at once (as the
+    service does when a chat ends), while the consumer is away. Both come, then the stream
+    ends: after ``disconnect()``, when it cannot reconnect, as well."""
+    go, closed = threading.Event(), threading.Event()
+
+    def end_then_close(ws: ServerConnection) -> None:
+        _subscribed(ws)
+        while not go.is_set():
+            try:
+                if json.loads(ws.recv(timeout=0.05)).get("topic") == "aws/heartbeat":
+                    ws.send(HEARTBEAT_FRAME)
+            except TimeoutError:
+                pass
+        ws.send(_chat_frame("last words"))
+        ws.send(_chat_frame("the end", type="EVENT", content_type=EVENT_CHAT_ENDED))
+        ws.close()
+        closed.set()
+
+    with HostileWebsocket(end_then_close) as server:
+        connection._websocket = server.websocket()  # noqa: SLF001 - the stream's socket goes to the script
+        try:
+            with open_stream(connection, **FAST) as stream:
+                if disconnected:
+                    connection.disconnect()
+                go.set()
+                assert closed.wait(WAIT), "the server did not close the socket"
+                items = drain_until_end(stream)  # the consumer is back
+        finally:
+            go.set()
+    assert [i.content for i in items] == ["last words", "the end"]
+    assert items[-1].is_chat_ended and stream.end_reason == "the chat ended"

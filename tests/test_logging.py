@@ -42,7 +42,7 @@ def test_every_listed_logger_masks(name, caplog):
     assert "topsecret" not in caplog.text and "?***" in caplog.text
 
 
-def test_15_10_botocore_auth_signing_blocks_are_masked(caplog):
+def test_botocore_auth_signing_blocks_are_masked(caplog):
     """botocore.auth logs the canonical request and ``Signature:`` on lines of their own."""
     import boto3
     from botocore.config import Config
@@ -73,6 +73,6 @@ def test_15_10_botocore_auth_signing_blocks_are_masked(caplog):
         "Signature:\nabc123",
     ],
 )
-def test_15_10_signing_blocks_keep_only_their_label(message):
+def test_signing_blocks_keep_only_their_label(message):
     masked = redact_text(message)
     assert masked.endswith("***") and "\n" not in masked and "AKID" not in masked and "abc123" not in masked

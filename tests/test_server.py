@@ -24,7 +24,6 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from test_cli import TIMEOUT, _env, run
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
@@ -33,6 +32,8 @@ from connectparticipant_ext._local import DEFAULT_PORT
 from connectparticipant_ext.testing.echo import EchoAgents
 from connectparticipant_ext.testing.httpserver import WORKERS
 from connectparticipant_ext.testing.server import LocalServer
+
+from _helpers import TIMEOUT, cli_env, run_cli, start_chat
 
 WAIT = 30.0
 SUBSCRIBE = json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}})
@@ -60,7 +61,7 @@ class Serve:
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", "0", *args],
-            env=_env(),
+            env=cli_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -130,9 +131,7 @@ def test_serve_holds_hundreds_of_open_websockets_with_a_bounded_number_of_thread
     urls: list[str] = []
     senders: list[tuple[str, str]] = []  # (contact id, connection token) of one participant per chat
     for _ in range(chats):
-        contact = connect.start_chat_contact(
-            InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "Ann"}
-        )
+        contact = start_chat(connect)
         first = participant.create_participant_connection(
             ParticipantToken=contact["ParticipantToken"], Type=["WEBSOCKET", "CONNECTION_CREDENTIALS"]
         )
@@ -213,7 +212,7 @@ def test_a_header_timeout_must_be_a_positive_number_of_seconds():
 
 def test_websocket_urls_point_at_the_servers_own_port(local_server: LocalServer):
     connect, participant = _clients(local_server.endpoint_url)
-    contact = connect.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "A"})
+    contact = start_chat(connect, "A")
     conn = (
         ChatService(region_name="us-east-1", endpoint_url=local_server.endpoint_url)
         .Participant(contact["ParticipantToken"])
@@ -240,7 +239,7 @@ def test_a_public_url_is_the_base_of_every_url_handed_out(aws_credentials: None,
         assert server.endpoint_url.startswith("http://127.0.0.1:")
         assert server.start_chat_url == public + "/start-chat"
         connect, participant = _clients(server.endpoint_url)
-        contact = connect.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "A"})
+        contact = start_chat(connect, "A")
         answer = participant.create_participant_connection(
             ParticipantToken=contact["ParticipantToken"], Type=["WEBSOCKET", "CONNECTION_CREDENTIALS"]
         )
@@ -256,7 +255,7 @@ def test_a_public_url_is_the_base_of_every_url_handed_out(aws_credentials: None,
         assert upload["UploadMetadata"]["Url"].startswith("https://chat.example.test:8443/team-a/cp-ext-attachments-")
     with LocalServer(public_url="http://grid-host:9000") as server:
         connect, participant = _clients(server.endpoint_url)
-        contact = connect.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "A"})
+        contact = start_chat(connect, "A")
         answer = participant.create_participant_connection(
             ParticipantToken=contact["ParticipantToken"], Type=["WEBSOCKET"]
         )
@@ -267,7 +266,7 @@ def test_the_public_url_must_be_an_http_url(aws_credentials: None):
     for bad in ("ftp://example.test", "chat.example.test", "https://"):
         with pytest.raises(ValueError):
             LocalServer(public_url=bad)
-    result = run("serve", "--port", "0", "--public-url", "chat.example.test")
+    result = run_cli("serve", "--port", "0", "--public-url", "chat.example.test")
     assert result.returncode == 2 and "--public-url" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -279,7 +278,7 @@ def test_a_taken_port_is_one_line_naming_the_port_option():
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        result = run("serve", "--port", str(port))
+        result = run_cli("serve", "--port", str(port))
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

@@ -25,9 +25,10 @@ from typing import Any, Optional
 
 import boto3
 import pytest
-from test_cli import TIMEOUT, _env, run
 
 from connectparticipant_ext import ChatService
+
+from _helpers import TIMEOUT, cli_env, run_cli, start_chat
 
 PREFIX = "/team-a"
 INTEROP = Path(__file__).parent / "interop"
@@ -113,7 +114,7 @@ def proxied() -> Iterator[PrefixProxy]:
     process = subprocess.Popen(
         [sys.executable, "-m", "connectparticipant_ext", "serve", "--port", "0", "--public-url", proxy.url]
         + ["--agent", "echo", "--agent-delay", "0.1"],
-        env=_env(),
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -146,12 +147,12 @@ def _exports(stdout: str) -> dict[str, str]:
 
 
 def test_the_cli_holds_a_chat_through_the_proxy(proxied: PrefixProxy, tmp_path: Path):
-    started = run("start", "--endpoint-url", proxied.url, "--display-name", "Ann", "--print-token")
+    started = run_cli("start", "--endpoint-url", proxied.url, "--display-name", "Ann", "--print-token")
     assert started.returncode == 0, started.stderr
     values = _exports(started.stdout)
-    env = _env(CONNECT_PARTICIPANT_TOKEN=values["CONNECT_PARTICIPANT_TOKEN"])
+    env = cli_env(CONNECT_PARTICIPANT_TOKEN=values["CONNECT_PARTICIPANT_TOKEN"])
 
-    sent = run("send", "first, through the proxy", "--endpoint-url", proxied.url, env=env)
+    sent = run_cli("send", "first, through the proxy", "--endpoint-url", proxied.url, env=env)
     assert sent.returncode == 0, sent.stderr
 
     # chat: its websocket comes through the proxy too, and the agent's answer arrives on it
@@ -182,11 +183,11 @@ def test_the_cli_holds_a_chat_through_the_proxy(proxied: PrefixProxy, tmp_path: 
 
     attachment = tmp_path / "notes.txt"
     attachment.write_text("attached through the proxy")
-    uploaded = run("upload", str(attachment), "--endpoint-url", proxied.url, env=env)
+    uploaded = run_cli("upload", str(attachment), "--endpoint-url", proxied.url, env=env)
     assert uploaded.returncode == 0, uploaded.stderr
     assert any(m == "PUT" and p.startswith("/cp-ext-attachments-") for m, p in proxied.requests)  # the bytes too
 
-    transcript = run("transcript", "--format", "jsonl", "--endpoint-url", proxied.url, env=env)
+    transcript = run_cli("transcript", "--format", "jsonl", "--endpoint-url", proxied.url, env=env)
     assert transcript.returncode == 0, transcript.stderr
     items = [json.loads(line) for line in transcript.stdout.splitlines()]
     contents = [item.get("Content") for item in items]
@@ -197,9 +198,7 @@ def test_the_cli_holds_a_chat_through_the_proxy(proxied: PrefixProxy, tmp_path: 
 
 
 def test_urls_handed_out_point_at_the_proxy(proxied: PrefixProxy):
-    contact = _connect(proxied.url).start_chat_contact(
-        InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "Ann"}
-    )
+    contact = start_chat(_connect(proxied.url))
     client = ChatService(region_name="us-east-1", endpoint_url=proxied.url).meta.client
     answer = client.create_participant_connection(
         ParticipantToken=contact["ParticipantToken"], Type=["WEBSOCKET"], ConnectParticipant=False

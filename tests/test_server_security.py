@@ -22,6 +22,8 @@ from connectparticipant_ext.testing import get_chat_backend
 from connectparticipant_ext.testing.server import LocalServer
 from connectparticipant_ext.testing.websocket import get_hub
 
+from _helpers import start_chat
+
 TIMEOUT = 10
 EVIL = "https://evil.example"
 
@@ -36,9 +38,7 @@ def server(aws_credentials: None) -> Iterator[LocalServer]:
 @pytest.fixture
 def contact(server: LocalServer) -> dict[str, Any]:
     connect = boto3.client("connect", region_name="us-east-1", endpoint_url=server.endpoint_url)
-    return dict(
-        connect.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "Ann"})
-    )
+    return dict(start_chat(connect))
 
 
 # -- the attacks --------------------------------------------------------------------------------

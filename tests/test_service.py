@@ -29,11 +29,11 @@ class _RawBody(io.BytesIO):
         yield self.read()
 
 
-def test_requests_are_unsigned_and_need_no_credentials(monkeypatch):
+def test_requests_are_unsigned_and_need_no_credentials(monkeypatch, tmp_path):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))  # no such file
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     service = ChatService(region_name="eu-west-2", retries={"max_attempts": 1}, timeout=1.25)
     sent = []
 

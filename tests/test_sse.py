@@ -12,14 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import test_live_parity
-from test_astream import run
-from test_django_sse import Reader, parse_events
 
 from connectparticipant_ext import Connection, InvalidArgumentError
 from connectparticipant_ext.sse import AsyncEventStream, EventStreams, async_sse_events, sse_events
 
-WAIT = 10.0
+from _helpers import WAIT, Reader, parse_events, run
 
 
 def contents(events: list[dict[str, Any]]) -> list[str]:
@@ -28,7 +25,6 @@ def contents(events: list[dict[str, Any]]) -> list[str]:
     return [item["content"] for item in items if item["kind"] == "message"]
 
 
-loop = test_live_parity.loop  # the fixture: an event loop running in a thread of its own
 
 
 class AsyncReader:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,78 +13,11 @@ import boto3
 import pytest
 from websockets.sync.client import connect as ws_connect
 
-from connectparticipant_ext import ChatService, Connection, StreamError, TranscriptItem
-from connectparticipant_ext.testing import get_chat_backend
-from connectparticipant_ext.testing.server import LocalServer
+from connectparticipant_ext import Connection, StreamError, TranscriptItem
 
-FAST = {"heartbeat_interval": 0.2, "heartbeat_timeout": 0.5, "backoff_base": 0.01, "backoff_max": 0.1}
-WAIT = 10.0
-
-
-def messages(items: list[TranscriptItem]) -> list[str]:
-    return [i.content or "" for i in items if i.is_message]
-
-
-def take(stream: Any, wanted: int, *, timeout: float = WAIT, what: str = "message") -> list[TranscriptItem]:
-    """Items from ``stream`` until ``wanted`` messages have come (bounded by ``timeout``)."""
-    items: list[TranscriptItem] = []
-    deadline = time.monotonic() + timeout
-    while len(messages(items)) < wanted:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"only {len(messages(items))} of {wanted} {what}s arrived"
-        item = stream.get(timeout=remaining)
-        if item is None:
-            assert not stream.ended, f"the stream ended early: {stream.end_reason}"
-            continue
-        items.append(item)
-    return items
-
-
-def drain_until_end(stream: Any, timeout: float = WAIT) -> list[TranscriptItem]:
-    items: list[TranscriptItem] = []
-    deadline = time.monotonic() + timeout
-    while not stream.ended:
-        assert time.monotonic() < deadline, "the stream did not end"
-        item = stream.get(timeout=0.5)
-        if item is not None:
-            items.append(item)
-    return items
-
+from _helpers import FAST, WAIT, Side, drain_until_end, messages, take
 
 # -- two participants, in-process and against the local server ---------------------------------
-
-
-class Side:
-    """A chat with a customer and an agent, through one ChatService."""
-
-    def __init__(self, chat: ChatService, connect: Any) -> None:
-        self.connect = connect
-        self.contact = connect.start_chat_contact(
-            InstanceId="instance-1", ContactFlowId="flow-1", ParticipantDetails={"DisplayName": "Ann"}
-        )
-        self.customer = chat.Participant(self.contact["ParticipantToken"]).create_connection()
-        # Connect's create_participant adds only CUSTOM_BOT; an agent comes through routing.
-        token = get_chat_backend().add_participant(self.contact["ContactId"], "AGENT", "Bob")["ParticipantCredentials"][
-            "ParticipantToken"
-        ]
-        self.agent = chat.Participant(token).create_connection()
-
-
-@pytest.fixture(params=["mock_aws", "server"])
-def side(request, aws_credentials) -> Iterator[Side]:
-    if request.param == "mock_aws":
-        from moto import mock_aws
-
-        with mock_aws():
-            yield Side(ChatService(region_name="us-east-1"), boto3.client("connect", region_name="us-east-1"))
-    else:
-        with LocalServer() as server:
-            url = server.endpoint_url
-            yield Side(
-                ChatService(region_name="us-east-1", endpoint_url=url),
-                boto3.client("connect", region_name="us-east-1", endpoint_url=url),
-            )
-            get_chat_backend().reset()
 
 
 def test_two_participants_converse_through_streams(side: Side):
@@ -377,12 +309,29 @@ def test_items_sent_before_the_socket_opens_are_not_lost(connection: Connection,
 
 def test_a_slow_consumer_loses_nothing_when_the_server_drops_it(mock_chat, connection, chat_contact):
     """More than the server queues for one reader arrives while the consumer is away: the
-    server drops the socket, and the reconnect pages what was missed from the transcript."""
+    server drops the socket, and the reconnect pages what was missed from the transcript.
+
+    The server's loop is held while the messages are published, so its queue for the socket
+    overflows whatever the machine's speed (a sender that keeps pace would push them all into
+    the kernel's socket buffers, which grow to megabytes, and drop nothing).
+    """
+    from connectparticipant_ext.testing import _loop
     from connectparticipant_ext.testing.websocket import OUTGOING_QUEUE_SIZE
 
-    count = 5 * OUTGOING_QUEUE_SIZE  # well beyond what the socket buffers on both sides hold too
+    count = 2 * OUTGOING_QUEUE_SIZE
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        held.set()
+        release.wait(WAIT)
+
     with connection.stream(**FAST) as stream:
-        mock_chat.bulk_add_messages(chat_contact["ContactId"], count, content="bulk {n}")
-        items = take(stream, count, timeout=60)
+        _loop.call_soon(hold)
+        try:
+            assert held.wait(WAIT), "the server's loop did not run"
+            mock_chat.bulk_add_messages(chat_contact["ContactId"], count, content="bulk {n}")
+        finally:
+            release.set()
+        items = take(stream, count)
         assert stream.reconnects >= 1
     assert messages(items) == [f"bulk {n}" for n in range(count)]

@@ -15,6 +15,8 @@ from connectparticipant_ext import (
     TranscriptItem,
 )
 
+from _helpers import start_chat
+
 
 @pytest.fixture
 def get_transcript_calls(chat):
@@ -204,10 +206,8 @@ def test_most_recent(connection, mock_chat, chat_contact):
 def test_persistent_chat_reads_the_earlier_contact(chat, connect_client, connection, chat_contact):
     connection.send_message("from the first contact")
     connection.disconnect()
-    follow_up = connect_client.start_chat_contact(
-        InstanceId="instance-1",
-        ContactFlowId="flow-1",
-        ParticipantDetails={"DisplayName": "Ann"},
+    follow_up = start_chat(
+        connect_client,
         PersistentChat={"RehydrationType": "ENTIRE_PAST_SESSION", "SourceContactId": chat_contact["ContactId"]},
     )
     with chat.Participant(follow_up["ParticipantToken"]).create_connection() as again:

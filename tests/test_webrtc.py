@@ -15,6 +15,8 @@ import pytest
 from connectparticipant_ext import ChatService, InvalidArgumentTypeError, WebRTCConnection
 from connectparticipant_ext.webrtc import Attendee, MediaPlacement, Meeting
 
+from _helpers import start_chat
+
 RESPONSE = {
     "Meeting": {
         "MediaPlacement": {
@@ -145,9 +147,7 @@ def test_webrtc_over_the_local_server(local_server):
     import boto3
 
     connect = boto3.client("connect", region_name="us-east-1", endpoint_url=local_server.endpoint_url)
-    contact = connect.start_chat_contact(
-        InstanceId="instance", ContactFlowId="flow", ParticipantDetails={"DisplayName": "Ann"}
-    )
+    contact = start_chat(connect)
     chat = ChatService(region_name="us-east-1", endpoint_url=local_server.endpoint_url)
     conn = chat.Participant(contact["ParticipantToken"]).create_connection(webrtc=True)
     data = conn.webrtc.to_dict()

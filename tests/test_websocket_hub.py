@@ -28,7 +28,8 @@ from websockets.uri import parse_uri
 from connectparticipant_ext import ChatService
 from connectparticipant_ext.testing.websocket import WebsocketHub, get_hub
 
-WAIT = 10.0
+from _helpers import WAIT
+
 SUBSCRIBE = json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}})
 CHAT = ("123456789012", "us-east-1", "chat-a")
 OTHER_CHAT = ("123456789012", "us-east-1", "chat-b")

@@ -21,6 +21,7 @@ __all__ = [
     "SUBSCRIBE",
     "Action",
     "Deliver",
+    "Drain",
     "DropSocket",
     "Ended",
     "FetchLatest",
@@ -108,6 +109,17 @@ class SendFrame:
 
 
 @attrs.frozen
+class Drain:
+    """Hand every frame the socket has already received to ``frame_received()``, without
+    waiting for more, then report ``drained()``.
+
+    Asked before a decision that what was received could change: before a heartbeat counts as
+    unanswered (its answer may be there, unread, behind a slow consumer or a busy loop), and
+    before a stream that was refused with its socket open ends (``chat.ended`` may be there).
+    """
+
+
+@attrs.frozen
 class DropSocket:
     """Close the socket (unhealthy or old), then report ``socket_lost(reason)``."""
 
@@ -132,4 +144,4 @@ class Ended:
     """The stream is over: release the socket and the hooks."""
 
 
-Action = Union[Deliver, FetchLatest, ReadGap, OpenSocket, SendFrame, DropSocket, FlushReceipts, Wait, Ended]
+Action = Union[Deliver, FetchLatest, ReadGap, OpenSocket, SendFrame, Drain, DropSocket, FlushReceipts, Wait, Ended]

@@ -31,6 +31,7 @@ from . import calls
 from .actions import (
     SUBSCRIBE,
     Deliver,
+    Drain,
     DropSocket,
     Ended,
     FetchLatest,
@@ -43,8 +44,7 @@ from .actions import (
     Wait,
     subscription_answer,
 )
-from .base import BaseStream
-from .core import wire_logger
+from .base import BaseStream, wire_logger
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -61,6 +61,11 @@ EXECUTOR_WORKERS = 4
 
 BACKLOG = 1000
 """Items a socket's reader queues before it stops reading (the server then holds, or drops, it)."""
+
+QUIET_TURNS = 4
+"""Turns of the event loop without a frame after which the reader has handed over all that has
+arrived: bytes the kernel holds reach the reader within three (the selector's turn runs the
+protocol, which wakes the reader's ``recv``, which runs on the next)."""
 
 _SOCKET_ERRORS = (WebSocketException, OSError, asyncio.TimeoutError, TimeoutError)
 
@@ -92,6 +97,7 @@ class AsyncChatStream(BaseStream):
         self._socket: Optional[ClientConnection] = None
         self._reader: Optional[asyncio.Task[None]] = None
         self._lost: Optional[str] = None  # why the reader stopped: the socket went
+        self._frames = 0  # frames the reader has handed to the core
         self._opening: Optional[asyncio.Task[ClientConnection]] = None
         self._calls: dict[object, asyncio.Future[Any]] = {}  # blocking calls in flight
         self._wake: asyncio.Event  # wakes the consumer; made on the stream's loop (see _bind)
@@ -179,6 +185,9 @@ class AsyncChatStream(BaseStream):
                     await self._read_gap(action.plan)
                 elif isinstance(action, FlushReceipts):
                     await self._call("receipts", core.items.receipts.flush)
+                elif isinstance(action, Drain):
+                    await self._drain()
+                    core.drained()
                 elif deadline is not None and time.monotonic() >= deadline:
                     return None
                 elif isinstance(action, OpenSocket):
@@ -286,13 +295,15 @@ class AsyncChatStream(BaseStream):
         self._core.socket_opened(time.monotonic())
 
     async def _read(self, socket: ClientConnection) -> None:
-        """Feed the socket's frames to the core as they come; stop reading while the backlog is full."""
+        """Feed the socket's frames to the core as they come; stop reading while the backlog is
+        full, unless the socket is going (then what it holds is read to the end)."""
         try:
             while True:
-                while self._core.items.backlog >= BACKLOG:
+                while self._core.items.backlog >= BACKLOG and socket is self._socket:
                     self._room.clear()
                     await self._room.wait()
                 self._core.frame_received(await socket.recv())
+                self._frames += 1
                 self._wake.set()
         except _SOCKET_ERRORS as exc:
             self._lost = type(exc).__name__
@@ -301,6 +312,14 @@ class AsyncChatStream(BaseStream):
             if socket is self._socket:  # not the stream's doing: the loop is shutting down
                 await _close(socket)
             raise
+
+    async def _drain(self) -> None:
+        """Let the reader hand over what has arrived: turn the loop until it has been quiet."""
+        quiet = 0
+        while quiet < QUIET_TURNS and self._reader is not None and not self._reader.done():
+            frames = self._frames
+            await asyncio.sleep(0)
+            quiet = quiet + 1 if frames == self._frames else 0
 
     async def _send(self, frame: str) -> None:
         socket = self._socket
@@ -319,6 +338,7 @@ class AsyncChatStream(BaseStream):
     async def _close_socket(self, *, drain: bool = False) -> None:
         socket, reader = self._socket, self._reader
         self._socket = self._reader = None
+        self._room.set()  # a reader held by a full backlog reads what the socket holds
         if socket is not None:
             await _close(socket)
         if reader is not None and not reader.done():

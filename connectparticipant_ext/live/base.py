@@ -6,8 +6,10 @@ options, their read-only surface and the small steps that do not wait.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from .._logging import SecretRedactingFilter
 from ..exceptions import ConnectionClosedError, InvalidArgumentError
 from ..models import TranscriptItem
 from .calls import GapReader
@@ -19,6 +21,10 @@ if TYPE_CHECKING:
     from .actions import GapPlan
 
 __all__ = ["BaseStream"]
+
+# websockets logs request lines at DEBUG; the URL's query string is a credential.
+wire_logger = logging.getLogger("connectparticipant_ext.live.wire")
+wire_logger.addFilter(SecretRedactingFilter())
 
 
 class BaseStream:

@@ -22,6 +22,12 @@ flush receipts, or wait until a given moment. The clock is an argument (``now``,
   batched (:mod:`.receipts`).
 * After ``conn.disconnect()`` the stream goes on reading its socket until ``chat.ended`` (flows
   send messages after a customer leaves); it cannot reconnect then.
+* What has arrived is handled first. Items received come before any socket work; a heartbeat
+  counts as unanswered only once the driver has drained what the socket already received
+  (:class:`~.actions.Drain`: the answer may be there, unread); and a stream that cannot go on
+  (its socket went after ``disconnect()``, or the participant was refused) hands over every
+  item it received, and what an open socket holds, before it ends, so a close right after
+  ``chat.ended`` still delivers it.
 """
 
 from __future__ import annotations
@@ -33,7 +39,6 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
-from .._logging import SecretRedactingFilter
 from .._wire import CHAT_TOPIC, HEARTBEAT_TOPIC
 from ..exceptions import AccessDeniedError, ConnectionClosedError, ServiceUnreachableError, StreamError
 from ..models import TranscriptItem
@@ -41,6 +46,7 @@ from .actions import (
     HEARTBEAT,
     Action,
     Deliver,
+    Drain,
     DropSocket,
     Ended,
     FetchLatest,
@@ -52,7 +58,7 @@ from .actions import (
     Wait,
 )
 from .items import ItemFlow
-from .settings import StreamSettings, StreamState
+from .settings import STATE_CHANGES, StreamSettings, StreamState
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -61,16 +67,6 @@ __all__ = ["StreamCore"]
 
 logger = logging.getLogger(__name__)
 
-# websockets logs request lines at DEBUG; the URL's query string is a credential.
-wire_logger = logging.getLogger("connectparticipant_ext.live.wire")
-wire_logger.addFilter(SecretRedactingFilter())
-
-_STATES: Mapping[StreamState, frozenset[StreamState]] = {
-    StreamState.CONNECTING: frozenset({StreamState.OPEN, StreamState.RECONNECTING, StreamState.CLOSED}),
-    StreamState.OPEN: frozenset({StreamState.RECONNECTING, StreamState.CLOSED}),
-    StreamState.RECONNECTING: frozenset({StreamState.OPEN, StreamState.CLOSED}),
-    StreamState.CLOSED: frozenset(),
-}
 """The public state's allowed changes."""
 
 
@@ -111,6 +107,8 @@ class StreamCore:
         self.state = StreamState.CONNECTING
         self._socket = _Socket.NONE
         self._ended = False
+        self._ending: Optional[str] = None  # why the stream ends once what it received is handed over
+        self._unread = False  # the stream ends with its socket open: drain it before the end
         self._closed = False
         self.end_reason: Optional[str] = None
         self.reconnects = 0
@@ -124,6 +122,7 @@ class StreamCore:
         self._greet = False  # a fresh socket's first heartbeat is due at once
         self._next_heartbeat = 0.0
         self._heartbeat_deadline: Optional[float] = None
+        self._drained = False  # the driver drained the socket since the last action
         self._reopen_at: Optional[float] = None
 
     @property
@@ -146,8 +145,10 @@ class StreamCore:
         return self._socket is _Socket.OPEN and (self._greet or not self.items.first_page_read)
 
     def next_action(self, now: float) -> Action:
-        """What the driver should do next; items already received come before socket work."""
+        """What the driver should do next; items already received come before socket work, and
+        before the stream ends (unless closed)."""
         ready, self._ready = self._ready, None
+        drained, self._drained = self._drained, False
         if ready is not None and not self._closed:
             return ready
         if self.ended:
@@ -168,6 +169,12 @@ class StreamCore:
             return step
         if self.items.receipts.due(now):
             return FlushReceipts()
+        if self._ending is not None:
+            if self._unread:
+                self._unread = False
+                return Drain()  # the socket may hold what came before the refusal (chat.ended)
+            self._finish(self._ending)  # every item received is handed over
+            return Ended()
         if self._socket is _Socket.OPENING:
             return Wait(self.items.receipts.flush_at, read=False)
         if self._socket is _Socket.NONE:
@@ -178,6 +185,8 @@ class StreamCore:
             fresh, self._fresh_url = self._fresh_url, False
             return OpenSocket(fresh_url=fresh)
         if self._heartbeat_deadline is not None and now >= self._heartbeat_deadline:
+            if not drained:
+                return Drain()  # the answer may have arrived and not been read yet
             return DropSocket("heartbeat unanswered")
         if self._reopen_at is not None and now >= self._reopen_at and not self._connection.closed:
             self.proven = True  # a planned re-open is no failure
@@ -227,7 +236,7 @@ class StreamCore:
         elif not isinstance(error, (SocketLostError, ServiceUnreachableError)):
             raise error
         elif self._connection.closed:
-            self._finish("the connection was closed")
+            self._end_after_items("the connection was closed")
         else:
             self._fresh_url = self._fresh_url or (isinstance(error, SocketLostError) and error.url_refused)
             self._failed(str(error), now)
@@ -240,11 +249,12 @@ class StreamCore:
         """
         if self._socket is _Socket.OPEN:
             self._move("lost")
-        if self.ended:
+        self._greet = False
+        if self.ended or self._ending is not None:
             return
         if self._connection.closed:
             # Disconnected: no call may be made any more, so no new socket.
-            self._finish("the connection was closed (its socket went before the chat ended)")
+            self._end_after_items("the connection was closed (its socket went before the chat ended)")
             return
         logger.info("websocket dropped (%s); reconnecting", reason)
         self._set_state(StreamState.RECONNECTING)
@@ -277,6 +287,10 @@ class StreamCore:
             if isinstance(data, dict):
                 self.proven = True
                 self.items.received(data)
+
+    def drained(self) -> None:
+        """The driver handed every frame the socket had received to :meth:`frame_received`."""
+        self._drained = True
 
     def gap_page(self, plan: GapPlan, items: Optional[list[TranscriptItem]]) -> None:
         """The next transcript page of ``plan`` (None: there are no more)."""
@@ -330,7 +344,7 @@ class StreamCore:
     def _set_state(self, state: StreamState) -> None:
         if state is self.state or self.state is StreamState.CLOSED:
             return
-        assert state in _STATES[self.state], f"{self.state} -> {state}"
+        assert state in STATE_CHANGES[self.state], f"{self.state} -> {state}"
         self.state = state
         callback = self.settings.on_state_change
         if callback is not None:
@@ -341,7 +355,7 @@ class StreamCore:
 
     def _refused(self) -> None:
         logger.info("the stream ends: the participant was refused or the connection closed")
-        self._finish(
+        self._end_after_items(
             "the connection was closed"
             if self._connection.closed
             else "the service refused the participant (the chat has ended)"
@@ -356,6 +370,22 @@ class StreamCore:
         delay *= 0.5 + self._jitter() / 2
         logger.info("websocket attempt %d failed (%s); retrying in %.2f s", self.failures, reason, delay)
         self.retry_at = now + delay
+
+    def _end_after_items(self, reason: str) -> None:
+        """No socket any more and none to come: end once the items received are handed over.
+
+        A drop after ``disconnect()`` or a refusal can come right after ``chat.ended`` arrived
+        (the service closes the chat's sockets and refuses its tokens as the chat ends), so
+        ending at once would lose the one item that says why. No more transcript pages are
+        read; what was read of a gap comes first, and a socket still open (a refused gap read)
+        is drained before the end.
+        """
+        if self._ending is None:
+            self._ending = reason
+            self._unread = self._socket is _Socket.OPEN
+        self._socket = _Socket.DONE
+        self._greet = False
+        self.items.stop_reading()
 
     def _finish(self, reason: str) -> None:
         if self.end_reason is None:

@@ -145,6 +145,11 @@ class ItemFlow:
         if self._gap is not None and self._gap.plan is plan:
             self._gap = None
 
+    def stop_reading(self) -> None:
+        """No more transcript pages: what was read of the gap is handed over, then the socket's items."""
+        if self._gap is not None:
+            self._gap.more = False
+
     def mark_read(self, message_id: str, now: float) -> None:
         order = self._arrival.get(message_id)
         if order is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Callable, Optional
 
@@ -25,6 +26,15 @@ class StreamState(enum.Enum):
     OPEN = "open"
     RECONNECTING = "reconnecting"
     CLOSED = "closed"
+
+
+STATE_CHANGES: Mapping[StreamState, frozenset[StreamState]] = {
+    StreamState.CONNECTING: frozenset({StreamState.OPEN, StreamState.RECONNECTING, StreamState.CLOSED}),
+    StreamState.OPEN: frozenset({StreamState.RECONNECTING, StreamState.CLOSED}),
+    StreamState.RECONNECTING: frozenset({StreamState.OPEN, StreamState.CLOSED}),
+    StreamState.CLOSED: frozenset(),
+}
+"""The states a stream may move to from each state."""
 
 
 def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -27,6 +27,7 @@ from . import calls
 from .actions import (
     SUBSCRIBE,
     Deliver,
+    Drain,
     DropSocket,
     Ended,
     FetchLatest,
@@ -39,8 +40,7 @@ from .actions import (
     Wait,
     subscription_answer,
 )
-from .base import BaseStream
-from .core import wire_logger
+from .base import BaseStream, wire_logger
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -174,6 +174,9 @@ class ChatStream(BaseStream):
                     self._read_gap(action.plan)
                 elif isinstance(action, FlushReceipts):
                     core.items.receipts.flush()
+                elif isinstance(action, Drain):
+                    self._drain()
+                    core.drained()
                 elif deadline is not None and time.monotonic() >= deadline:
                     return None
                 elif isinstance(action, OpenSocket):
@@ -225,7 +228,9 @@ class ChatStream(BaseStream):
             self._core.gap_page(plan, page)
 
     def _drain(self) -> None:
-        """Queue what the socket has already received, without waiting."""
+        """Queue what the socket has already received, without waiting: what websockets' own
+        reader thread has taken off the wire, so that a decision (a heartbeat unanswered, a
+        socket gone, the end) is made on everything that arrived before it."""
         socket = self._socket
         while socket is not None:
             try:
@@ -265,7 +270,10 @@ class ChatStream(BaseStream):
         opening = self._opening
         if opening is not None:
             with opening.lock:
-                opening.abandoned = True  # the helper thread closes what it opens
+                opening.abandoned = True  # the helper thread closes what it opens from now on
+                leftover, opening.socket = opening.socket, None
+            if leftover is not None:  # opened before, and never taken (the stream ended first)
+                leftover.close()
         self._core.items.receipts.flush()
         self._close_socket()
         self._core.items.own.unhook()
@@ -289,12 +297,15 @@ class ChatStream(BaseStream):
         if opening.error is not None:
             self._core.open_failed(opening.error, time.monotonic())
             return
-        assert opening.socket is not None
+        with opening.lock:
+            socket, opening.socket = opening.socket, None
+        if socket is None:  # the stream ended meanwhile, and its release closed the socket
+            return
         with self._socket_lock:
             if self._closed.is_set():
-                opening.socket.close()
+                socket.close()
                 return
-            self._socket = opening.socket
+            self._socket = socket
         self._core.socket_opened(time.monotonic())
 
     def _open_in_thread(self, opening: _Opening, fresh_url: bool) -> None:

@@ -228,7 +228,7 @@ class ChatBackendBase(BaseBackend, metaclass=ABCMeta):
         if chat is None or record.item_id is None:
             return
         with chat.lock:
-            position = chat._index.get(record.item_id)
+            position = chat.position_of(record.item_id)
             if position is None:
                 return
             stored = chat.items[position]

@@ -68,6 +68,7 @@ class ChatControls(AuthenticationSessions, ParticipantTimers, ChatBackendBase):
         super().__init__(region_name, account_id)
         self._faults: Optional[_FaultPlan] = None
         self._upload_failures: list[int] = []
+        self._upload_failures_lock = threading.Lock()  # uploads are served on the server's threads
 
     @property
     def attachment_verdict(self) -> str:
@@ -105,7 +106,7 @@ class ChatControls(AuthenticationSessions, ParticipantTimers, ChatBackendBase):
 
     def fail_next_uploads(self, count: int = 1, status: int = 500) -> None:
         """Make the next ``count`` PUTs to attachment upload URLs fail with ``status``."""
-        with self._lock:
+        with self._upload_failures_lock:
             self._upload_failures.extend([status] * count)
 
     def revoke_connection_token(self, token: str) -> None:
@@ -409,7 +410,7 @@ def check_faults(backend: ChatControls, operation: str) -> None:
 
 def take_upload_failure(backend: ChatControls) -> Optional[int]:
     """Take the next failure status set by ``fail_next_uploads``, if any."""
-    with backend._lock:
+    with backend._upload_failures_lock:
         return backend._upload_failures.pop(0) if backend._upload_failures else None
 
 

@@ -294,7 +294,8 @@ def chat_server_app(
     return ChatServerApp(max_body, policy=policy, start_chat_defaults=start_chat_defaults)
 
 
-def _check_host(host: str, allow_remote: bool) -> None:
+def check_host(host: str, allow_remote: bool) -> None:
+    """Refuse (``ValueError``) to listen on a host beyond this machine unless ``allow_remote``; the CLI checks first."""
     if not is_loopback_name(host_name(host)) and not allow_remote:
         raise ValueError(f"refusing to listen on {host!r}: pass allow_remote=True to serve beyond this machine")
 
@@ -342,7 +343,7 @@ class LocalServer:
         header_timeout: float = HEADER_TIMEOUT,
         workers: int = WORKERS,
     ) -> None:
-        _check_host(host, allow_remote)
+        check_host(host, allow_remote)
         if public_url is not None:
             _origin_of(public_url)  # an http(s) URL with a host, or ValueError now
         self.max_body = max_body

@@ -28,6 +28,8 @@ from typing import Any
 
 import pytest
 
+from _helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = ROOT / "docs" / "examples" / "django_chat"
 FAILURES_DIR = Path(os.environ.get("BROWSER_FAILURES_DIR") or Path(__file__).parent / "failures")
@@ -70,12 +72,6 @@ def require_playwright() -> Any:
     except ImportError:
         _missing("Playwright is not installed (pip install playwright; the browser comes from Debian's chromium)")
     return expect
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, timeout: float = 30.0) -> None:
@@ -152,7 +148,7 @@ def servers(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """The chat backend with the echo agent, and the Django example, each in a process of its own."""
     pytest.importorskip("django")
     logs = tmp_path_factory.mktemp("servers")
-    backend_port, site_port = _free_port(), _free_port()
+    backend_port, site_port = free_port(), free_port()
     env = _server_env(f"http://127.0.0.1:{backend_port}", logs)
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -268,7 +264,7 @@ def quiet_site(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> 
     """
     pytest.importorskip("django")
     logs = tmp_path_factory.mktemp("quiet")
-    backend_port, site_port = _free_port(), _free_port()
+    backend_port, site_port = free_port(), free_port()
     processes: list[subprocess.Popen[bytes]] = []
     relay: CuttableRelay | None = None
     try:
@@ -299,7 +295,7 @@ def asgi_site(servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
         import uvicorn  # noqa: F401
     except ImportError:
         _missing("uvicorn is not installed (pip install -e '.[browser]')")
-    port = _free_port()
+    port = free_port()
     logs = tmp_path_factory.mktemp("asgi")
     env = _server_env(servers["backend"], logs)
     log = logs / "uvicorn.log"

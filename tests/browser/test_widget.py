@@ -112,8 +112,8 @@ def test_the_settings_differ_from_aws_only_in_the_endpoints_and_region() -> None
     assert ours == [
         f'var apiGatewayEndpoint = "{SERVE_DEFAULT}/start-chat"; // connectparticipant-ext serve\'s start-chat API',
         'var region = "us-east-1";',
-        f'connect.ChatSession.setGlobalConfig({{ region: region, endpoint: "{SERVE_DEFAULT}" }});'
-        " // the Participant Service: serve",
+        "// the Participant Service: serve",
+        f'connect.ChatSession.setGlobalConfig({{ region: region, endpoint: "{SERVE_DEFAULT}" }});',
     ]
 
 

@@ -21,8 +21,7 @@ from websockets.sync.client import connect as ws_connect
 
 from connectparticipant_ext.testing import ChatBackend, get_chat_backend
 
-EVENT = "application/vnd.amazonaws.connect.event."
-WAIT = 10.0
+from _helpers import WAIT
 
 
 @dataclass

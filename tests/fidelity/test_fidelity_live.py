@@ -10,7 +10,9 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from fidelity_wire import EVENT, Socket, Wire, code, of_type
+from fidelity_wire import Socket, Wire, code, of_type
+
+from _helpers import EVENT
 
 
 def _customer_socket(wire: Wire, **start: object) -> tuple[dict, str, Socket]:

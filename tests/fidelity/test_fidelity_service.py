@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from fidelity_wire import EVENT, Wire, clients, code
+from fidelity_wire import Wire, clients, code
 
 from connectparticipant_ext import ChatService
 from connectparticipant_ext.exceptions import InvalidArgumentError
+
+from _helpers import EVENT
 
 CONNECT_ERRORS = {
     "InvalidRequestException",

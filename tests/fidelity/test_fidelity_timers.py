@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from fidelity_wire import EVENT, Wire, clients, code
+from fidelity_wire import Wire, clients, code
+
+from _helpers import EVENT
 
 
 def timers(*entries: tuple[str, str, Any]) -> dict[str, Any]:

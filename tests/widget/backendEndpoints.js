@@ -16,4 +16,5 @@ var contactFlowId = "12345678-1234-1234-1234-123456789012"; // TODO: Fill in
 var instanceId = "12345678-1234-1234-1234-123456789012"; // TODO: Fill in
 var apiGatewayEndpoint = "http://127.0.0.1:2428/start-chat"; // connectparticipant-ext serve's start-chat API
 var region = "us-east-1";
-connect.ChatSession.setGlobalConfig({ region: region, endpoint: "http://127.0.0.1:2428" }); // the Participant Service: serve
+// the Participant Service: serve
+connect.ChatSession.setGlobalConfig({ region: region, endpoint: "http://127.0.0.1:2428" });
