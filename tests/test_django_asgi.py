@@ -38,6 +38,7 @@ EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "docs" / "examples" / "dj
 EVENTS = "/chat/events/"
 STREAMS = 50  # event streams open at once
 THREADS_BOUND = 20  # the web process's threads with all of them open (6 here): not a function of STREAMS
+PER_SESSION = 3  # the example's cap on one session's event streams
 READ_TIMEOUT = 60.0  # a socket read that gets nothing this long fails the test (a bound, not a measure)
 START_TIMEOUT = 60.0
 
@@ -181,7 +182,8 @@ def uvicorn_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         "AWS_DEFAULT_REGION": "us-east-1",
         "DJANGO_DEBUG": "0",
         "DJANGO_SESSION_DIR": str(logs / "sessions"),
-        "CHAT_EVENT_STREAMS_MAX": str(STREAMS * 2),
+        "CHAT_EVENT_STREAMS_PER_SESSION": str(PER_SESSION),
+        "CHAT_EVENT_STREAMS_MAX": str(STREAMS + PER_SESSION),
         "PYTHONUNBUFFERED": "1",
     }
     processes: list[subprocess.Popen[bytes]] = []
@@ -236,6 +238,12 @@ class Page:
         answer.raise_for_status()
         assert answer.url.endswith("/chat/"), answer.url
 
+    def tab(self) -> Page:
+        """Another tab of this browser: the same session."""
+        other = Page(self.site)
+        other.http.cookies.update(self.http.cookies)
+        return other
+
     def open_events(self) -> None:
         """Send the event stream's request as the page's EventSource does."""
         host, port = self.site.removeprefix("http://").split(":")
@@ -287,6 +295,25 @@ def test_open_event_streams_hold_no_thread_each_in_the_asgi_web_process(uvicorn_
         text = f"hello {uuid.uuid4()}"
         pages[-1].send(text)
         pages[-1].read_until(json.dumps(text).encode())
+        assert _threads(pid) <= THREADS_BOUND
+
+        # The caps hold on the shared thread. One session past its few: the oldest ends, replaced.
+        tabs = [pages[0].tab() for _ in range(PER_SESSION)]
+        for tab in tabs:
+            tab.open_events()
+            assert tab.read_until(b"\r\n\r\n").startswith(b"HTTP/1.1 200")
+        pages[0].read_until(b"event: end")
+        assert b'"reason": "replaced"' in pages[0].read_until(b"\r\n0\r\n\r\n")  # over: it left the count
+        # The process at its cap (STREAMS + PER_SESSION): 503 with Retry-After.
+        late = [Page(site) for _ in range(2)]
+        pages.extend([*tabs, *late])
+        for page in late:
+            page.start_chat()
+            page.open_events()
+        assert late[0].read_until(b"\r\n\r\n").startswith(b"HTTP/1.1 200")
+        refused = late[1].read_until(b"\r\n\r\n")
+        assert refused.startswith(b"HTTP/1.1 503"), refused
+        assert re.search(rb"\r\nretry-after: [1-9]", refused, re.IGNORECASE), refused
         assert _threads(pid) <= THREADS_BOUND
     finally:
         for page in pages:
