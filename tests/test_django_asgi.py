@@ -28,13 +28,15 @@ import pytest
 pytest.importorskip("django")
 pytest.importorskip("uvicorn")
 
-from asgiref.sync import ThreadSensitiveContext, sync_to_async  # noqa: E402
+import test_django_example as example  # noqa: E402
+from asgiref.sync import ThreadSensitiveContext, iscoroutinefunction, sync_to_async  # noqa: E402
 
 from connectparticipant_ext import InvalidArgumentError, InvalidArgumentTypeError  # noqa: E402
 from connectparticipant_ext import django as django_glue  # noqa: E402
 from connectparticipant_ext.django import SharedSyncThread  # noqa: E402
 
-EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "docs" / "examples" / "django_chat"
+EXAMPLE_DIR = example.EXAMPLE_DIR
+django_example = example.django_example  # the fixture: Django set up with the example's settings
 EVENTS = "/chat/events/"
 STREAMS = 50  # event streams open at once
 THREADS_BOUND = 20  # the web process's threads with all of them open (6 here): not a function of STREAMS
@@ -136,6 +138,44 @@ def test_other_kinds_of_connection_pass_through() -> None:
 def test_the_wrapper_checks_its_arguments(kwargs: dict[str, Any], error: type[Exception]) -> None:
     with pytest.raises(error):
         SharedSyncThread(_django_like, **kwargs)
+
+
+# -- the example's own middleware is asynchronous under ASGI ------------------------------------
+
+
+def test_the_size_limit_middleware_is_asynchronous_under_asgi_and_synchronous_under_wsgi(
+    django_example: None,
+) -> None:
+    """A synchronous-only middleware first in the chain would run the whole request below it
+    from a thread blocked in ``async_to_sync``: under ASGI it is a coroutine, and still refuses."""
+    from chat.limits import RequestSizeLimitMiddleware
+    from django.http import HttpRequest, HttpResponse
+    from django.test import RequestFactory
+
+    async def async_view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("ok")
+
+    def sync_view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("ok")
+
+    under_asgi = RequestSizeLimitMiddleware(async_view)
+    under_wsgi = RequestSizeLimitMiddleware(sync_view)
+    assert iscoroutinefunction(under_asgi) and not iscoroutinefunction(under_wsgi)
+    small = RequestFactory().post("/chat/send/", data={"message-text": "hi"})
+    large = RequestFactory().post("/chat/send/", data="x", content_type="text/plain", CONTENT_LENGTH="10000000")
+    assert asyncio.run(under_asgi(small)).status_code == 200
+    assert asyncio.run(under_asgi(large)).status_code == 413
+    assert under_wsgi(small).status_code == 200
+    assert under_wsgi(large).status_code == 413
+
+
+def test_under_djangos_own_asgi_handler_a_body_declared_too_large_is_refused(django_example: None) -> None:
+    """Without the ``RequestBodyLimit`` wrapper in front, the middleware refuses, on its async path."""
+    from django_chat.asgi import django_application
+
+    scope = {"method": "POST", "path": "/chat/send/", "headers": [(b"content-length", b"10000000")]}
+    sent, _ = example._asgi_call(scope, [b"x" * 1000], app=django_application)
+    assert example._status(sent) == 413
 
 
 # -- the example under uvicorn, many streams open ----------------------------------------------
