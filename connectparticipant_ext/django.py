@@ -53,7 +53,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from .exceptions import InvalidArgumentError, InvalidArgumentTypeError
+from ._validation import require_int
+from .exceptions import InvalidArgumentTypeError
 from .sessions import DEFAULT_SESSION_KEY, restore_connection, store_connection, update_connection
 from .sse import SSE_HEADERS, async_sse_events, event_streams, last_event_id, sse_events
 
@@ -65,6 +66,7 @@ __all__ = [
     "EVENT_STREAMS_MAX",
     "EVENT_STREAMS_PER_SESSION",
     "RETRY_AFTER",
+    "SHARED_THREADS_MAX",
     "SharedSyncThread",
     "is_asgi",
     "load_connection",
@@ -173,6 +175,9 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+SHARED_THREADS_MAX = 64
+"""The most shared threads a :class:`SharedSyncThread` takes."""
+
 # asgiref 3.13 takes the executor a ThreadSensitiveContext uses; older ones make their own.
 _CONTEXT_TAKES_EXECUTOR = "executor" in inspect.signature(ThreadSensitiveContext).parameters
 
@@ -220,17 +225,23 @@ class SharedSyncThread:
     same thread. Django's database connections are per thread, so those requests share that
     thread's connection in turns; Django closes it at the end of each request as usual
     (``CONN_MAX_AGE``). Use it for URLs whose synchronous steps are short, such as the event
-    stream of :func:`sse_response`; every other request keeps Django's behaviour.
+    stream of :func:`sse_response`; every other request keeps Django's behaviour. Make the
+    project's own middleware async-capable (``async_capable = True`` with an async path, as the
+    example's ``RequestSizeLimitMiddleware``): Django runs everything below a synchronous-only
+    middleware from its thread, blocked in ``async_to_sync`` until the response is made, so on
+    a shared thread those requests would be served strictly one after the other.
 
     Args:
         app: the ASGI application, e.g. ``django.core.asgi.get_asgi_application()``.
         paths: the request paths, as ``request.path_info`` (without ``SCRIPT_NAME`` or the ASGI
             ``root_path``), e.g. ``[reverse("chat:events")]``.
-        threads: how many shared threads (each request stays on one of them).
+        threads: how many shared threads, 1 to :data:`SHARED_THREADS_MAX` (each request stays
+            on one of them).
 
     Raises:
-        InvalidArgumentTypeError: ``paths`` is a string, or holds something else than strings.
-        InvalidArgumentError: ``threads`` is not a positive int.
+        InvalidArgumentTypeError: ``paths`` is a string or holds something else than strings,
+            or ``threads`` is not an int.
+        InvalidArgumentError: ``threads`` is out of range.
     """
 
     def __init__(self, app: ASGIApp, *, paths: Iterable[str], threads: int = 1) -> None:
@@ -239,8 +250,7 @@ class SharedSyncThread:
         self.paths = frozenset(paths)
         if not all(isinstance(path, str) for path in self.paths):
             raise InvalidArgumentTypeError("paths must hold str paths")
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise InvalidArgumentError(f"threads must be a positive int; got {threads!r}")
+        require_int("threads", threads, minimum=1, maximum=SHARED_THREADS_MAX)
         self.app = app
         self._executors = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-shared-sync") for _ in range(threads)

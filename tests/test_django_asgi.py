@@ -131,8 +131,9 @@ def test_other_kinds_of_connection_pass_through() -> None:
         ({"paths": EVENTS}, InvalidArgumentTypeError),
         ({"paths": [b"/chat/events/"]}, InvalidArgumentTypeError),
         ({"paths": [EVENTS], "threads": 0}, InvalidArgumentError),
-        ({"paths": [EVENTS], "threads": True}, InvalidArgumentError),
-        ({"paths": [EVENTS], "threads": 1.5}, InvalidArgumentError),
+        ({"paths": [EVENTS], "threads": 65}, InvalidArgumentError),
+        ({"paths": [EVENTS], "threads": True}, InvalidArgumentTypeError),
+        ({"paths": [EVENTS], "threads": 1.5}, InvalidArgumentTypeError),
     ],
 )
 def test_the_wrapper_checks_its_arguments(kwargs: dict[str, Any], error: type[Exception]) -> None:
