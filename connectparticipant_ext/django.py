@@ -24,6 +24,15 @@ each a Django setting:
 * ``CONNECTPARTICIPANT_EXT_EVENT_STREAMS_MAX`` (default 1000; ``None`` for no cap): event
   streams the process keeps open; past it the answer is 503 with ``Retry-After``.
 
+Under ASGI, Django runs each request in its own ``ThreadSensitiveContext``: the request's
+first synchronous step (a synchronous middleware, ``MiddlewareMixin`` hooks, a synchronous
+view, the session read) starts a one-thread executor that lives until the response is over,
+for an event stream as long as the page is open. :class:`SharedSyncThread` wraps the ASGI
+application so that the event stream's URL runs those short steps on one shared thread
+instead::
+
+    application = SharedSyncThread(get_asgi_application(), paths=["/chat/events/"])
+
 ``save_connection`` / ``load_connection`` are :mod:`connectparticipant_ext.sessions` on
 ``request.session``; keep sessions server-side (cache or database engine), since they hold
 bearer tokens.
@@ -31,13 +40,21 @@ bearer tokens.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from typing import TYPE_CHECKING, Any, Optional, Union
+import inspect
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
+from asgiref.sync import SyncToAsync, ThreadSensitiveContext
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
+from ._validation import require_int
+from .exceptions import InvalidArgumentTypeError
 from .sessions import DEFAULT_SESSION_KEY, restore_connection, store_connection, update_connection
 from .sse import SSE_HEADERS, async_sse_events, event_streams, last_event_id, sse_events
 
@@ -49,6 +66,8 @@ __all__ = [
     "EVENT_STREAMS_MAX",
     "EVENT_STREAMS_PER_SESSION",
     "RETRY_AFTER",
+    "SHARED_THREADS_MAX",
+    "SharedSyncThread",
     "is_asgi",
     "load_connection",
     "save_connection",
@@ -147,3 +166,111 @@ def load_connection(request: HttpRequest, chat: ChatService, *, key: str = DEFAU
 def update_saved_connection(request: HttpRequest, connection: Connection, *, key: str = DEFAULT_SESSION_KEY) -> bool:
     """Write a renewed connection token back to the session; True if it had changed."""
     return update_connection(request.session, connection, key=key)
+
+
+# -- ASGI: the event stream without a thread per open response ------------------------------
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SHARED_THREADS_MAX = 64
+"""The most shared threads a :class:`SharedSyncThread` takes."""
+
+# asgiref 3.13 takes the executor a ThreadSensitiveContext uses; older ones make their own.
+_CONTEXT_TAKES_EXECUTOR = "executor" in inspect.signature(ThreadSensitiveContext).parameters
+
+
+@contextlib.asynccontextmanager
+async def _thread_sensitive_context(executor: Executor) -> AsyncIterator[None]:
+    """Run the block's thread-sensitive calls on ``executor`` (a one-thread executor, not shut down).
+
+    Django's own ``ThreadSensitiveContext`` inside it then does nothing: only the outermost
+    one chooses the thread.
+    """
+    if _CONTEXT_TAKES_EXECUTOR:
+        async with ThreadSensitiveContext(executor=executor):  # type: ignore[call-arg,unused-ignore]
+            yield
+        return
+    context = ThreadSensitiveContext()
+    async with context:
+        if context.token is None:  # already inside one: it chooses the thread
+            yield
+            return
+        SyncToAsync.context_to_thread_executor[context] = executor
+        try:
+            yield
+        finally:
+            # Taken back before the context exits, which would shut down an executor it holds.
+            SyncToAsync.context_to_thread_executor.pop(context, None)
+
+
+class SharedSyncThread:
+    """ASGI middleware: requests to ``paths`` run their synchronous steps on shared threads.
+
+    Django's ASGI handler serves each request inside its own asgiref ``ThreadSensitiveContext``,
+    so the first synchronous step of a request (a synchronous middleware, the ``process_request``
+    and ``process_response`` of ``MiddlewareMixin`` middleware, a synchronous view, the session
+    read) starts a one-thread executor that lives until the response is over. For an event
+    stream that is as long as the page is open: a thread per open page, started from the event
+    loop. Around the requests to ``paths`` this wrapper enters a ``ThreadSensitiveContext`` of
+    its own first, with one of ``threads`` long-lived one-thread executors (in turn), and
+    Django's inner context then uses it: the request's short synchronous steps run one after
+    the other on that thread, and while the stream waits no thread is held.
+
+    The steps of all requests on one thread run one at a time, as everything Django runs
+    outside a request context does (asgiref's single shared thread): a step that blocks (a
+    slow session store, a network call in a synchronous view) delays the other requests on the
+    same thread. Django's database connections are per thread, so those requests share that
+    thread's connection in turns; Django closes it at the end of each request as usual
+    (``CONN_MAX_AGE``). Use it for URLs whose synchronous steps are short, such as the event
+    stream of :func:`sse_response`; every other request keeps Django's behaviour. Make the
+    project's own middleware async-capable (``async_capable = True`` with an async path, as the
+    example's ``RequestSizeLimitMiddleware``): Django runs everything below a synchronous-only
+    middleware from its thread, blocked in ``async_to_sync`` until the response is made, so on
+    a shared thread those requests would be served strictly one after the other.
+
+    Args:
+        app: the ASGI application, e.g. ``django.core.asgi.get_asgi_application()``.
+        paths: the request paths, as ``request.path_info`` (without ``SCRIPT_NAME`` or the ASGI
+            ``root_path``), e.g. ``[reverse("chat:events")]``.
+        threads: how many shared threads, 1 to :data:`SHARED_THREADS_MAX` (each request stays
+            on one of them).
+
+    Raises:
+        InvalidArgumentTypeError: ``paths`` is a string or holds something else than strings,
+            or ``threads`` is not an int.
+        InvalidArgumentError: ``threads`` is out of range.
+    """
+
+    def __init__(self, app: ASGIApp, *, paths: Iterable[str], threads: int = 1) -> None:
+        if isinstance(paths, (str, bytes)):
+            raise InvalidArgumentTypeError(f"paths must be a collection of paths, not one {type(paths).__name__}")
+        self.paths = frozenset(paths)
+        if not all(isinstance(path, str) for path in self.paths):
+            raise InvalidArgumentTypeError("paths must hold str paths")
+        require_int("threads", threads, minimum=1, maximum=SHARED_THREADS_MAX)
+        self.app = app
+        self._executors = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-shared-sync") for _ in range(threads)
+        ]
+        self._turns = itertools.cycle(self._executors)
+
+    def __repr__(self) -> str:
+        return f"SharedSyncThread({self.app!r}, paths={sorted(self.paths)!r}, threads={len(self._executors)})"
+
+    def _path_info(self, scope: Scope) -> str:
+        path = str(scope.get("path", ""))
+        root = str(scope.get("root_path", "") or "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        return path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection: on a shared thread for ``paths``, else as ``app`` does."""
+        if scope.get("type") != "http" or self._path_info(scope) not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        async with _thread_sensitive_context(next(self._turns)):
+            await self.app(scope, receive, send)

@@ -24,6 +24,7 @@ from http.cookies import SimpleCookie
 from importlib import import_module
 from typing import Any, Callable, Optional
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest, HttpResponse
@@ -114,16 +115,39 @@ def upload_handlers(request: HttpRequest) -> AttachmentSizeLimit:
 
 
 class RequestSizeLimitMiddleware:
-    """413 for a body declared larger than its URL takes, before anything reads it."""
+    """413 for a body declared larger than its URL takes, before anything reads it.
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    Synchronous under WSGI, asynchronous under ASGI: a synchronous-only middleware would make
+    Django run the whole rest of the request (every middleware after it and the view) from a
+    thread blocked in ``async_to_sync``, a thread per request in flight.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        length = declared_length(request.META.get("CONTENT_LENGTH"))
-        if length is not None and length > max_request_bytes(request.path_info):
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        if _declared_too_large(request):
             return too_large_response(request)
         return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        if _declared_too_large(request):
+            return await sync_to_async(too_large_response)(request)
+        response: HttpResponse = await self.get_response(request)
+        return response
+
+
+def _declared_too_large(request: HttpRequest) -> bool:
+    length = declared_length(request.META.get("CONTENT_LENGTH"))
+    return length is not None and length > max_request_bytes(request.path_info)
 
 
 def too_large_response(request: HttpRequest) -> HttpResponse:
@@ -211,8 +235,6 @@ class RequestBodyLimit:
 
 
 async def _session_has_chat(cookie_header: str) -> bool:
-    from asgiref.sync import sync_to_async
-
     cookies: SimpleCookie = SimpleCookie()
     try:
         cookies.load(cookie_header)

@@ -2,7 +2,12 @@
 
 Under ASGI the event stream (``/chat/events/``) is served from an asynchronous iterator
 (``connectparticipant_ext.sse.async_sse_events``): the event loop is never blocked, and an
-open page costs no thread at all while its stream waits for the next item.
+open page costs no thread at all while its stream waits for the next item. Django itself would
+still hold one: it runs each request in its own asgiref ``ThreadSensitiveContext``, whose
+one-thread executor (started by the request's first synchronous step: the synchronous
+middleware, the session read, the view) lives until the response is over, for an event stream
+as long as the page is open. ``SharedSyncThread`` runs those short steps of the event stream on
+one shared thread instead; every other URL is served as Django serves it.
 
 Django's ASGI handler reads each request's whole body before any middleware or view runs, so
 the request-size rules of ``chat/limits.py`` are applied here first, by ``RequestBodyLimit``.
@@ -19,5 +24,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_chat.settings")
 django_application = get_asgi_application()
 
 from chat.limits import RequestBodyLimit  # noqa: E402 - needs the settings get_asgi_application set up
+from django.urls import reverse  # noqa: E402
 
-application = RequestBodyLimit(django_application)
+from connectparticipant_ext.django import SharedSyncThread  # noqa: E402
+
+application = RequestBodyLimit(SharedSyncThread(django_application, paths=[reverse("chat:events")]))
