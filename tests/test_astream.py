@@ -109,7 +109,7 @@ def test_a_second_event_loop_is_refused(connection: Connection, agent: Connectio
 
 def _raised(function: Callable[[AsyncChatStream], Any], stream: AsyncChatStream) -> list[BaseException]:
     try:
-        asyncio.run(function(stream))
+        run(lambda: function(stream))  # on a loop in a thread of its own: Playwright's may run in this one
     except BaseException as exc:
         return [exc]
     return []

@@ -3,7 +3,6 @@ renewal, the closed state, validation before any call, idempotency and secrets."
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
@@ -31,7 +30,7 @@ from connectparticipant_ext import (
     Websocket,
 )
 
-TYPING = "application/vnd.amazonaws.connect.event.typing"
+from _helpers import TYPING, run
 
 
 def messages(conn):
@@ -682,7 +681,7 @@ SESSION_ID = "12345678-1234-1234-1234-123456789012"
 
 def _close(stream) -> None:
     if hasattr(stream, "aclose"):
-        asyncio.run(stream.aclose())
+        run(stream.aclose)  # on a loop in a thread of its own: Playwright's may run in this one
     else:
         stream.close()
 
