@@ -258,6 +258,16 @@ class Side:
         self.agent = chat.Participant(token).create_connection()
 
 
+def stop_process(process: subprocess.Popen[Any], timeout: float = 15) -> None:
+    """Terminate ``process`` if it still runs, then kill it if it has not gone in ``timeout`` s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+
 # -- the command line, run as a user runs it ----------------------------------------------------
 
 SCRIPT = Path(sys.executable).with_name("connectparticipant-ext")

@@ -19,9 +19,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional, TypeVar
+from typing import Any, Optional
 
 import pytest
 
@@ -35,6 +35,8 @@ from connectparticipant_ext import InvalidArgumentError, InvalidArgumentTypeErro
 from connectparticipant_ext import django as django_glue  # noqa: E402
 from connectparticipant_ext.django import SharedSyncThread  # noqa: E402
 
+from _helpers import run, stop_process  # noqa: E402
+
 EXAMPLE_DIR = example.EXAMPLE_DIR
 django_example = example.django_example  # the fixture: Django set up with the example's settings
 EVENTS = "/chat/events/"
@@ -43,31 +45,9 @@ THREADS_BOUND = 20  # the web process's threads with all of them open (6 here): 
 PER_SESSION = 3  # the example's cap on one session's event streams
 READ_TIMEOUT = 60.0  # a socket read that gets nothing this long fails the test (a bound, not a measure)
 START_TIMEOUT = 60.0
-T = TypeVar("T")
 
 
 # -- the wrapper, on an application shaped like Django's ASGI handler --------------------------
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` in a thread of its own: another test's driver (Playwright's sync API) may
-    have an event loop running in this one."""
-    results: list[T] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            results.append(asyncio.run(coroutine))
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=READ_TIMEOUT)
-    assert not thread.is_alive(), "the event loop did not finish"
-    if errors:
-        raise errors[0]
-    return results[0]
 
 
 async def _receive() -> dict[str, Any]:
@@ -93,7 +73,7 @@ def _serve_all(app: SharedSyncThread, paths: list[str]) -> list[tuple[int, int]]
         await asyncio.gather(*(app(scope, _receive, _send) for scope in scopes))
         return [scope["threads"] for scope in scopes]
 
-    return _run(main())
+    return run(main)
 
 
 @pytest.fixture(params=[True, False], ids=["asgiref-executor", "older-asgiref"])
@@ -134,7 +114,7 @@ def test_the_path_is_matched_without_the_root_path() -> None:
         await asyncio.gather(*(app(scope, _receive, _send) for scope in scopes))
         return [scope["threads"] for scope in scopes]
 
-    assert len({first for first, _ in _run(main())}) == 1
+    assert len({first for first, _ in run(main)}) == 1
 
 
 def test_other_kinds_of_connection_pass_through() -> None:
@@ -143,7 +123,7 @@ def test_other_kinds_of_connection_pass_through() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         seen.append(scope)
 
-    _run(SharedSyncThread(app, paths=[EVENTS])({"type": "lifespan"}, _receive, _send))
+    run(lambda: SharedSyncThread(app, paths=[EVENTS])({"type": "lifespan"}, _receive, _send))
     assert seen == [{"type": "lifespan"}]
 
 
@@ -186,8 +166,8 @@ def test_the_size_limit_middleware_is_asynchronous_under_asgi_and_synchronous_un
     assert iscoroutinefunction(under_asgi) and not iscoroutinefunction(under_wsgi)
     small = RequestFactory().post("/chat/send/", data={"message-text": "hi"})
     large = RequestFactory().post("/chat/send/", data="x", content_type="text/plain", CONTENT_LENGTH="10000000")
-    assert _run(under_asgi(small)).status_code == 200
-    assert _run(under_asgi(large)).status_code == 413
+    assert run(lambda: under_asgi(small)).status_code == 200
+    assert run(lambda: under_asgi(large)).status_code == 413
     assert under_wsgi(small).status_code == 200
     assert under_wsgi(large).status_code == 413
 
@@ -222,14 +202,6 @@ def _wait_for_line(process: subprocess.Popen[bytes], log: Path, pattern: str) ->
     raise AssertionError(f"no {pattern!r} in {log}: {log.read_text(errors='replace')[-2000:]}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +248,7 @@ def uvicorn_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         yield f"http://127.0.0.1:{port}", site.pid
     finally:
         for process in reversed(processes):
-            _stop(process)
+            stop_process(process)
 
 
 class Page:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from _helpers import free_port
+from _helpers import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = ROOT / "docs" / "examples" / "django_chat"
@@ -87,14 +87,6 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, timeo
     raise RuntimeError(f"{name} did not listen on port {port} within {timeout} s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -163,7 +155,7 @@ def servers(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             yield {"site": f"http://127.0.0.1:{site_port}", "backend": f"http://127.0.0.1:{backend_port}"}
     finally:
         for process in reversed(processes):
-            _stop(process)
+            stop_process(process, timeout=10)
 
 
 class CuttableRelay:
@@ -283,7 +275,7 @@ def quiet_site(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> 
             }
     finally:
         for process in reversed(processes):
-            _stop(process)
+            stop_process(process, timeout=10)
         if relay is not None:
             relay.close()
 
@@ -311,7 +303,7 @@ def asgi_site(servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
             _wait_for_port(port, process, "uvicorn")
             yield f"http://127.0.0.1:{port}"
         finally:
-            _stop(process)
+            stop_process(process, timeout=10)
 
 
 @pytest.fixture(scope="session")
