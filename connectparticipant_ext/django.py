@@ -29,9 +29,11 @@ first synchronous step (a synchronous middleware, ``MiddlewareMixin`` hooks, a s
 view, the session read) starts a one-thread executor that lives until the response is over,
 for an event stream as long as the page is open. :class:`SharedSyncThread` wraps the ASGI
 application so that the event stream's URL runs those short steps on one shared thread
-instead::
+instead; with ``request_threads`` every other request's steps run on a bounded pool of
+threads, as a threaded WSGI server runs them, so that the process's threads stay bounded
+however many requests are in flight::
 
-    application = SharedSyncThread(get_asgi_application(), paths=["/chat/events/"])
+    application = SharedSyncThread(get_asgi_application(), paths=["/chat/events/"], request_threads=8)
 
 ``save_connection`` / ``load_connection`` are :mod:`connectparticipant_ext.sessions` on
 ``request.session``; keep sessions server-side (cache or database engine), since they hold
@@ -40,10 +42,13 @@ bearer tokens.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import inspect
 import itertools
+import threading
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
@@ -176,7 +181,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SHARED_THREADS_MAX = 64
-"""The most shared threads a :class:`SharedSyncThread` takes."""
+"""The most threads a :class:`SharedSyncThread` takes for ``threads``, and for ``request_threads``."""
 
 # asgiref 3.13 takes the executor a ThreadSensitiveContext uses; older ones make their own.
 _CONTEXT_TAKES_EXECUTOR = "executor" in inspect.signature(ThreadSensitiveContext).parameters
@@ -206,6 +211,69 @@ async def _thread_sensitive_context(executor: Executor) -> AsyncIterator[None]:
             SyncToAsync.context_to_thread_executor.pop(context, None)
 
 
+class _RequestThreads:
+    """``size`` one-thread executors; a request holds one for its whole life (its synchronous
+    steps then all run on one thread, as Django's per-request context has it), and waits for
+    one, in turn, when all are held. Usable from several event loops (e.g. one per test)."""
+
+    def __init__(self, size: int) -> None:
+        self._lock = threading.Lock()
+        self._free: deque[Executor] = deque(
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-request-sync") for _ in range(size)
+        )
+        self._waiters: deque[asyncio.Future[Executor]] = deque()
+        self.held = 0
+        """Executors held by requests (or on their way to one) now."""
+
+    @property
+    def size(self) -> int:
+        return len(self._free) + self.held
+
+    @contextlib.asynccontextmanager
+    async def held_by_request(self) -> AsyncIterator[Executor]:
+        executor = await self._take()
+        try:
+            yield executor
+        finally:
+            self._give_back(executor)
+
+    async def _take(self) -> Executor:
+        with self._lock:
+            if self._free:
+                self.held += 1
+                return self._free.popleft()
+            waiter: asyncio.Future[Executor] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:  # the request went while it waited (the client left)
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                    raise
+            if waiter.done() and not waiter.cancelled():  # handed one just before: pass it on
+                self._give_back(waiter.result())
+            raise  # else the hand-over, still on its way, finds the waiter cancelled and passes it on
+
+    def _give_back(self, executor: Executor) -> None:
+        with self._lock:
+            if not self._waiters:
+                self.held -= 1
+                self._free.append(executor)
+                return
+            waiter = self._waiters.popleft()
+        try:
+            waiter.get_loop().call_soon_threadsafe(self._hand, waiter, executor)
+        except RuntimeError:  # the waiter's loop is closed: nobody is waiting there any more
+            self._give_back(executor)
+
+    def _hand(self, waiter: asyncio.Future[Executor], executor: Executor) -> None:
+        if waiter.done():  # cancelled meanwhile
+            self._give_back(executor)
+        else:
+            waiter.set_result(executor)
+
+
 class SharedSyncThread:
     """ASGI middleware: requests to ``paths`` run their synchronous steps on shared threads.
 
@@ -231,34 +299,54 @@ class SharedSyncThread:
     middleware from its thread, blocked in ``async_to_sync`` until the response is made, so on
     a shared thread those requests would be served strictly one after the other.
 
+    Every other request gets Django's own behaviour: a thread of its own, started for it, for
+    as long as it lasts, so that the process's threads grow with the requests in flight (a
+    burst of page loads, or slow calls to the service, can start hundreds). With
+    ``request_threads`` they take one of that many threads instead, each request holding one
+    for its whole life as a threaded WSGI server's workers do, and wait in turn when all are
+    held; the process's threads stay bounded. A request that takes long (a large upload, a
+    slow call in a synchronous view) then holds its thread that long, and the requests behind
+    it wait: size the pool for the slow requests the site serves at once.
+
     Args:
         app: the ASGI application, e.g. ``django.core.asgi.get_asgi_application()``.
         paths: the request paths, as ``request.path_info`` (without ``SCRIPT_NAME`` or the ASGI
             ``root_path``), e.g. ``[reverse("chat:events")]``.
         threads: how many shared threads, 1 to :data:`SHARED_THREADS_MAX` (each request stays
             on one of them).
+        request_threads: how many threads every other HTTP request may use, 1 to
+            :data:`SHARED_THREADS_MAX`; None (the default) keeps Django's thread per request.
 
     Raises:
         InvalidArgumentTypeError: ``paths`` is a string or holds something else than strings,
-            or ``threads`` is not an int.
-        InvalidArgumentError: ``threads`` is out of range.
+            or ``threads`` or ``request_threads`` is not an int.
+        InvalidArgumentError: ``threads`` or ``request_threads`` is out of range.
     """
 
-    def __init__(self, app: ASGIApp, *, paths: Iterable[str], threads: int = 1) -> None:
+    def __init__(
+        self, app: ASGIApp, *, paths: Iterable[str], threads: int = 1, request_threads: Optional[int] = None
+    ) -> None:
         if isinstance(paths, (str, bytes)):
             raise InvalidArgumentTypeError(f"paths must be a collection of paths, not one {type(paths).__name__}")
         self.paths = frozenset(paths)
         if not all(isinstance(path, str) for path in self.paths):
             raise InvalidArgumentTypeError("paths must hold str paths")
         require_int("threads", threads, minimum=1, maximum=SHARED_THREADS_MAX)
+        if request_threads is not None:
+            require_int("request_threads", request_threads, minimum=1, maximum=SHARED_THREADS_MAX)
         self.app = app
         self._executors = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-shared-sync") for _ in range(threads)
         ]
         self._turns = itertools.cycle(self._executors)
+        self._request_threads = None if request_threads is None else _RequestThreads(request_threads)
 
     def __repr__(self) -> str:
-        return f"SharedSyncThread({self.app!r}, paths={sorted(self.paths)!r}, threads={len(self._executors)})"
+        request_threads = None if self._request_threads is None else self._request_threads.size
+        return (
+            f"SharedSyncThread({self.app!r}, paths={sorted(self.paths)!r}, threads={len(self._executors)}, "
+            f"request_threads={request_threads!r})"
+        )
 
     def _path_info(self, scope: Scope) -> str:
         path = str(scope.get("path", ""))
@@ -268,9 +356,15 @@ class SharedSyncThread:
         return path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one ASGI connection: on a shared thread for ``paths``, else as ``app`` does."""
-        if scope.get("type") != "http" or self._path_info(scope) not in self.paths:
+        """Serve one ASGI connection: on a shared thread for ``paths``, on one of the request
+        threads (if any) for other HTTP requests, else as ``app`` does."""
+        if scope.get("type") != "http":
             await self.app(scope, receive, send)
-            return
-        async with _thread_sensitive_context(next(self._turns)):
+        elif self._path_info(scope) in self.paths:
+            async with _thread_sensitive_context(next(self._turns)):
+                await self.app(scope, receive, send)
+        elif self._request_threads is None:
             await self.app(scope, receive, send)
+        else:
+            async with self._request_threads.held_by_request() as executor, _thread_sensitive_context(executor):
+                await self.app(scope, receive, send)

@@ -104,6 +104,46 @@ def test_each_request_stays_on_one_of_several_shared_threads(asgiref_kind: bool)
     assert len({first for first, _ in pairs}) == 2
 
 
+def test_other_requests_share_a_bounded_pool_each_on_one_thread(asgiref_kind: bool) -> None:
+    app = SharedSyncThread(_django_like, paths=[EVENTS], request_threads=2)
+    others = _serve_all(app, ["/chat/", "/chat/send/"] * 4)  # 8 at once, 2 threads
+    assert all(first == second for first, second in others)  # a request never changes thread
+    pool = {first for first, _ in others}
+    assert len(pool) == 2
+    assert _serve_all(app, [EVENTS])[0][0] not in pool
+    # Another event loop (another test, another server) uses the same pool.
+    assert {first for first, _ in _serve_all(app, ["/chat/"] * 3)} <= pool
+    assert repr(app).endswith("threads=1, request_threads=2)")
+
+
+def test_a_request_that_leaves_while_it_waits_for_a_thread_takes_none() -> None:
+    release = threading.Event()
+
+    async def slow(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["path"] == "/slow/":  # holds the one thread until released
+            await sync_to_async(release.wait)()
+        scope["thread"] = await sync_to_async(threading.get_ident)()
+
+    app = SharedSyncThread(slow, paths=[EVENTS], request_threads=1)
+
+    async def main() -> list[Any]:
+        holder = {"type": "http", "path": "/slow/"}
+        waiting: list[dict[str, Any]] = [{"type": "http", "path": "/chat/"} for _ in range(3)]
+        first = asyncio.ensure_future(app(holder, _receive, _send))
+        await asyncio.sleep(0.05)
+        tasks = [asyncio.ensure_future(app(scope, _receive, _send)) for scope in waiting]
+        await asyncio.sleep(0.05)
+        tasks[0].cancel()  # its client went while it waited
+        release.set()
+        await asyncio.gather(first, *tasks[1:])
+        assert tasks[0].cancelled() and "thread" not in waiting[0]
+        after = {"type": "http", "path": "/chat/"}  # the thread is free again: none was lost
+        await asyncio.wait_for(app(after, _receive, _send), READ_TIMEOUT)
+        return [holder["thread"], *(scope["thread"] for scope in [*waiting[1:], after])]
+
+    assert len(set(run(main))) == 1  # the others ran, in turn, on the one thread
+
+
 def test_the_path_is_matched_without_the_root_path() -> None:
     app = SharedSyncThread(_django_like, paths=[EVENTS])
 
@@ -136,6 +176,10 @@ def test_other_kinds_of_connection_pass_through() -> None:
         ({"paths": [EVENTS], "threads": 65}, InvalidArgumentError),
         ({"paths": [EVENTS], "threads": True}, InvalidArgumentTypeError),
         ({"paths": [EVENTS], "threads": 1.5}, InvalidArgumentTypeError),
+        ({"paths": [EVENTS], "request_threads": 0}, InvalidArgumentError),
+        ({"paths": [EVENTS], "request_threads": 65}, InvalidArgumentError),
+        ({"paths": [EVENTS], "request_threads": True}, InvalidArgumentTypeError),
+        ({"paths": [EVENTS], "request_threads": "8"}, InvalidArgumentTypeError),
     ],
 )
 def test_the_wrapper_checks_its_arguments(kwargs: dict[str, Any], error: type[Exception]) -> None:

@@ -7,7 +7,9 @@ still hold one: it runs each request in its own asgiref ``ThreadSensitiveContext
 one-thread executor (started by the request's first synchronous step: the synchronous
 middleware, the session read, the view) lives until the response is over, for an event stream
 as long as the page is open. ``SharedSyncThread`` runs those short steps of the event stream on
-one shared thread instead; every other URL is served as Django serves it.
+one shared thread instead, and every other request's on one of ``REQUEST_THREADS`` threads it
+holds while it lasts (as a threaded WSGI server's workers): Django would start a thread for each
+request in flight, so that a burst of page loads or sends could start hundreds.
 
 Django's ASGI handler reads each request's whole body before any middleware or view runs, so
 the request-size rules of ``chat/limits.py`` are applied here first, by ``RequestBodyLimit``.
@@ -28,4 +30,11 @@ from django.urls import reverse  # noqa: E402
 
 from connectparticipant_ext.django import SharedSyncThread  # noqa: E402
 
-application = RequestBodyLimit(SharedSyncThread(django_application, paths=[reverse("chat:events")]))
+REQUEST_THREADS = 8
+"""Threads for the requests other than the event stream: the start form, the chat page, sends and
+uploads. Each takes a few milliseconds of a thread (the calls to Amazon Connect included); an
+upload holds one while its file goes to the service, so size this for the uploads at once."""
+
+application = RequestBodyLimit(
+    SharedSyncThread(django_application, paths=[reverse("chat:events")], request_threads=REQUEST_THREADS)
+)
