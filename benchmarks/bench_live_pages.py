@@ -93,6 +93,8 @@ SUBSCRIBE = json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/ch
 HEARTBEAT = 10.0
 HEARTBEAT_FRAME = json.dumps({"topic": "aws/heartbeat"})
 SAMPLE_EVERY = 0.25
+WARM_UP_STREAMS = 1
+"""Event streams the warm-up opens before the pages (see ``_warm_up``)."""
 CHILD_START_TIMEOUT = 60.0
 
 
@@ -257,9 +259,16 @@ def _web_argv(server: str, port: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def _web(server: str, serve_url: str, logdir: Path) -> Iterator[_Child]:
-    """The Django example under runserver (``wsgi``) or uvicorn (``asgi``), one process, on a free port."""
+def _web(server: str, serve_url: str, logdir: Path, pages: int) -> Iterator[_Child]:
+    """The Django example under runserver (``wsgi``) or uvicorn (``asgi``), one process, on a free port.
+
+    Its cap on open event streams is set above ``pages``: the warm-up page's stream stays
+    counted until the server notices that page gone, which a WSGI server does only at the
+    stream's next write (its keepalive, 15 s), and at N = the example's default cap (1,000) it
+    would take the last page's place (a 503, as the cap is meant to answer).
+    """
     env = _child_env(
+        CHAT_EVENT_STREAMS_MAX=str(pages + WARM_UP_STREAMS),
         CONNECT_ENDPOINT_URL=serve_url,
         DJANGO_DEBUG="0",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -944,7 +953,7 @@ def measure(server: str, pages: int, settings: Settings = Settings(), logdir: Op
         if server == "websockets":
             outcome = asyncio.run(_drive_sockets(serve.url, pages, {"serve": serve.pid}, settings))
         else:
-            web = stack.enter_context(_web(server, serve.url, logdir))
+            web = stack.enter_context(_web(server, serve.url, logdir, pages))
             outcome = asyncio.run(_drive_pages(web.url, pages, {"web": web.pid, "serve": serve.pid}, settings))
     return _row(server, pages, outcome)
 
