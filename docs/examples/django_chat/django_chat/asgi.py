@@ -11,12 +11,19 @@ one shared thread instead, and every other request's on one of ``REQUEST_THREADS
 holds while it lasts (as a threaded WSGI server's workers): Django would start a thread for each
 request in flight, so that a burst of page loads or sends could start hundreds.
 
-A full garbage collection walks every object the collector tracks, and stops the event loop, so
-every open page, while it lasts. The objects made at start-up (Django's URLs and templates,
-botocore's service models) live as long as the process: the shared clients are built here,
-before the first request, and ``gc.freeze()`` then leaves everything made so far out of every
-later collection (docs/benchmarks.rst, "Live pages": at 100 pages a full collection took 15 to
-22 ms instead of 88, and the p99 delivery went from 65-142 ms to 7.9-9.4 ms).
+A garbage collection stops the event loop, and so every open page, while it runs, and a full one
+walks every object the collector tracks. Two settings here keep those pauses short (measured in
+docs/benchmarks.rst, "Live pages"):
+
+* the objects made at start-up (Django's URLs and templates, botocore's service models) live as
+  long as the process: the shared clients are built here, before the first request, and
+  ``gc.freeze()`` leaves everything made so far out of every later collection;
+* the collector's first threshold is 10,000 allocations instead of 700: with 700 young
+  collections run several times during each request and move its objects, still alive, toward
+  the old generation, which then gets a full collection (200-350 ms with 1,000 pages open)
+  every few seconds; with 10,000 a request's objects are mostly gone before a young collection
+  runs, and no full collection ran while 1,000 pages sent their messages (p99 delivery 20-34 ms
+  instead of 110-314 ms).
 
 Django's ASGI handler reads each request's whole body before any middleware or view runs, so
 the request-size rules of ``chat/limits.py`` are applied here first, by ``RequestBodyLimit``.
@@ -52,3 +59,4 @@ application = RequestBodyLimit(
 _clients = (get_chat_service().meta.client, get_connect_client())
 gc.collect()  # nothing that is already garbage is frozen
 gc.freeze()
+gc.set_threshold(10_000, 10, 10)
