@@ -288,3 +288,32 @@ def test_200_streams_on_one_loop_with_a_bounded_number_of_threads(serve_process:
     # the streams add no thread of their own.
     print(f"threads added by {STREAMS} open streams: {counts}")
     assert max(counts) <= EXECUTOR_WORKERS + 1, counts
+
+
+_FORKED_CHILD = """
+import os, sys
+from concurrent.futures import wait
+from connectparticipant_ext.live.aio import EXECUTOR_WORKERS, executor
+
+# The parent fills its executor (as a pre-forking server's master that streamed would)...
+gate = __import__("threading").Barrier(EXECUTOR_WORKERS)
+wait([executor().submit(gate.wait, 10) for _ in range(EXECUTOR_WORKERS)], timeout=10)
+pid = os.fork()
+if pid == 0:  # ... and its forked worker's blocking calls still run
+    done = executor().submit(lambda: 42)
+    os._exit(0 if wait([done], timeout=10).done and done.result() == 42 else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() here")
+def test_a_forked_child_gets_an_executor_of_its_own() -> None:
+    """The parent's executor has no threads in a forked child, and would start none."""
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore::DeprecationWarning", "-c", _FORKED_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -80,6 +81,18 @@ def executor() -> ThreadPoolExecutor:
         if _executor is None:
             _executor = ThreadPoolExecutor(EXECUTOR_WORKERS, thread_name_prefix="connectparticipant-live")
         return _executor
+
+
+def _forget_executor() -> None:
+    """In a forked child (a pre-forking server's worker) the parent's executor has no threads,
+    and would never start any: it holds as many as it may. The child makes its own."""
+    global _executor, _executor_lock
+    _executor = None
+    _executor_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_forget_executor)
 
 
 class AsyncChatStream(BaseStream):
