@@ -22,7 +22,7 @@ docs/benchmarks.rst, "Live pages"):
   collections run several times during each request and move its objects, still alive, toward
   the old generation, which then gets a full collection (200-350 ms with 1,000 pages open)
   every few seconds; with 10,000 a request's objects are mostly gone before a young collection
-  runs, and no full collection ran while 1,000 pages sent their messages (p99 delivery 20-34 ms
+  runs, and no full collection ran while 1,000 pages sent their messages (p99 delivery 20-64 ms
   instead of 110-314 ms).
 
 Django's ASGI handler reads each request's whole body before any middleware or view runs, so
