@@ -1013,9 +1013,9 @@ def test_the_put_is_logged_with_its_size_and_duration(scripted, caplog, monkeypa
     caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.attachments")
     conn = scripted(Answer(200))
     upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
-    readings = iter([5.0, 5.25])
+    readings = [5.0]  # then 5.25 from the second reading on
     with monkeypatch.context() as patch:  # a clock that reads 5.0 s before the PUT and 5.25 s after
-        patch.setattr(time, "perf_counter", lambda: next(readings))
+        patch.setattr(time, "perf_counter", lambda: readings.pop() if readings else 5.25)
         upload.upload(io.BytesIO(b"abc"))
     [message] = [r.getMessage() for r in caplog.records if "PUT" in r.getMessage()]
     assert message == f"attachment {upload.attachment_id}: PUT of 3 bytes took 250.0 ms"

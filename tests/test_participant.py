@@ -114,9 +114,9 @@ def test_each_connection_request_is_logged_without_the_token(participant, caplog
 
     caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.participant")
     participant.create_connection(websocket=False, connect_participant=False)
-    readings = iter([5.0, 5.25])
+    readings = [5.0]  # then 5.25 from the second reading on
     with monkeypatch.context() as patch:  # a clock that reads 5.0 s before the call and 5.25 s after
-        patch.setattr(time, "perf_counter", lambda: next(readings))
+        patch.setattr(time, "perf_counter", lambda: readings.pop() if readings else 5.25)
         participant.create_participant_connection(connect_participant=True, websocket=True)
     messages = [r.getMessage() for r in caplog.records if r.name == "connectparticipant_ext.participant"]
     assert messages[0].startswith(
