@@ -285,7 +285,7 @@ class AttachmentUpload:
     def complete(self) -> Attachment:
         """Call ``CompleteAttachmentUpload``; only after a successful :meth:`upload`."""
         with self._lock:
-            if self.state is AttachmentUploadState.COMPLETED and self._attachment is not None:
+            if self._attachment is not None:  # set once, when the upload completed
                 return self._attachment
             if self.state is not AttachmentUploadState.UPLOADED:
                 raise AttachmentError(
@@ -482,8 +482,8 @@ class Attachment:
             time.sleep(min(delay, remaining))
 
 
-def _required_str(data: Any, key: str, operation: str) -> str:
-    value = data.get(key) if isinstance(data, dict) else None
+def _required_str(data: Mapping[str, Any], key: str, operation: str) -> str:
+    value = data.get(key)
     if not isinstance(value, str) or not value:
         raise MalformedResponseError(operation, f"{key} is missing or not a string")
     return value

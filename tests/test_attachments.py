@@ -6,6 +6,11 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
+import stat
+import tempfile
+import threading
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -24,6 +29,8 @@ from connectparticipant_ext import (
     UnsupportedAttachmentTypeError,
 )
 from connectparticipant_ext._files import safe_filename
+
+from _helpers import WAIT
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40
 
@@ -369,6 +376,7 @@ def test_attachment_repr_and_equality(connection):
     assert a == Attachment("att-1")
     assert hash(a) == hash(Attachment("att-1"))
     assert a != Attachment("att-2")
+    assert hash(a) != hash(Attachment("att-2"))  # a set or dict of attachments spreads them out
 
 
 def test_service_limits_default():
@@ -385,8 +393,10 @@ class Answer:
         self.status_code = status_code
         self.content = content
         self._chunks = list(chunks)
+        self.chunk_sizes = []  # the chunk size the reader asked for, each time
 
     def iter_content(self, size):
+        self.chunk_sizes.append(size)
         yield from self._chunks
 
     def __enter__(self):
@@ -412,7 +422,7 @@ class ScriptedSession:
             body = b"".join(iter(lambda: kwargs["data"].read(8192), b""))
             kwargs = {**{k: v for k, v in kwargs.items() if k != "data"}, "body": body}
         self.requests.append((method, kwargs))
-        answer = self.answers.pop(0)
+        answer = self.last_answer = self.answers.pop(0)
         if answer == FORWARD:
             return requests.put(url, data=kwargs["body"], headers=kwargs["headers"], timeout=kwargs["timeout"])
         if isinstance(answer, Exception):
@@ -489,7 +499,8 @@ def test_upload_attachment_retries_only_what_may_succeed_later(scripted, status,
     assert [r[1]["body"] for r in conn.session.requests] == [b"abc"] * attempts  # rewound each time
     retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
     assert len(retries) == attempts - 1
-    assert all(f"failed (uploading 'a.txt' failed: HTTP {status}); retrying" in m for m in retries)
+    expected = rf"upload of attachment [0-9a-f-]{{36}} failed \(uploading 'a\.txt' failed: HTTP {status}\); retrying"
+    assert all(re.fullmatch(expected, m) for m in retries), retries
 
 
 def test_a_connection_error_is_retried_and_a_stream_is_rewound_from_its_spool(scripted):
@@ -524,6 +535,9 @@ def test_a_file_shorter_than_announced_fails_the_put(scripted):
     with pytest.raises(AttachmentUploadError) as info:
         upload.upload(io.BytesIO(b"abc"))
     assert str(info.value) == "the file ended after 3 of 5 bytes"
+    assert upload.state is AttachmentUploadState.FAILED  # and may be retried with the whole file
+    upload.upload(io.BytesIO(b"abcde"))
+    assert upload.state is AttachmentUploadState.UPLOADED
 
 
 def test_an_expired_upload_url_fails_without_a_request(scripted):
@@ -589,7 +603,13 @@ def scripted_attachment(scripted, *answers, size=3):
     """An attachment of ``size`` bytes (None: not announced) whose download gets ``answers``."""
     conn = scripted(*answers)
     answer = {"Url": "https://bucket/key?sig=1", **({} if size is None else {"AttachmentSizeInBytes": size})}
-    conn.call_operation = lambda operation, **params: answer
+    conn.calls = []
+
+    def call_operation(operation, **params):
+        conn.calls.append((operation, params))
+        return answer
+
+    conn.call_operation = call_operation
     return conn.Attachment("att-1")
 
 
@@ -601,12 +621,18 @@ def test_a_download_writes_each_chunk_and_reports_progress(scripted):
     assert out.getvalue() == b"abc" and seen == [(2, 3), (3, 3)]
     [(method, request)] = attachment.connection.service.http_session.requests
     assert method == "GET" and request == {"stream": True, "timeout": (4.0, 9.0)}
+    # a one-minute URL, saved as a file; read in chunks of a bounded size, never whole
+    assert attachment.connection.calls == [
+        ("GetAttachment", {"AttachmentId": "att-1", "UrlExpiryInSeconds": 60, "UrlContentDisposition": "ATTACHMENT"})
+    ]
+    assert attachment.connection.service.http_session.last_answer.chunk_sizes == [256 * 1024]
 
 
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
         (Answer(404), "downloading attachment att-1 failed: HTTP 404"),
+        (Answer(300), "downloading attachment att-1 failed: HTTP 300"),
         (Answer(302), "downloading attachment att-1 failed: HTTP 302"),
         (
             Answer(200, chunks=[b"ab", b"cd"]),
@@ -723,8 +749,8 @@ def test_a_rejection_is_reported_by_name(connection, mock_chat):
 
 
 def test_allowed_extensions_are_normalised():
-    limits = AttachmentLimits(allowed_extensions=["PDF", ".Txt", "..md"])
-    assert limits.allowed_extensions == frozenset({".pdf", ".txt", ".md"})
+    limits = AttachmentLimits(allowed_extensions=["PDF", ".Txt", "..md", "XLSX"])
+    assert limits.allowed_extensions == frozenset({".pdf", ".txt", ".md", ".xlsx"})
     with pytest.raises(InvalidArgumentTypeError) as info:
         AttachmentLimits(allowed_extensions=".pdf")
     assert str(info.value) == "allowed_extensions must be a collection of extensions, not a str"
@@ -790,3 +816,453 @@ def test_sources_get_their_names_and_sizes(connection, tmp_path):
         attachment = connection.upload_attachment(fileobj, name="renamed.csv")
         assert not fileobj.closed  # the caller's file stays open
     assert (attachment.name, attachment.size) == ("renamed.csv", 3)
+
+
+# -- the start call: its arguments and the service's answer -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        (("", 3, "text/plain"), InvalidArgumentError, "name must not be empty"),
+        (("n" * 253 + ".txt", 3, "text/plain"), InvalidArgumentError, "name has 257 characters; the limit is 256"),
+        ((5, 3, "text/plain"), InvalidArgumentTypeError, "name must be a str, not int"),
+        (("a.txt", -1, "text/plain"), InvalidArgumentError, "size must be at least 0, got -1"),
+        (("a.txt", 0, "text/plain"), InvalidArgumentError, "'a.txt' is empty; an attachment needs at least 1 byte"),
+        (("a.txt", "3", "text/plain"), InvalidArgumentTypeError, "size must be an int, not str"),
+        (("a.txt", 3, "t" * 256), InvalidArgumentError, "content_type has 256 characters; the limit is 255"),
+    ],
+)
+def test_start_checks_its_arguments_before_any_call(connection, wire_calls, args, error, message):
+    wire_calls.clear()
+    with pytest.raises(error) as info:
+        connection.start_attachment_upload(*args)
+    assert str(info.value) == message
+    assert wire_calls == []
+
+
+def test_start_takes_the_longest_name(connection):
+    name = "n" * 252 + ".txt"
+    assert connection.start_attachment_upload(name, 3, "text/plain").name == name
+
+
+def test_each_upload_without_a_client_token_is_a_new_attachment(connection):
+    first = connection.start_attachment_upload("a.txt", 3, "text/plain")
+    second = connection.start_attachment_upload("a.txt", 3, "text/plain")
+    assert first.attachment_id != second.attachment_id
+
+
+def answering(connection, monkeypatch, answer):
+    """Make the connection's calls return ``answer``; returns the calls made."""
+    calls = []
+
+    def call_operation(operation, **params):
+        calls.append((operation, params))
+        return answer
+
+    monkeypatch.setattr(connection, "call_operation", call_operation)
+    return calls
+
+
+def test_a_well_formed_start_answer_makes_the_upload(connection, monkeypatch):
+    metadata = {"Url": "https://bucket/key?sig=1", "UrlExpiry": "2030-01-02T03:04:05.678Z", "HeadersToInclude": None}
+    calls = answering(connection, monkeypatch, {"AttachmentId": "att-9", "UploadMetadata": metadata})
+    upload = connection.start_attachment_upload("a.txt", 3, "text/plain", client_token="token-1")
+    assert (upload.attachment_id, upload.name, upload.size, upload.content_type) == ("att-9", "a.txt", 3, "text/plain")
+    assert upload.url_expires_at == datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    assert upload.headers == {}
+    assert calls == [
+        (
+            "StartAttachmentUpload",
+            {
+                "ContentType": "text/plain",
+                "AttachmentSizeInBytes": 3,
+                "AttachmentName": "a.txt",
+                "ClientToken": "token-1",
+            },
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ({"AttachmentId": "a"}, "UploadMetadata is missing or not an object"),
+        ({"AttachmentId": "a", "UploadMetadata": ["u"]}, "UploadMetadata is missing or not an object"),
+        (
+            {"AttachmentId": "a", "UploadMetadata": {"Url": "u", "HeadersToInclude": ["h"]}},
+            "HeadersToInclude is not a map of strings",
+        ),
+        (
+            {"AttachmentId": "a", "UploadMetadata": {"Url": "u", "HeadersToInclude": {"h": 1}}},
+            "HeadersToInclude is not a map of strings",
+        ),
+        (
+            {"AttachmentId": "a", "UploadMetadata": {"Url": "u", "HeadersToInclude": {1: "h"}}},
+            "HeadersToInclude is not a map of strings",
+        ),
+        ({"UploadMetadata": {"Url": "u"}}, "AttachmentId is missing or not a string"),
+        ({"AttachmentId": 5, "UploadMetadata": {"Url": "u"}}, "AttachmentId is missing or not a string"),
+        ({"AttachmentId": "", "UploadMetadata": {"Url": "u"}}, "AttachmentId is missing or not a string"),
+        ({"AttachmentId": "a", "UploadMetadata": {}}, "Url is missing or not a string"),
+        ({"AttachmentId": "a", "UploadMetadata": {"Url": 7}}, "Url is missing or not a string"),
+    ],
+)
+def test_a_malformed_start_answer_says_what_is_wrong(connection, monkeypatch, answer, problem):
+    from connectparticipant_ext import MalformedResponseError
+
+    answering(connection, monkeypatch, answer)
+    with pytest.raises(MalformedResponseError) as info:
+        connection.start_attachment_upload("a.txt", 3, "text/plain")
+    assert str(info.value) == f"StartAttachmentUpload returned a malformed answer: {problem}"
+    assert info.value.operation == "StartAttachmentUpload"
+
+
+@pytest.mark.parametrize("url", [None, 5, ""])
+def test_a_get_answer_without_a_url_is_malformed(connection, monkeypatch, url):
+    from connectparticipant_ext import MalformedResponseError
+
+    answering(connection, monkeypatch, {} if url is None else {"Url": url})
+    with pytest.raises(MalformedResponseError) as info:
+        connection.Attachment("a").url()
+    assert str(info.value) == "GetAttachment returned a malformed answer: Url is missing or not a string"
+
+
+def test_a_download_url_lasts_a_minute_and_is_saved_as_a_file_unless_asked(connection, monkeypatch):
+    calls = answering(connection, monkeypatch, {"Url": "u"})
+    attachment = connection.Attachment("a")
+    assert attachment.url() == "u"
+    assert attachment.url(expires_in=300, disposition="INLINE") == "u"
+    assert [params for _, params in calls] == [
+        {"AttachmentId": "a", "UrlExpiryInSeconds": 60, "UrlContentDisposition": "ATTACHMENT"},
+        {"AttachmentId": "a", "UrlExpiryInSeconds": 300, "UrlContentDisposition": "INLINE"},
+    ]
+
+
+# -- the PUT: its body, its answer, its log line ------------------------------------------------------
+
+
+class ReadingSession:
+    """An HTTP session that reads the PUT's body as a client library might, and records what it got."""
+
+    def __init__(self, read):
+        self.read = read
+        self.seen = None
+
+    def put(self, url, data, **kwargs):
+        self.seen = self.read(data)
+        return Answer(200)
+
+
+def reading_connection(chat, chat_contact, read):
+    session = ReadingSession(read)
+    conn = chat.with_options(http_session=session).Participant(chat_contact["ParticipantToken"])
+    return conn.create_connection(websocket=False), session
+
+
+def test_the_put_body_is_a_file_of_the_announced_size(chat, chat_contact):
+    def read(body):
+        # requests sends len(body) - body.tell() as Content-Length; http.client reads blocks
+        return [
+            len(body),
+            body.tell(),
+            body.readable(),
+            body.read(2),
+            len(body),
+            body.read(0),
+            body.read(),
+            body.read(),
+        ]
+
+    conn, session = reading_connection(chat, chat_contact, read)
+    upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
+    upload.upload(io.BytesIO(b"abcdef"))  # a file longer than announced: only 3 bytes go
+    assert session.seen == [3, 0, True, b"ab", 1, b"", b"c", b""]
+
+
+def test_the_put_body_can_be_read_into_a_buffer(chat, chat_contact):
+    def read(body):
+        first, rest = bytearray(2), bytearray(8)
+        return [body.readinto(first), bytes(first), body.readinto(rest), bytes(rest[:1]), body.read(None)]
+
+    conn, session = reading_connection(chat, chat_contact, read)
+    conn.start_attachment_upload("a.txt", 3, "text/plain").upload(io.BytesIO(b"abc"))
+    assert session.seen == [2, b"ab", 1, b"c", b""]
+
+
+def test_progress_follows_the_blocks_the_put_reads(scripted):
+    seen = []
+    conn = scripted(Answer(200))
+    upload = conn.start_attachment_upload("a.txt", 20_000, "text/plain")
+    upload.upload(io.BytesIO(b"x" * 20_000), progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(8192, 20_000), (16_384, 20_000), (20_000, 20_000)]  # the session reads 8192 at a time
+
+
+def test_only_a_2xx_answer_to_the_put_is_a_success(scripted):
+    conn = scripted(Answer(300))
+    upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
+    with pytest.raises(AttachmentUploadError) as info:
+        upload.upload(io.BytesIO(b"abc"))
+    assert str(info.value) == "uploading 'a.txt' failed: HTTP 300"
+    assert upload.state is AttachmentUploadState.FAILED
+
+
+def test_the_put_is_logged_with_its_size_and_duration(scripted, caplog, monkeypatch):
+    import time
+
+    caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.attachments")
+    conn = scripted(Answer(200))
+    upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
+    readings = [5.0]  # then 5.25 from the second reading on
+    with monkeypatch.context() as patch:  # a clock that reads 5.0 s before the PUT and 5.25 s after
+        patch.setattr(time, "perf_counter", lambda: readings.pop() if readings else 5.25)
+        upload.upload(io.BytesIO(b"abc"))
+    [message] = [r.getMessage() for r in caplog.records if "PUT" in r.getMessage()]
+    assert message == f"attachment {upload.attachment_id}: PUT of 3 bytes took 250.0 ms"
+
+
+def test_an_upload_url_is_expired_from_its_expiry_on(scripted, monkeypatch):
+    from connectparticipant_ext import attachments
+
+    expiry = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return expiry
+
+    conn = scripted()
+    upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
+    upload.url_expires_at = expiry
+    monkeypatch.setattr(attachments, "datetime", Frozen)
+    with pytest.raises(AttachmentUploadError) as info:
+        upload.upload(io.BytesIO(b"abc"))
+    assert "has expired" in str(info.value)
+    assert conn.session.requests == []
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"<Error><Code>Acc\xffess</Code></Error>", "Acc\ufffdess"),  # not ASCII: replaced, not an error
+        (b" " * 4082 + b"<Code>X</Code>", "X"),  # ends on the 4,096th byte: read
+        (b" " * 4083 + b"<Code>X</Code>", None),  # ends on the 4,097th: past what is searched
+    ],
+)
+def test_the_storage_error_code_is_read_from_the_start_of_the_answer(scripted, body, code):
+    conn = scripted(Answer(400, body))
+    upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
+    with pytest.raises(AttachmentUploadError) as info:
+        upload.upload(io.BytesIO(b"abc"))
+    assert info.value.error_code == code
+
+
+# -- downloads to paths ---------------------------------------------------------------------------------
+
+
+def test_download_to_a_new_path_with_progress(scripted, tmp_path):
+    seen = []
+    attachment = scripted_attachment(scripted, Answer(200, chunks=[b"ab", b"c"]))
+    target = tmp_path / "new.txt"
+    assert attachment.download(target, progress=lambda done, total: seen.append((done, total))) == target
+    assert target.read_bytes() == b"abc" and seen == [(2, 3), (3, 3)]
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_a_file_made_at_the_path_during_the_download_is_left_alone(scripted, tmp_path):
+    target = tmp_path / "new.txt"
+    attachment = scripted_attachment(scripted, Answer(200, chunks=[b"abc"]))
+    with pytest.raises(FileExistsError) as info:  # another program wrote it meanwhile
+        attachment.download(target, progress=lambda done, total: target.write_bytes(b"theirs"))
+    assert str(info.value) == f"{str(target)!r} exists; pass overwrite=True to replace it"
+    assert target.read_bytes() == b"theirs"
+    assert list(tmp_path.iterdir()) == [target]  # no partial file left
+
+
+def test_the_download_error_is_raised_even_when_the_partial_file_is_gone(scripted, tmp_path):
+    class ReaderGoneError(Exception):
+        pass
+
+    def progress(done, total):  # something removed the partial file, then the reader stopped
+        for part in tmp_path.glob(".download-*.part"):
+            part.unlink()
+        raise ReaderGoneError
+
+    attachment = scripted_attachment(scripted, Answer(200, chunks=[b"abc"]))
+    with pytest.raises(AttachmentError) as info:
+        attachment.download(tmp_path / "a.txt", progress=progress)
+    assert str(info.value) == "downloading attachment att-1 failed: ReaderGoneError"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_creates_nested_directories(scripted, tmp_path):
+    attachment = scripted_attachment(scripted, Answer(200, chunks=[b"abc"]))
+    attachment.name = "a.txt"
+    written = attachment.download(str(tmp_path / "one" / "two") + "/")
+    assert written == tmp_path / "one" / "two" / "a.txt"
+    assert written.read_bytes() == b"abc"
+
+
+def test_downloaded_files_get_the_umasks_permissions(scripted, tmp_path):
+    attachment = scripted_attachment(scripted, Answer(200, chunks=[b"abc"]))
+    attachment.name = "a.txt"
+    previous = os.umask(0o022)
+    try:
+        written = attachment.download(tmp_path)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(written.stat().st_mode) == 0o644  # 0o666 less the umask: not executable
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_a_link_in_the_directory_never_leads_the_download_out(scripted, tmp_path):
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_bytes(b"keep")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.txt").symlink_to(elsewhere)
+    attachment = scripted_attachment(scripted, Answer(200, chunks=[b"abc"]))
+    attachment.name = "a.txt"
+    with pytest.raises(AttachmentError) as info:
+        attachment.download(inbox)
+    assert str(info.value) == "refusing to write outside the target directory"
+    assert elsewhere.read_bytes() == b"keep"
+    assert sorted(p.name for p in inbox.iterdir()) == ["a.txt"]
+
+
+def test_a_directory_gives_up_after_ten_thousand_taken_names(scripted, tmp_path):
+    for n in range(10_000):
+        (tmp_path / ("a.txt" if n == 0 else f"a ({n}).txt")).touch()
+    attachment = scripted_attachment(scripted, Answer(200, chunks=[b"abc"]))
+    attachment.name = "a.txt"
+    with pytest.raises(FileExistsError):
+        attachment.download(tmp_path)
+    assert not (tmp_path / "a (10000).txt").exists()
+    assert not list(tmp_path.glob(".download-*"))
+
+
+# -- waiting for approval, on a clock the test turns ----------------------------------------------------
+
+
+def test_waiting_polls_every_delay_until_the_timeout(connection, monkeypatch):
+    import time
+
+    now = [time.monotonic()]
+    slept = []
+
+    def sleep(seconds):
+        assert len(slept) < 100, "still waiting"  # a wait that never ends fails instead
+        slept.append(seconds)
+        now[0] += seconds
+
+    attachment = connection.Attachment("never-completed")
+    with monkeypatch.context() as patch:
+        patch.setattr(time, "monotonic", lambda: now[0])
+        patch.setattr(time, "sleep", sleep)
+        with pytest.raises(AttachmentError) as info:
+            attachment.wait_until_approved()
+        defaults = list(slept)
+        slept.clear()
+        with pytest.raises(AttachmentError):
+            attachment.wait_until_approved(timeout=2.5, delay=1)
+    assert "within 60.0 s" in str(info.value)
+    assert defaults == [1.0] * 60  # a poll a second for a minute
+    assert slept == [1, 1, 0.5]  # the last sleep ends at the deadline
+
+
+# -- sources -----------------------------------------------------------------------------------------
+
+
+class Pipe(io.RawIOBase):
+    """A stream that cannot be rewound."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def readinto(self, buffer):
+        chunk = self.data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_a_long_stream_is_counted_whole(scripted):
+    conn = scripted(FORWARD)
+    attachment = conn.upload_attachment(Pipe(b"y" * 600_000), name="long.txt")  # more than two 256 KiB chunks
+    assert attachment.size == 600_000
+    assert conn.session.requests[0][1]["body"] == b"y" * 600_000
+
+
+def test_a_stream_of_exactly_the_limit_is_taken(chat, chat_contact):
+    limited = chat.with_options(attachment_limits=AttachmentLimits(max_size=10))
+    conn = limited.Participant(chat_contact["ParticipantToken"]).create_connection(websocket=False)
+    assert conn.upload_attachment(Pipe(b"x" * 10), name="a.txt").size == 10
+
+
+def test_a_stream_is_spooled_to_disk_past_8_mib(connection, monkeypatch):
+    sizes = []
+
+    class Recording(tempfile.SpooledTemporaryFile):
+        def __init__(self, max_size=0, **kwargs):
+            sizes.append(max_size)
+            super().__init__(max_size=max_size, **kwargs)
+
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", Recording)
+    connection.upload_attachment(Pipe(b"abc"), name="a.txt")
+    assert sizes[0] == 8 * 1024 * 1024  # the first: spooled before any call (the PUT's server spools too)
+
+
+def test_a_file_object_with_a_text_mode_is_refused(connection, wire_calls):
+    wire_calls.clear()
+    with tempfile.SpooledTemporaryFile(mode="w+") as text:  # not an io.TextIOBase, but opened for text
+        with pytest.raises(InvalidArgumentTypeError) as info:
+            connection.upload_attachment(text, name="a.txt")
+    assert str(info.value) == "the file object must be opened in binary mode ('rb' / 'wb')"
+    assert wire_calls == []
+
+
+def test_the_name_is_checked_before_the_source_is_opened(connection, tmp_path):
+    with pytest.raises(InvalidArgumentError) as info:
+        connection.upload_attachment(tmp_path / "missing.txt", name="n" * 253 + ".txt")
+    assert str(info.value) == "name has 257 characters; the limit is 256"
+
+
+def test_a_type_only_the_lenient_table_knows_is_guessed(chat, chat_contact, mock_chat):
+    import mimetypes
+
+    assert mimetypes.guess_type("a.pict", strict=True)[0] is None  # not an IANA type
+    mock_chat.settings.allowed_extensions = frozenset({".pict"})
+    limited = chat.with_options(attachment_limits=AttachmentLimits(allowed_extensions=[".pict"]))
+    conn = limited.Participant(chat_contact["ParticipantToken"]).create_connection(websocket=False)
+    assert conn.upload_attachment(b"abc", name="a.pict").content_type == "image/pict"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(connection, wire_calls, tmp_path):
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    wire_calls.clear()
+    outcome = []
+
+    def upload():
+        try:
+            connection.upload_attachment(fifo)
+        except Exception as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=upload, name="fifo-upload", daemon=True)
+    thread.start()
+    thread.join(WAIT)
+    if thread.is_alive():  # blocked opening the pipe: a writer releases it, then the test fails
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(WAIT)
+        pytest.fail("opening a named pipe waited for a writer")
+    [error] = outcome
+    assert isinstance(error, InvalidArgumentError)
+    assert str(error) == f"{str(fifo)!r} is not a regular file (a pipe, socket or device); not sent"
+    assert wire_calls == []

@@ -772,26 +772,32 @@ def test_authenticate_hands_on_each_of_its_arguments(connection, mock_chat, chat
     assert len(urls) == 1 and urls[0].startswith("https://")
 
 
-def test_reply_to_sends_the_reply_the_template_asks_for(connection, monkeypatch):
+LIST_PICKER = {
+    "templateType": "ListPicker",
+    "version": "1.0",
+    "data": {"content": {"title": "Fruit?", "elements": [{"title": "Apple"}, {"title": "Orange"}]}},
+}
+VIEW_RESOURCE = {  # answered with an interactive response, not plain text
+    "templateType": "ViewResource",
+    "version": "1.0",
+    "data": {"content": {"viewId": "view-123", "Actions": ["Submit", "Cancel"], "InputSchema": "{}", "Template": "{}"}},
+}
+
+
+@pytest.mark.parametrize(("template", "choice"), [(LIST_PICKER, "Orange"), (VIEW_RESOURCE, "Submit")])
+def test_reply_to_sends_the_reply_the_template_asks_for(connection, monkeypatch, template, choice):
     from connectparticipant_ext.interactive import build_reply, parse_template
 
-    picker = parse_template(
-        {
-            "templateType": "ListPicker",
-            "version": "1.0",
-            "data": {"content": {"title": "Fruit?", "elements": [{"title": "Apple"}, {"title": "Orange"}]}},
-        }
-    )
+    picker = parse_template(template)
     sent: list[dict] = []
-    real_call = connection.call_operation
 
-    def record(operation, **params):
+    def record(operation, **params):  # the chat need not take interactive responses
         sent.append(params)
-        return real_call(operation, **params)
+        return {"Id": "m-1", "AbsoluteTime": "2026-01-02T03:04:05.678Z"}
 
     monkeypatch.setattr(connection, "call_operation", record)
-    connection.reply_to(picker, "Orange", client_token="reply-1")
-    expected = build_reply(picker, "Orange")
+    assert connection.reply_to(picker, choice, client_token="reply-1").id == "m-1"
+    expected = build_reply(picker, choice)
     [params] = sent
     assert (params["Content"], params["ContentType"]) == (expected.content, expected.content_type)
     assert params["ClientToken"] == "reply-1"
@@ -840,3 +846,113 @@ def test_a_call_logs_every_id_its_answer_carries(connection, monkeypatch, caplog
     assert connection.call_operation("GetTranscript") is answer
     [line] = [r.getMessage() for r in caplog.records if r.name == "connectparticipant_ext.connection"]
     assert line.startswith("GetTranscript Id=m-1 AttachmentId=a-1 items=2 took ")
+
+
+# -- what a renewal asks for, and what the calls log -------------------------------------------------
+
+
+@pytest.fixture
+def connection_types(chat):
+    """The Type and ConnectParticipant of each CreateParticipantConnection call, in order."""
+    requests: list[tuple[list[str], bool]] = []
+
+    def record(params, **kwargs) -> None:
+        requests.append((list(params.get("Type", [])), params.get("ConnectParticipant")))
+
+    events = chat.meta.client.meta.events
+    event = "before-parameter-build.connectparticipant.CreateParticipantConnection"
+    events.register(event, record, unique_id="connection-types")
+    yield requests
+    events.unregister(event, unique_id="connection-types")
+
+
+CREDENTIALS, WEBSOCKET = "CONNECTION_CREDENTIALS", "WEBSOCKET"
+
+
+@pytest.mark.parametrize(
+    ("make", "types"),
+    [
+        ("asked", [CREDENTIALS, WEBSOCKET]),
+        ("not asked", [CREDENTIALS]),
+        ("asked, none came", [CREDENTIALS, WEBSOCKET]),
+        ("restored token", [CREDENTIALS]),
+        ("from a response with one", [CREDENTIALS, WEBSOCKET]),
+        ("from a response without one", [CREDENTIALS]),
+    ],
+)
+def test_a_renewal_asks_for_a_websocket_when_one_was_asked_for_or_given(
+    chat, participant, connection_types, monkeypatch, make, types
+):
+    from connectparticipant_ext import Connection
+
+    if make == "asked":
+        conn = participant.create_connection()
+    elif make == "not asked":
+        conn = participant.create_connection(websocket=False)
+    elif make == "asked, none came":
+        create = chat.meta.client.create_participant_connection
+
+        def without_websocket(**kwargs):
+            response = create(**kwargs)
+            response.pop("Websocket", None)
+            return response
+
+        monkeypatch.setattr(chat.meta.client, "create_participant_connection", without_websocket)
+        conn = participant.create_connection()
+        assert conn.websocket is None
+    elif make == "restored token":
+        conn = chat.Connection(participant.create_connection(websocket=False).token, participant=participant)
+    else:
+        response = participant.create_participant_connection(connect_participant=True, websocket=True)
+        if make == "from a response without one":
+            response.pop("Websocket")
+        conn = Connection.from_response(chat, response, participant=participant)
+    connection_types.clear()
+    conn.renew()
+    assert connection_types == [(types, False)]  # a renewal never joins the chat again
+
+
+def test_a_webrtc_connection_keeps_its_call_details(participant):
+    conn = participant.create_connection(webrtc=True)
+    webrtc = conn.webrtc
+    assert webrtc is not None and webrtc.meeting.meeting_id and webrtc.attendee.attendee_id
+    conn.renew()
+    assert conn.webrtc == webrtc
+    assert participant.create_connection().webrtc is None
+
+
+def test_a_calls_duration_is_logged_with_the_ids_it_returned(connection, caplog, monkeypatch):
+    import time
+
+    caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.connection")
+    readings = [5.0]  # a clock that reads 5.0 s when the call starts and 5.25 s from then on
+    with monkeypatch.context() as patch:
+        patch.setattr(time, "perf_counter", lambda: readings.pop() if readings else 5.25)
+        sent = connection.send_message("hello")
+    assert f"SendMessage Id={sent.id} took 250.0 ms" in [r.getMessage() for r in caplog.records]
+
+
+def test_an_unreachable_service_is_named_by_the_operation(chat, connection, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    from connectparticipant_ext import ServiceUnreachableError
+
+    def unreachable(**kwargs):
+        raise EndpointConnectionError(endpoint_url="https://participant.connect.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(chat.meta.client, "send_message", unreachable)
+    with pytest.raises(ServiceUnreachableError) as info:
+        connection.send_message("hello")
+    assert info.value.operation == "SendMessage"
+    assert (
+        str(info.value) == "SendMessage could not reach the service: EndpointConnectionError (after botocore's retries)"
+    )
+
+
+def test_a_refused_call_is_logged_before_the_renewal(connection, mock_chat, caplog):
+    caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.connection")
+    mock_chat.revoke_connection_token(connection.token)
+    connection.send_message("after renewal")
+    assert "SendMessage was refused; renewing the connection and retrying once" in [
+        r.getMessage() for r in caplog.records
+    ]

@@ -8,10 +8,13 @@ need a chat go through ``mock_aws`` and the library.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import socket as socketlib
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
@@ -26,7 +29,8 @@ from websockets.sync.client import connect as ws_connect
 from websockets.uri import parse_uri
 
 from connectparticipant_ext import ChatService
-from connectparticipant_ext.testing.websocket import WebsocketHub, get_hub
+from connectparticipant_ext.testing._loop import run as backend_loop_run
+from connectparticipant_ext.testing.websocket import WebsocketHub, get_hub, shutdown_hub
 
 from _helpers import WAIT
 
@@ -467,3 +471,32 @@ def test_a_frame_over_the_limit_closes_only_that_socket(hub: WebsocketHub):
         assert big.close_code == 1009
         hub.publish(CHAT, item("still here"))
         assert next_item(ok)["Content"] == "still here"
+
+
+# -- a forked process -----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX only")
+def test_a_forked_child_runs_a_backend_of_its_own(chat, chat_contact, connection):
+    """The backend's loop thread stays in the parent: a child made by fork() (multiprocessing's
+    default on Linux, mutmut's runner) starts its own loop and hub, rather than handing work to a
+    loop nobody runs and waiting RUN_TIMEOUT for each answer (each chat's teardown failed)."""
+    parent_hub = get_hub()  # the connection's websocket is registered on it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # "fork() of a multi-threaded process" (3.12+)
+        pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only, never return into pytest
+        code = 1
+        try:
+            hub = get_hub()
+            answered = backend_loop_run(asyncio.sleep(0, result=42), timeout=WAIT)
+            child = chat.Participant(chat_contact["ParticipantToken"]).create_connection()
+            registered = child.websocket.url.startswith(f"ws://127.0.0.1:{hub.port}/")
+            shutdown_hub()  # what moto's reset does after each test: stops the child's listener
+            code = 0 if hub is not parent_hub and answered == 42 and registered else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert get_hub() is parent_hub  # the parent's backend is untouched
+    connection.send_message("still served")

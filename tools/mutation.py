@@ -81,6 +81,15 @@ MODULES: dict[str, list[str]] = {
 }
 # -- modules and their tests (end) -----------------------------------------------------------
 
+# Tests left out of a module's run because they cannot pass in the child mutmut forks for each
+# mutant, whatever the mutant: each would count every mutant it reaches as killed.
+DESELECTED: dict[str, list[str]] = {
+    # AsyncChatStream runs blocking calls on one process-wide ThreadPoolExecutor
+    # (live/aio.py), whose threads a forked child does not have: aclose() never returned there.
+    # Remove once live/aio.py makes a new executor after a fork (1dd60f2 on main does).
+    "connection": ["tests/test_connection.py::test_stream_hands_on_each_of_its_arguments[astream]"],
+}
+
 DETECTED = {"killed", "timeout", "caught by type check"}
 
 
@@ -111,6 +120,10 @@ def prepare(module: str, *, fresh: bool) -> Path:
         raise SystemExit("setup.cfg has no [mutmut] section")
     config.set("mutmut", "only_mutate", source_path(module))
     config.set("mutmut", "pytest_add_cli_args_test_selection", "\n" + "\n".join(MODULES[module]))
+    if module in DESELECTED:  # mutmut reads one argument a line
+        arguments = config.get("mutmut", "pytest_add_cli_args", fallback="").split("\n")
+        arguments += [f"--deselect={test}" for test in DESELECTED[module]]
+        config.set("mutmut", "pytest_add_cli_args", "\n" + "\n".join(a for a in arguments if a))
     with open(workdir / "setup.cfg", "w", encoding="utf-8") as out:
         config.write(out)
     # mutmut copies the sources once and then only re-mutates changed modules: refresh the

@@ -4,12 +4,17 @@ The websocket hub and the local server's listeners live on it, so a thousand ope
 idle HTTP connections cost no thread at all: a socket is a few coroutines on this loop. Code on
 other threads hands work to the loop with :func:`call_soon` (never blocks) or :func:`run`
 (waits for the result), and never touches a transport directly.
+
+A child made by ``fork()`` has no copy of the loop's thread: it starts a loop of its own on
+first use (:func:`_forget_after_fork`), instead of handing work to a loop nobody runs and
+waiting :data:`RUN_TIMEOUT` for each answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 import threading
 from collections.abc import Coroutine
 from typing import Any, Callable, Optional, TypeVar
@@ -24,6 +29,7 @@ RUN_TIMEOUT = 30.0
 _loop: Optional[asyncio.AbstractEventLoop] = None
 _thread: Optional[threading.Thread] = None
 _lock = threading.Lock()
+_orphans: list[asyncio.AbstractEventLoop] = []  # loops of a parent process, kept from the collector
 
 
 def backend_loop() -> asyncio.AbstractEventLoop:
@@ -65,6 +71,22 @@ def run(coroutine: Coroutine[Any, Any, T], timeout: float = RUN_TIMEOUT) -> T:
         coroutine.close()
         raise RuntimeError("run() was called on the backend's loop itself; it would wait for itself")
     return asyncio.run_coroutine_threadsafe(coroutine, backend_loop()).result(timeout)
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the loop's thread stayed in the parent, so the next use starts a new one.
+
+    The parent's loop is kept, never closed: it still counts as running (its thread's id is
+    set), so ``close()`` would refuse, and collecting it would warn that it was left open.
+    """
+    global _loop, _thread, _lock
+    if _loop is not None:
+        _orphans.append(_loop)
+    _loop, _thread, _lock = None, None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 @atexit.register

@@ -34,6 +34,27 @@ if TYPE_CHECKING:
 INSTANCE_ID = "instance-1"
 CONTACT_FLOW_ID = "flow-1"
 
+_data_loader: Any = None  # botocore's loader, holding the service models it has parsed
+
+
+def _boto3_session() -> Any:
+    """A new boto3 session (credentials and region read afresh) that reuses parsed service data.
+
+    ``mock_aws`` drops boto3's default session, so ``boto3.client("connect")`` would build a
+    session, and parse the ``connect`` service's JSON model (several MB), for every test: most
+    of a moto-backed test's setup. The parsed models never change; only they are shared.
+    """
+    import boto3
+    import botocore.loaders
+    import botocore.session
+
+    global _data_loader
+    if _data_loader is None:
+        _data_loader = botocore.loaders.create_loader()
+    core = botocore.session.Session()
+    core.register_component("data_loader", _data_loader)
+    return boto3.session.Session(botocore_session=core)
+
 
 @pytest.fixture
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,9 +80,8 @@ def mock_chat(aws_credentials: None) -> Iterator[ChatBackend]:
 
 @pytest.fixture
 def connect_client(mock_chat: ChatBackend) -> BaseClient:
-    import boto3
-
-    return boto3.client("connect", region_name="us-east-1")
+    client: BaseClient = _boto3_session().client("connect", region_name="us-east-1")
+    return client
 
 
 @pytest.fixture

@@ -58,6 +58,7 @@ import heapq
 import itertools
 import json
 import logging
+import os
 import secrets
 import threading
 import time
@@ -717,6 +718,22 @@ def get_hub() -> WebsocketHub:
         if _hub is None:
             _hub = WebsocketHub()
         return _hub
+
+
+def _forget_hub_after_fork() -> None:
+    """In a forked child, the parent's hub lives on the parent's loop: the child makes its own.
+
+    The parent's hub is kept, not shut down: its sockets are the parent's to close.
+    """
+    global _hub, _hub_lock
+    if _hub is not None:
+        _orphaned_hubs.append(_hub)
+    _hub, _hub_lock = None, threading.Lock()
+
+
+_orphaned_hubs: list[WebsocketHub] = []
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_hub_after_fork)
 
 
 def shutdown_hub() -> None:
