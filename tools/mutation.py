@@ -65,6 +65,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "participant": [  # every moto-backed test makes a connection: only the files about them
         "tests/test_participant.py",
+        "tests/test_connection.py",
         "tests/test_connection_renewal.py",
         "tests/test_boundaries.py",
     ],
@@ -80,13 +81,6 @@ MODULES: dict[str, list[str]] = {
     ],
 }
 # -- modules and their tests (end) -----------------------------------------------------------
-
-# Tests left out of a module's run because they cannot pass in the child mutmut forks for each
-# mutant, whatever the mutant: each would count every mutant it reaches as killed.
-DESELECTED: dict[str, list[str]] = {}
-"""Tests to leave out of a module's run (``--deselect``), each with the reason they cannot pass
-in mutmut's forked child; none today (live/aio.py's executor survives a fork since 2 December
-2026: the astream test of ``test_connection.py`` used to hang there)."""
 
 DETECTED = {"killed", "timeout", "caught by type check"}
 
@@ -118,10 +112,6 @@ def prepare(module: str, *, fresh: bool) -> Path:
         raise SystemExit("setup.cfg has no [mutmut] section")
     config.set("mutmut", "only_mutate", source_path(module))
     config.set("mutmut", "pytest_add_cli_args_test_selection", "\n" + "\n".join(MODULES[module]))
-    if module in DESELECTED:  # mutmut reads one argument a line
-        arguments = config.get("mutmut", "pytest_add_cli_args", fallback="").split("\n")
-        arguments += [f"--deselect={test}" for test in DESELECTED[module]]
-        config.set("mutmut", "pytest_add_cli_args", "\n" + "\n".join(a for a in arguments if a))
     with open(workdir / "setup.cfg", "w", encoding="utf-8") as out:
         config.write(out)
     # mutmut copies the sources once and then only re-mutates changed modules: refresh the
