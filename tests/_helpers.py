@@ -35,6 +35,9 @@ DELIVERED = EVENT + "message.delivered"
 READ = EVENT + "message.read"
 METADATA = EVENT + "message.metadata"
 
+CREDENTIALS, WEBSOCKET, WEBRTC = "CONNECTION_CREDENTIALS", "WEBSOCKET", "WEBRTC_CONNECTION"
+"""CreateParticipantConnection's connection types."""
+
 WAIT = 10.0
 """Seconds a test waits for something that comes at once on an idle machine (a bound, not a sleep)."""
 
@@ -114,6 +117,36 @@ def client_error(code: str, message: str = "m", operation: str = "SendMessage") 
     return ClientError(
         {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation
     )
+
+
+@contextmanager
+def call_takes(seconds: float) -> Iterator[None]:
+    """Inside the block ``time.perf_counter`` reads 5.0 once, then ``5.0 + seconds``: a call
+    timed inside it takes exactly ``seconds``."""
+    import pytest
+
+    readings = [5.0]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(time, "perf_counter", lambda: readings.pop() if readings else 5.0 + seconds)
+        yield
+
+
+def unreachable(**kwargs: Any) -> Any:
+    """A botocore client method that cannot reach the service (what botocore raises after its retries)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    raise EndpointConnectionError(endpoint_url="https://participant.connect.us-east-1.amazonaws.com")
+
+
+def without_websocket(create: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """``CreateParticipantConnection`` whose answers carry no ``Websocket``, though one was asked for."""
+
+    def create_without(**kwargs: Any) -> dict[str, Any]:
+        response = create(**kwargs)
+        response.pop("Websocket", None)
+        return response
+
+    return create_without
 
 
 def free_port() -> int:

@@ -72,6 +72,21 @@ INTEROP = Path(__file__).parent / "interop"
 
 
 @pytest.fixture
+def connection_requests(chat) -> Iterator[list[dict[str, Any]]]:
+    """The parameters of each CreateParticipantConnection call, in order."""
+    requests: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **kwargs: Any) -> None:
+        requests.append(dict(params))
+
+    events = chat.meta.client.meta.events
+    event = "before-parameter-build.connectparticipant.CreateParticipantConnection"
+    events.register(event, record, unique_id="connection-requests")
+    yield requests
+    events.unregister(event, unique_id="connection-requests")
+
+
+@pytest.fixture
 def node() -> str:
     """The ``node`` executable for the interop clients in tests/interop.
 

@@ -30,7 +30,7 @@ from connectparticipant_ext import (
 )
 from connectparticipant_ext._files import safe_filename
 
-from _helpers import WAIT
+from _helpers import WAIT, call_takes
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40
 
@@ -976,15 +976,11 @@ def test_only_a_2xx_answer_to_the_put_is_a_success(scripted):
     assert upload.state is AttachmentUploadState.FAILED
 
 
-def test_the_put_is_logged_with_its_size_and_duration(scripted, caplog, monkeypatch):
-    import time
-
+def test_the_put_is_logged_with_its_size_and_duration(scripted, caplog):
     caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.attachments")
     conn = scripted(Answer(200))
     upload = conn.start_attachment_upload("a.txt", 3, "text/plain")
-    readings = [5.0]  # then 5.25 from the second reading on
-    with monkeypatch.context() as patch:  # a clock that reads 5.0 s before the PUT and 5.25 s after
-        patch.setattr(time, "perf_counter", lambda: readings.pop() if readings else 5.25)
+    with call_takes(0.25):
         upload.upload(io.BytesIO(b"abc"))
     [message] = [r.getMessage() for r in caplog.records if "PUT" in r.getMessage()]
     assert message == f"attachment {upload.attachment_id}: PUT of 3 bytes took 250.0 ms"

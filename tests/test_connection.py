@@ -30,7 +30,7 @@ from connectparticipant_ext import (
     Websocket,
 )
 
-from _helpers import TYPING, run
+from _helpers import CREDENTIALS, TYPING, WEBSOCKET, call_takes, run, unreachable, without_websocket
 
 
 def messages(conn):
@@ -851,24 +851,6 @@ def test_a_call_logs_every_id_its_answer_carries(connection, monkeypatch, caplog
 # -- what a renewal asks for, and what the calls log -------------------------------------------------
 
 
-@pytest.fixture
-def connection_types(chat):
-    """The Type and ConnectParticipant of each CreateParticipantConnection call, in order."""
-    requests: list[tuple[list[str], bool]] = []
-
-    def record(params, **kwargs) -> None:
-        requests.append((list(params.get("Type", [])), params.get("ConnectParticipant")))
-
-    events = chat.meta.client.meta.events
-    event = "before-parameter-build.connectparticipant.CreateParticipantConnection"
-    events.register(event, record, unique_id="connection-types")
-    yield requests
-    events.unregister(event, unique_id="connection-types")
-
-
-CREDENTIALS, WEBSOCKET = "CONNECTION_CREDENTIALS", "WEBSOCKET"
-
-
 @pytest.mark.parametrize(
     ("make", "types"),
     [
@@ -881,7 +863,7 @@ CREDENTIALS, WEBSOCKET = "CONNECTION_CREDENTIALS", "WEBSOCKET"
     ],
 )
 def test_a_renewal_asks_for_a_websocket_when_one_was_asked_for_or_given(
-    chat, participant, connection_types, monkeypatch, make, types
+    chat, participant, connection_requests, monkeypatch, make, types
 ):
     from connectparticipant_ext import Connection
 
@@ -890,14 +872,8 @@ def test_a_renewal_asks_for_a_websocket_when_one_was_asked_for_or_given(
     elif make == "not asked":
         conn = participant.create_connection(websocket=False)
     elif make == "asked, none came":
-        create = chat.meta.client.create_participant_connection
-
-        def without_websocket(**kwargs):
-            response = create(**kwargs)
-            response.pop("Websocket", None)
-            return response
-
-        monkeypatch.setattr(chat.meta.client, "create_participant_connection", without_websocket)
+        client = chat.meta.client
+        monkeypatch.setattr(client, "create_participant_connection", without_websocket(client.create_participant_connection))
         conn = participant.create_connection()
         assert conn.websocket is None
     elif make == "restored token":
@@ -907,9 +883,10 @@ def test_a_renewal_asks_for_a_websocket_when_one_was_asked_for_or_given(
         if make == "from a response without one":
             response.pop("Websocket")
         conn = Connection.from_response(chat, response, participant=participant)
-    connection_types.clear()
+    connection_requests.clear()
     conn.renew()
-    assert connection_types == [(types, False)]  # a renewal never joins the chat again
+    [request] = connection_requests
+    assert (request["Type"], request["ConnectParticipant"]) == (types, False)  # a renewal never joins again
 
 
 def test_a_webrtc_connection_keeps_its_call_details(participant):
@@ -921,24 +898,15 @@ def test_a_webrtc_connection_keeps_its_call_details(participant):
     assert participant.create_connection().webrtc is None
 
 
-def test_a_calls_duration_is_logged_with_the_ids_it_returned(connection, caplog, monkeypatch):
-    import time
-
+def test_a_calls_duration_is_logged_with_the_ids_it_returned(connection, caplog):
     caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.connection")
-    readings = [5.0]  # a clock that reads 5.0 s when the call starts and 5.25 s from then on
-    with monkeypatch.context() as patch:
-        patch.setattr(time, "perf_counter", lambda: readings.pop() if readings else 5.25)
+    with call_takes(0.25):
         sent = connection.send_message("hello")
     assert f"SendMessage Id={sent.id} took 250.0 ms" in [r.getMessage() for r in caplog.records]
 
 
 def test_an_unreachable_service_is_named_by_the_operation(chat, connection, monkeypatch):
-    from botocore.exceptions import EndpointConnectionError
-
     from connectparticipant_ext import ServiceUnreachableError
-
-    def unreachable(**kwargs):
-        raise EndpointConnectionError(endpoint_url="https://participant.connect.us-east-1.amazonaws.com")
 
     monkeypatch.setattr(chat.meta.client, "send_message", unreachable)
     with pytest.raises(ServiceUnreachableError) as info:

@@ -14,22 +14,7 @@ from connectparticipant_ext import (
     Participant,
 )
 
-CREDENTIALS, WEBSOCKET, WEBRTC = "CONNECTION_CREDENTIALS", "WEBSOCKET", "WEBRTC_CONNECTION"
-
-
-@pytest.fixture
-def connection_requests(chat):
-    """The parameters of each CreateParticipantConnection call, in order."""
-    requests: list[dict] = []
-
-    def record(params, **kwargs) -> None:
-        requests.append(dict(params))
-
-    events = chat.meta.client.meta.events
-    event = "before-parameter-build.connectparticipant.CreateParticipantConnection"
-    events.register(event, record, unique_id="connection-requests")
-    yield requests
-    events.unregister(event, unique_id="connection-requests")
+from _helpers import CREDENTIALS, WEBRTC, WEBSOCKET, call_takes, unreachable
 
 
 def test_participants_are_equal_by_token_and_show_none(chat):
@@ -109,14 +94,10 @@ def test_an_error_already_mapped_is_raised_as_it_is(chat, participant, monkeypat
     assert info.value is mapped and info.value.__cause__ is None
 
 
-def test_each_connection_request_is_logged_without_the_token(participant, caplog, monkeypatch):
-    import time
-
+def test_each_connection_request_is_logged_without_the_token(participant, caplog):
     caplog.set_level(logging.DEBUG, logger="connectparticipant_ext.participant")
     participant.create_connection(websocket=False, connect_participant=False)
-    readings = [5.0]  # then 5.25 from the second reading on
-    with monkeypatch.context() as patch:  # a clock that reads 5.0 s before the call and 5.25 s after
-        patch.setattr(time, "perf_counter", lambda: readings.pop() if readings else 5.25)
+    with call_takes(0.25):
         participant.create_participant_connection(connect_participant=True, websocket=True)
     messages = [r.getMessage() for r in caplog.records if r.name == "connectparticipant_ext.participant"]
     assert messages[0].startswith(
@@ -134,9 +115,6 @@ def test_an_unreachable_service_is_named_by_the_operation(chat, participant, mon
 
     from connectparticipant_ext import ServiceUnreachableError
 
-    def unreachable(**kwargs):
-        raise EndpointConnectionError(endpoint_url="https://participant.connect.us-east-1.amazonaws.com")
-
     monkeypatch.setattr(chat.meta.client, "create_participant_connection", unreachable)
     with pytest.raises(ServiceUnreachableError) as info:
         participant.create_connection()
@@ -145,23 +123,6 @@ def test_an_unreachable_service_is_named_by_the_operation(chat, participant, mon
         "CreateParticipantConnection could not reach the service: EndpointConnectionError (after botocore's retries)"
     )
     assert isinstance(info.value.__cause__, EndpointConnectionError)
-
-
-def test_a_websocket_asked_for_is_asked_for_again_on_renewal_even_if_none_came(
-    chat, participant, connection_requests, monkeypatch
-):
-    client = chat.meta.client
-    create = client.create_participant_connection
-
-    def without_websocket(**kwargs):
-        response = create(**kwargs)
-        response.pop("Websocket", None)
-        return response
-
-    monkeypatch.setattr(client, "create_participant_connection", without_websocket)
-    conn = participant.create_connection()
-    conn.renew()
-    assert [request["Type"] for request in connection_requests] == [[CREDENTIALS, WEBSOCKET]] * 2
 
 
 def test_a_participant_belongs_to_its_service():
